@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// pgtls command line: the local cluster's lifecycle (and, later, the operator).
+import { Command, InvalidArgumentError } from 'commander';
+import { upCommand } from './up.ts';
+import { downCommand } from './down.ts';
+import { statusCommand } from './status.ts';
+
+function intArg(v: string): number {
+  const n = Number.parseInt(v, 10);
+  if (!Number.isInteger(n) || String(n) !== v.trim()) throw new InvalidArgumentError('must be an integer');
+  return n;
+}
+
+const program = new Command()
+  .name('pgtls')
+  .description('KubeDB-compatible Postgres, PgBouncer and Pgpool operator, with a local Kubernetes cluster')
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('start the local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, cert-manager)')
+  .option('--detach', 'return once the cluster is ready instead of staying in the foreground')
+  .option('--port-base <port>', 'first of the loopback ports a new cluster uses (default 16443)', intArg)
+  .option('--timeout <seconds>', 'readiness timeout per component', intArg, 120)
+  .action(upCommand);
+
+program
+  .command('down')
+  .description('stop everything `pgtls up` started; data is kept unless --purge')
+  .option('--purge', 'also delete the cluster state under the pgtls home')
+  .action(downCommand);
+
+program.command('status').description('show what runs and where').action(statusCommand);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`pgtls: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+import { homeLayout } from '../local/home.ts';
+import { down, serverUrl, up } from '../local/controlplane/cluster.ts';
+import { processState, tailLog } from '../local/controlplane/supervisor.ts';
+
+const say = (msg: string) => process.stderr.write(`pgtls: ${msg}\n`);
+
+export async function upCommand(opts: { detach?: boolean; portBase?: number; timeout: number }): Promise<void> {
+  const layout = homeLayout();
+  const started = Date.now();
+  let handle;
+  try {
+    handle = await up(layout, { portBase: opts.portBase, timeoutMs: opts.timeout * 1000, log: say });
+  } catch (err) {
+    if (!opts.detach) await down(layout, { log: say });
+    throw err;
+  }
+  say(`cluster ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${serverUrl(handle.cfg)}`);
+  process.stdout.write(
+    `\nUse it with:\n  export KUBECONFIG=${layout.kubeconfig}\n  kubectl get nodes,namespaces\n` +
+      `State: ${layout.home}  (pgtls status | pgtls down [--purge])\n`,
+  );
+  if (opts.detach) return;
+
+  say('running in the foreground; Ctrl-C stops the cluster (data is kept)');
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(watch);
+      say('stopping');
+      void down(layout, { log: say }).then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    const reported = new Set<string>();
+    // Say once when a component dies; `pgtls up` again restarts it.
+    const watch = setInterval(() => {
+      for (const c of handle.components) {
+        const st = processState(layout, c);
+        if (st.state !== 'running' && !reported.has(c.name)) {
+          reported.add(c.name);
+          say(`${c.name} is not running any more. Last lines of its log:\n${tailLog(layout, c.name)}`);
+        }
+      }
+    }, 2000);
+  });
+}

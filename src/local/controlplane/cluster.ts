@@ -1,0 +1,204 @@
+// `pgtls up`, `down` and `status` for the local control plane: compute the
+// component records from the saved configuration, then start them in link
+// order (or stop them in reverse), waiting on each one's health check.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HomeLayout } from '../home.ts';
+import { Kube } from '../../kube/client.ts';
+import type { Component } from './component.ts';
+import { type ClusterConfig, newClusterConfig, readClusterConfig, writeClusterConfig } from './config.ts';
+import { ensurePki, pkiFiles, type PkiFiles } from './pki.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { binaryPaths, loadVersions, type BinaryPaths } from './versions.ts';
+import { buildEtcd } from './components/etcd.ts';
+import { buildKubeApiserver } from './components/kube-apiserver.ts';
+import { buildKubeControllerManager } from './components/kube-controller-manager.ts';
+import { buildKubeScheduler } from './components/kube-scheduler.ts';
+import { buildCertManager, CERT_MANAGER_LEASE } from './components/cert-manager.ts';
+import { applyAndWaitEstablished, certManagerCrds, certManagerRbac, CERT_MANAGER_USER, waitLeaseHeld } from './bootstrap.ts';
+import {
+  assertPortFree,
+  checkHealth,
+  ComponentError,
+  isAlive,
+  processState,
+  startProcess,
+  stopProcess,
+  waitHealthy,
+  type ProcessState,
+} from './supervisor.ts';
+
+export type Log = (msg: string) => void;
+
+export interface UpOptions {
+  portBase?: number;
+  /** Per-component readiness timeout. */
+  timeoutMs?: number;
+  log?: Log;
+}
+
+const CLIENTS = [
+  { name: 'admin', commonName: 'pgtls-admin', organizations: ['system:masters'] },
+  { name: 'apiserver-etcd-client', commonName: 'kube-apiserver-etcd-client' },
+  { name: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'] },
+  { name: 'kube-controller-manager', commonName: 'system:kube-controller-manager' },
+  { name: 'kube-scheduler', commonName: 'system:kube-scheduler' },
+  { name: 'cert-manager', commonName: CERT_MANAGER_USER },
+];
+
+/** The admin and per-component kubeconfigs a cluster uses. */
+export function kubeconfigPath(layout: HomeLayout, user: string): string {
+  return user === 'admin' ? layout.kubeconfig : join(layout.kubeconfigs, `${user}.kubeconfig`);
+}
+
+export function serverUrl(cfg: ClusterConfig): string {
+  return `https://${cfg.host}:${cfg.ports.apiserver}`;
+}
+
+export function buildComponents(cfg: ClusterConfig, layout: HomeLayout, pki: PkiFiles, bins: BinaryPaths): Component[] {
+  return [
+    buildEtcd(cfg, pki, bins.etcd, layout.data),
+    buildKubeApiserver(cfg, pki, bins.kubeApiserver),
+    buildKubeControllerManager(cfg, pki, bins.kubeControllerManager, kubeconfigPath(layout, 'kube-controller-manager'), layout.data),
+    buildKubeScheduler(cfg, bins.kubeScheduler, kubeconfigPath(layout, 'kube-scheduler')),
+    buildCertManager(cfg, bins.certManager, kubeconfigPath(layout, 'cert-manager')),
+  ];
+}
+
+function missingBinaries(bins: BinaryPaths): string[] {
+  return Object.values(bins).filter((p) => !existsSync(p));
+}
+
+/** Loads the saved config, or creates one; the saved ports win over --port-base. */
+export function loadOrCreateConfig(layout: HomeLayout, portBase?: number, log: Log = () => {}): ClusterConfig {
+  const versions = loadVersions();
+  const saved = readClusterConfig(layout.clusterFile);
+  if (saved) {
+    if (portBase !== undefined && portBase !== saved.ports.apiserver) {
+      log(`keeping the saved ports of ${layout.home} (apiserver ${saved.ports.apiserver}); --port-base ${portBase} applies to a new home`);
+    }
+    return { ...saved, versions };
+  }
+  return newClusterConfig(versions, portBase);
+}
+
+export interface ClusterHandle {
+  cfg: ClusterConfig;
+  layout: HomeLayout;
+  components: Component[];
+}
+
+/** Everything `status` and `down` need, computed without touching any process. */
+export function describeCluster(layout: HomeLayout): ClusterHandle | undefined {
+  const cfg = readClusterConfig(layout.clusterFile);
+  if (!cfg) return undefined;
+  const components = buildComponents(cfg, layout, pkiFiles(layout.pki), binaryPaths(cfg.versions));
+  return { cfg, layout, components };
+}
+
+export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<ClusterHandle> {
+  const log = opts.log ?? (() => {});
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const cfg = loadOrCreateConfig(layout, opts.portBase, log);
+  const bins = binaryPaths(cfg.versions);
+  const missing = missingBinaries(bins);
+  if (missing.length > 0) {
+    throw new ComponentError(`missing control-plane binaries:\n  ${missing.join('\n  ')}\nBuild them with \`node scripts/setup.mjs\` (npm start does it too).`);
+  }
+  for (const d of [layout.home, layout.data, layout.logs, layout.pids, layout.kubeconfigs]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  writeClusterConfig(layout.clusterFile, cfg);
+
+  const pki = await ensurePki(
+    layout.pki,
+    [
+      { name: 'etcd', commonName: 'etcd', dnsNames: ['localhost'], ipAddresses: [cfg.host], clientAuth: true },
+      {
+        name: 'kube-apiserver',
+        commonName: 'kube-apiserver',
+        dnsNames: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost'],
+        ipAddresses: [cfg.host, '10.96.0.1'],
+      },
+    ],
+    CLIENTS,
+  );
+  for (const c of CLIENTS) {
+    if (c.name === 'apiserver-etcd-client' || c.name === 'apiserver-kubelet-client') continue;
+    writeKubeconfig(kubeconfigPath(layout, c.name), {
+      server: serverUrl(cfg),
+      caFile: pki.caCert,
+      certFile: pki.cert(c.name),
+      keyFile: pki.key(c.name),
+      user: c.commonName,
+      clusterName: cfg.name,
+    });
+  }
+
+  const components = buildComponents(cfg, layout, pki, bins);
+  const byName = new Map(components.map((c) => [c.name, c]));
+  const kube = Kube.fromFile(layout.kubeconfig);
+  const started = new Map<string, { pid: number; at: number }>();
+  for (const c of components) {
+    if (c.name === 'cert-manager') {
+      for (const o of certManagerRbac()) await kube.apply(o);
+      await applyAndWaitEstablished(kube, certManagerCrds(bins.certManagerCrds, cfg.versions.certManager), timeoutMs);
+    }
+    for (const dep of c.links) if (!byName.has(dep)) throw new Error(`${c.name} links to unknown ${dep}`);
+    const st = processState(layout, c);
+    if (st.state === 'running') {
+      log(`${c.name} already running (pid ${st.pid})`);
+      if (!(await checkHealth(c))) await waitHealthy(layout, c, st.pid, timeoutMs);
+      continue;
+    }
+    if (st.state === 'stale') log(`${c.name}: ignoring stale pid file (${st.reason})`);
+    for (const p of c.ports) await assertPortFree(cfg.host, p, c.name);
+    const at = Date.now();
+    const pid = startProcess(layout, c);
+    started.set(c.name, { pid, at });
+    log(`${c.name} started (pid ${pid})`);
+    await waitHealthy(layout, c, pid, timeoutMs);
+    log(`${c.name} ready`);
+  }
+  const cm = started.get('cert-manager');
+  if (cm) {
+    await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => isAlive(cm.pid));
+    log('cert-manager holds its leader lease');
+  }
+  return { cfg, layout, components };
+}
+
+export async function down(layout: HomeLayout, opts: { purge?: boolean; log?: Log } = {}): Promise<void> {
+  const log = opts.log ?? (() => {});
+  const handle = describeCluster(layout);
+  if (handle) {
+    for (const c of [...handle.components].reverse()) {
+      const r = await stopProcess(layout, c);
+      if (r === 'stopped') log(`${c.name} stopped`);
+    }
+  }
+  if (opts.purge) {
+    // Only a directory that looks like a pgtls home is deleted.
+    if (existsSync(layout.clusterFile) || existsSync(layout.pki)) {
+      rmSync(layout.home, { recursive: true, force: true });
+      log(`deleted ${layout.home}`);
+    } else if (existsSync(layout.home)) {
+      log(`${layout.home} does not look like a pgtls home; left it alone`);
+    }
+  }
+}
+
+export interface ComponentStatus {
+  name: string;
+  process: ProcessState;
+  healthy: boolean;
+}
+
+export async function status(layout: HomeLayout): Promise<{ cfg: ClusterConfig; components: ComponentStatus[] } | undefined> {
+  const handle = describeCluster(layout);
+  if (!handle) return undefined;
+  const components: ComponentStatus[] = [];
+  for (const c of handle.components) {
+    const p = processState(layout, c);
+    components.push({ name: c.name, process: p, healthy: p.state === 'running' && (await checkHealth(c)) });
+  }
+  return { cfg: handle.cfg, components };
+}

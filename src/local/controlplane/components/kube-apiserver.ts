@@ -1,0 +1,46 @@
+import type { Component } from '../component.ts';
+import type { ClusterConfig } from '../config.ts';
+import type { PkiFiles } from '../pki.ts';
+
+export function buildKubeApiserver(cfg: ClusterConfig, pki: PkiFiles, binary: string): Component {
+  const { host, ports } = cfg;
+  return {
+    name: 'kube-apiserver',
+    binary,
+    links: ['etcd'],
+    ports: [ports.apiserver],
+    args: [
+      `--bind-address=${host}`,
+      `--advertise-address=${host}`,
+      `--secure-port=${ports.apiserver}`,
+      // Endpoints may not hold loopback addresses, and loopback is all we have:
+      // the `kubernetes` Service gets no Endpoints (in-cluster clients use the kubeconfig).
+      '--endpoint-reconciler-type=none',
+      `--etcd-servers=https://${host}:${ports.etcdClient}`,
+      `--etcd-cafile=${pki.caCert}`,
+      `--etcd-certfile=${pki.cert('apiserver-etcd-client')}`,
+      `--etcd-keyfile=${pki.key('apiserver-etcd-client')}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--tls-cert-file=${pki.cert('kube-apiserver')}`,
+      `--tls-private-key-file=${pki.key('kube-apiserver')}`,
+      `--kubelet-client-certificate=${pki.cert('apiserver-kubelet-client')}`,
+      `--kubelet-client-key=${pki.key('apiserver-kubelet-client')}`,
+      `--kubelet-certificate-authority=${pki.caCert}`,
+      '--authorization-mode=Node,RBAC',
+      '--anonymous-auth=false',
+      `--service-cluster-ip-range=${cfg.serviceClusterIpRange}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${pki.saPub}`,
+      `--service-account-signing-key-file=${pki.saKey}`,
+      '--allow-privileged=true',
+      '--profiling=false',
+      '--v=1',
+    ],
+    health: {
+      url: `https://${host}:${ports.apiserver}/readyz`,
+      ca: pki.caCert,
+      clientCert: pki.cert('admin'),
+      clientKey: pki.key('admin'),
+    },
+  };
+}

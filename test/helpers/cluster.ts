@@ -1,0 +1,54 @@
+// A real local cluster for one test file: its own pgtls home under the OS temp
+// dir and its own loopback ports, torn down (and purged) at the end.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { homeLayout, type HomeLayout } from '../../src/local/home.ts';
+import { down, up, type ClusterHandle } from '../../src/local/controlplane/cluster.ts';
+import { Kube } from '../../src/kube/client.ts';
+import { run, runOk, type RunResult } from './exec.ts';
+
+export interface TestCluster {
+  layout: HomeLayout;
+  handle: ClusterHandle;
+  kube: Kube;
+  portBase: number;
+  env: NodeJS.ProcessEnv;
+  kubectl(args: string[], input?: string): Promise<RunResult>;
+  kubectlOk(args: string[], input?: string): Promise<string>;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** Each test file gets its own port range, so files never collide. */
+export function testPortBase(): number {
+  // Below the kernel's ephemeral range (32768+), so no client socket sits on them.
+  return 20000 + (process.pid % 120) * 100;
+}
+
+export async function startTestCluster(opts: { portBase?: number } = {}): Promise<TestCluster> {
+  const home = mkdtempSync(join(tmpdir(), 'pgtls-test-'));
+  const layout = homeLayout(home);
+  const portBase = opts.portBase ?? testPortBase();
+  const log = (m: string) => process.stderr.write(`[cluster] ${m}\n`);
+  let handle = await up(layout, { portBase, log });
+  const env = { ...process.env, PGTLS_HOME: home, KUBECONFIG: layout.kubeconfig };
+  const tc: TestCluster = {
+    layout,
+    handle,
+    kube: Kube.fromFile(layout.kubeconfig),
+    portBase,
+    env,
+    kubectl: (args, input) => run('kubectl', args, { env, input }),
+    kubectlOk: (args, input) => runOk('kubectl', args, { env, input }),
+    stop: () => down(layout, { log }),
+    restart: async () => {
+      await down(layout, { log });
+      handle = await up(layout, { log });
+      tc.handle = handle;
+    },
+    destroy: () => down(layout, { purge: true, log }),
+  };
+  return tc;
+}

@@ -1,0 +1,50 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildComponents } from '../../../src/local/controlplane/cluster.ts';
+import { newClusterConfig, portsFrom } from '../../../src/local/controlplane/config.ts';
+import { pkiFiles } from '../../../src/local/controlplane/pki.ts';
+import { homeLayout } from '../../../src/local/home.ts';
+import { binaryPaths } from '../../../src/local/controlplane/versions.ts';
+
+const versions = { kubernetes: '1.34.4', etcd: '3.6.6', certManager: '1.11.5' };
+const layout = homeLayout('/h');
+const comps = buildComponents(newClusterConfig(versions, 30000), layout, pkiFiles('/h/pki'), binaryPaths(versions, '/cache'));
+const byName = Object.fromEntries(comps.map((c) => [c.name, c]));
+const flag = (name: string, f: string) => byName[name]!.args.find((a) => a.startsWith(`--${f}=`))?.split('=').slice(1).join('=');
+
+describe('control-plane component records', () => {
+  it('start in link order: etcd, then the API server, then its clients', () => {
+    assert.deepEqual(comps.map((c) => c.name), ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'cert-manager']);
+    const seen = new Set<string>();
+    for (const c of comps) {
+      for (const l of c.links) assert.ok(seen.has(l), `${c.name} starts before ${l}`);
+      seen.add(c.name);
+    }
+  });
+
+  it('bind every listener to loopback', () => {
+    assert.equal(flag('etcd', 'listen-client-urls'), 'https://127.0.0.1:30001');
+    assert.equal(flag('etcd', 'listen-peer-urls'), 'http://127.0.0.1:30002');
+    for (const n of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) assert.equal(flag(n, 'bind-address'), '127.0.0.1');
+    assert.equal(flag('cert-manager', 'metrics-listen-address'), '127.0.0.1:30005');
+    for (const c of comps) assert.match(c.health!.url, /^https?:\/\/127\.0\.0\.1:/);
+  });
+
+  it('use client-certificate authentication, RBAC and no loopback Endpoints', () => {
+    assert.equal(flag('kube-apiserver', 'authorization-mode'), 'Node,RBAC');
+    assert.equal(flag('kube-apiserver', 'anonymous-auth'), 'false');
+    assert.equal(flag('kube-apiserver', 'client-ca-file'), '/h/pki/ca.crt');
+    assert.equal(flag('kube-apiserver', 'endpoint-reconciler-type'), 'none');
+    assert.equal(flag('etcd', 'client-cert-auth'), 'true');
+    assert.match(flag('kube-controller-manager', 'controllers')!, /-endpointslice,-endpointslicemirroring/);
+  });
+
+  it('take binaries from the cache by version', () => {
+    assert.equal(byName['kube-apiserver']!.binary, '/cache/kube-apiserver-1.34.4/kube-apiserver');
+    assert.equal(byName['cert-manager']!.binary, '/cache/cert-manager-controller-1.11.5/cert-manager-controller');
+  });
+
+  it('refuse a port base out of range', () => {
+    assert.throws(() => portsFrom(80), /port base must be an integer from 1024 to 65000, got 80/);
+  });
+});

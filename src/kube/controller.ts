@@ -1,0 +1,123 @@
+// The reconcile loop, in controller-runtime's style: watches turn events into
+// keys on a work queue; workers call reconcile(key), which reads the world,
+// converges it one step and returns; errors back off, requeueAfter re-polls.
+import type { Logger } from '../observability/logger.ts';
+import type { k8s } from './client.ts';
+import type { Informer } from './informer.ts';
+import { WorkQueue } from './workqueue.ts';
+
+export interface ObjectKey {
+  namespace: string;
+  name: string;
+}
+
+export interface Result {
+  /** Reconcile again after this many ms even without an event. */
+  requeueAfterMs?: number;
+}
+
+export interface Reconciler {
+  reconcile(key: ObjectKey): Promise<Result | void>;
+}
+
+export function keyString(k: ObjectKey): string {
+  return `${k.namespace}/${k.name}`;
+}
+
+export function parseKey(s: string): ObjectKey {
+  const i = s.indexOf('/');
+  return { namespace: s.slice(0, i), name: s.slice(i + 1) };
+}
+
+export function objectKey(o: k8s.KubernetesObject): ObjectKey {
+  return { namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '' };
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  private readonly informers: Informer<k8s.KubernetesObject>[] = [];
+  private workers: Promise<void>[] = [];
+  private running = false;
+
+  constructor(
+    readonly name: string,
+    private readonly reconciler: Reconciler,
+    private readonly log: Logger,
+    private readonly opts: { workers?: number; baseDelayMs?: number } = {},
+  ) {
+    this.queue = new WorkQueue({ baseDelayMs: opts.baseDelayMs ?? 500 });
+  }
+
+  /** Reconcile the object itself on every change. */
+  watchFor<T extends k8s.KubernetesObject>(inf: Informer<T>): this {
+    inf.onAny((o) => this.queue.add(keyString(objectKey(o))));
+    this.informers.push(inf as unknown as Informer<k8s.KubernetesObject>);
+    return this;
+  }
+
+  /** Reconcile the owner of kind `ownerKind` when an owned object changes. */
+  watchOwned<T extends k8s.KubernetesObject>(inf: Informer<T>, ownerKind: string): this {
+    return this.watchMapped(inf, (o) => {
+      const owner = o.metadata?.ownerReferences?.find((r) => r.kind === ownerKind && r.controller);
+      return owner ? [{ namespace: o.metadata?.namespace ?? '', name: owner.name }] : [];
+    });
+  }
+
+  /** Reconcile whatever keys `map` returns for a changed object. */
+  watchMapped<T extends k8s.KubernetesObject>(inf: Informer<T>, map: (o: T) => ObjectKey[]): this {
+    inf.onAny((o) => {
+      for (const k of map(o)) this.queue.add(keyString(k));
+    });
+    this.informers.push(inf as unknown as Informer<k8s.KubernetesObject>);
+    return this;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    for (const inf of new Set(this.informers)) await inf.start();
+    const n = this.opts.workers ?? 2;
+    this.workers = Array.from({ length: n }, () => this.work());
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.queue.shutDown();
+    for (const inf of new Set(this.informers)) await inf.stop();
+    await Promise.all(this.workers);
+  }
+
+  private async work(): Promise<void> {
+    while (this.running) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const started = Date.now();
+      try {
+        const res = await this.reconciler.reconcile(parseKey(key));
+        this.queue.forget(key);
+        if (res?.requeueAfterMs !== undefined) this.queue.addAfter(key, res.requeueAfterMs);
+        this.log.debug({ controller: this.name, key, ms: Date.now() - started }, 'reconciled');
+      } catch (err) {
+        const delay = this.queue.addRateLimited(key);
+        this.log.warn({ controller: this.name, key, err: errorText(err), retryInMs: delay }, 'reconcile failed');
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const body = (err as { body?: unknown }).body;
+    if (typeof body === 'string' && body.length > 0) {
+      try {
+        const status = JSON.parse(body) as { message?: string };
+        if (status.message) return status.message;
+      } catch {
+        /* not JSON */
+      }
+    }
+    return err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,93 @@
+// The operator process: one Kube client, leader election, and the registered
+// controllers (provisioner and ops-manager per engine), started only while
+// this replica leads, so two replicas can run side by side.
+import { hostname } from 'node:os';
+import { Kube } from '../kube/client.ts';
+import type { Controller } from '../kube/controller.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { LeaderElector } from '../kube/leader-election.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+
+export interface OperatorContext {
+  kube: Kube;
+  log: Logger;
+  events: EventRecorder;
+}
+
+/** Builds one controller; controllers are created per leadership term. */
+export type ControllerFactory = (ctx: OperatorContext) => Controller;
+
+export interface ManagerOptions {
+  kubeconfig: string;
+  leaderElection: boolean;
+  leaseNamespace: string;
+  leaseName?: string;
+  identity?: string;
+  controllers: ControllerFactory[];
+  log?: Logger;
+}
+
+export class Manager {
+  private readonly ctx: OperatorContext;
+  private readonly elector?: LeaderElector;
+  private running: Controller[] = [];
+  private stopping = false;
+
+  constructor(private readonly opts: ManagerOptions) {
+    const kube = Kube.fromFile(opts.kubeconfig);
+    const log = opts.log ?? createLogger('pgtls-operator');
+    this.ctx = { kube, log, events: new EventRecorder(kube, 'pgtls-operator', hostname()) };
+    if (opts.leaderElection) {
+      this.elector = new LeaderElector(kube, {
+        namespace: opts.leaseNamespace,
+        name: opts.leaseName ?? 'pgtls-operator',
+        identity: opts.identity ?? `${hostname()}-${process.pid}`,
+      });
+    }
+  }
+
+  get context(): OperatorContext {
+    return this.ctx;
+  }
+
+  private async startControllers(): Promise<void> {
+    this.ctx.log.info({ controllers: this.opts.controllers.length }, 'starting controllers');
+    this.running = this.opts.controllers.map((f) => f(this.ctx));
+    for (const c of this.running) await c.start();
+  }
+
+  private async stopControllers(): Promise<void> {
+    const cs = this.running;
+    this.running = [];
+    for (const c of cs) await c.stop();
+  }
+
+  /** Runs until stop(); resolves when the operator has shut down. */
+  async run(): Promise<void> {
+    if (!this.elector) {
+      await this.startControllers();
+      return;
+    }
+    await this.elector.run(
+      async () => {
+        this.ctx.log.info('became leader');
+        await this.startControllers();
+      },
+      async () => {
+        this.ctx.log.error('lost leadership; stopping controllers');
+        await this.stopControllers();
+        if (!this.stopping) process.exitCode = 1;
+      },
+    );
+  }
+
+  get isLeader(): boolean {
+    return this.elector ? this.elector.isLeader : true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.stopControllers();
+    await this.elector?.stop();
+  }
+}

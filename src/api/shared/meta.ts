@@ -1,0 +1,29 @@
+// The object envelope. The CRD schema leaves `metadata` to the API server; the
+// TypeScript type names the fields the operator reads.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { StringMap } from './schema.ts';
+
+export const ObjectMeta = Type.Object({
+  name: Type.Optional(Type.String()),
+  namespace: Type.Optional(Type.String()),
+  uid: Type.Optional(Type.String()),
+  resourceVersion: Type.Optional(Type.String()),
+  generation: Type.Optional(Type.Integer()),
+  creationTimestamp: Type.Optional(Type.String()),
+  deletionTimestamp: Type.Optional(Type.String()),
+  labels: Type.Optional(StringMap()),
+  annotations: Type.Optional(StringMap()),
+  finalizers: Type.Optional(Type.Array(Type.String())),
+  ownerReferences: Type.Optional(Type.Array(Type.Unsafe<Record<string, unknown>>({ type: 'object' }))),
+});
+export type ObjectMeta = Static<typeof ObjectMeta>;
+
+export function resource<S extends TSchema, St extends TSchema>(spec: S, status: St) {
+  return Type.Object({
+    apiVersion: Type.String(),
+    kind: Type.String(),
+    metadata: Type.Optional(ObjectMeta),
+    spec,
+    status: Type.Optional(status),
+  });
+}

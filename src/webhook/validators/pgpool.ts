@@ -1,0 +1,31 @@
+// Pgpool admission rules (KubeDB pkg/webhooks/kubedb/v1alpha2/pgpool.go, kubedb-api.md §2.4).
+// The backend's TLS is read from the Postgres object itself, not its AppBinding.
+import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';
+import { notFound, required } from '../field-error.ts';
+import type { Validator } from './types.ts';
+import { commonDatabaseValidators, replicasValidator, tlsConfigValidator } from './database.ts';
+
+export const PGPOOL_CERT_ALIASES = ['server', 'client', 'metrics-exporter'] as const;
+
+export function backendKey(pp: Pgpool): string {
+  return `${pp.spec.postgresRef?.namespace || pp.metadata?.namespace || ''}/${pp.spec.postgresRef?.name ?? ''}`;
+}
+
+const validateBackend: Validator<Pgpool> = (pp, _old, facts) => {
+  // On update a vanished backend must not block edits (e.g. before deleting this Pgpool).
+  if (facts.target === null && facts.operation === 'CREATE') {
+    return [notFound('spec.postgresRef', backendKey(pp), 'Pgpool needs an existing backend Postgres')];
+  }
+  const backendTls = Boolean(facts.target?.spec.tls);
+  if (backendTls && !pp.spec.tls) {
+    return [required('spec.tls', `the backend Postgres ${backendKey(pp)} has TLS enabled, so Pgpool must use TLS too`)];
+  }
+  return [];
+};
+
+export const pgpoolValidators: readonly Validator<Pgpool>[] = [
+  ...commonDatabaseValidators,
+  tlsConfigValidator(PGPOOL_CERT_ALIASES),
+  replicasValidator(1, 9),
+  validateBackend,
+];

@@ -1,0 +1,19 @@
+// Registers the built-in engines. A fourth engine: one folder plus one line here.
+import { registerEngine, engineKinds } from './engine.ts';
+import { postgresEngine } from './postgres/index.ts';
+import { pgbouncerEngine } from './pgbouncer/index.ts';
+import { pgpoolEngine } from './pgpool/index.ts';
+
+if (engineKinds().length === 0) {
+  registerEngine(postgresEngine);
+  registerEngine(pgbouncerEngine);
+  registerEngine(pgpoolEngine);
+}
+
+export { getEngine, engineKinds, type Engine, type EngineKind, type ApplyTlsOptions } from './engine.ts';
+export { postgresEngine, pgbouncerEngine, pgpoolEngine };
+export * from './types.ts';
+export { probeTls, verifyServed, ServedMismatchError, type ProbeResult, type ServedCert, type Expected } from './shared/probe.ts';
+export { installFiles, restoreFiles, configFileSpecs, tlsFileSpecs, type FileSpec, type TlsMaterial } from './shared/files.ts';
+export { applyAndVerify, restoreAndVerify, checkPair, TlsApplyError, type ApplyTlsResult } from './shared/apply.ts';
+export type { ServerTarget, SqlEndpoint } from './shared/target.ts';

@@ -4,6 +4,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { upCommand } from './up.ts';
 import { downCommand } from './down.ts';
 import { statusCommand } from './status.ts';
+import { agentCommand } from './agent.ts';
+import { imagesCommand } from './images.ts';
 
 function intArg(v: string): number {
   const n = Number.parseInt(v, 10);
@@ -31,6 +33,29 @@ program
   .action(downCommand);
 
 program.command('status').description('show what runs and where').action(statusCommand);
+
+program
+  .command('agent')
+  .description('run the node agent: pods bound to --node-name run as local processes (started by `pgtls up`)')
+  .requiredOption('--kubeconfig <file>', 'kubeconfig of the node identity (system:node:<name>)')
+  .requiredOption('--node-name <name>', 'the Node to register')
+  .requiredOption('--state-dir <dir>', 'where pod directories live')
+  .requiredOption('--port <port>', 'kubelet API port on 127.0.0.1', intArg)
+  .requiredOption('--serving-cert <file>', 'kubelet API serving certificate')
+  .requiredOption('--serving-key <file>', 'kubelet API serving key')
+  .requiredOption('--client-ca <file>', 'CA of the API server client certificate')
+  .requiredOption('--pod-network <cidr>', 'loopback network for pod IPs, 127.N.0.0/16')
+  .requiredOption('--service-network <cidr>', 'loopback network for Service addresses, 127.N.0.0/16')
+  .requiredOption('--kubernetes-version <v>', 'version reported as kubeletVersion')
+  .option('--provisioner-kubeconfig <file>', 'also run the local-path provisioner with this identity')
+  .option('--volumes-dir <dir>', 'where provisioned volumes live')
+  .action(agentCommand);
+
+program
+  .command('images')
+  .description('list the images this machine can run as local programs')
+  .option('--json', 'print JSON')
+  .action(imagesCommand);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`pgtls: ${err instanceof Error ? err.message : String(err)}\n`);

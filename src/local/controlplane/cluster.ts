@@ -15,6 +15,8 @@ import { buildKubeApiserver } from './components/kube-apiserver.ts';
 import { buildKubeControllerManager } from './components/kube-controller-manager.ts';
 import { buildKubeScheduler } from './components/kube-scheduler.ts';
 import { buildCertManager, CERT_MANAGER_LEASE } from './components/cert-manager.ts';
+import { buildNodeAgent, NODE_NAME } from './components/node-agent.ts';
+import { provisionerRbac } from '../node/provisioner.ts';
 import { applyAndWaitEstablished, certManagerCrds, certManagerRbac, CERT_MANAGER_USER, waitLeaseHeld } from './bootstrap.ts';
 import {
   assertPortFree,
@@ -30,6 +32,8 @@ import {
 
 export type Log = (msg: string) => void;
 
+const PROVISIONER_USER = 'pgtls:local-path-provisioner';
+
 export interface UpOptions {
   portBase?: number;
   /** Per-component readiness timeout. */
@@ -44,6 +48,9 @@ const CLIENTS = [
   { name: 'kube-controller-manager', commonName: 'system:kube-controller-manager' },
   { name: 'kube-scheduler', commonName: 'system:kube-scheduler' },
   { name: 'cert-manager', commonName: CERT_MANAGER_USER },
+  // The node agent is a kubelet to the API server: the Node authorizer scopes it to its own pods.
+  { name: 'node-agent', commonName: `system:node:${NODE_NAME}`, organizations: ['system:nodes'] },
+  { name: 'local-path-provisioner', commonName: PROVISIONER_USER },
 ];
 
 /** The admin and per-component kubeconfigs a cluster uses. */
@@ -62,6 +69,7 @@ export function buildComponents(cfg: ClusterConfig, layout: HomeLayout, pki: Pki
     buildKubeControllerManager(cfg, pki, bins.kubeControllerManager, kubeconfigPath(layout, 'kube-controller-manager'), layout.data),
     buildKubeScheduler(cfg, bins.kubeScheduler, kubeconfigPath(layout, 'kube-scheduler')),
     buildCertManager(cfg, bins.certManager, kubeconfigPath(layout, 'cert-manager')),
+    buildNodeAgent(cfg, pki, layout.data, kubeconfigPath(layout, 'node-agent'), kubeconfigPath(layout, 'local-path-provisioner')),
   ];
 }
 
@@ -118,6 +126,8 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
         dnsNames: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost'],
         ipAddresses: [cfg.host, '10.96.0.1'],
       },
+      // The node agent's kubelet API; the API server connects to the node's InternalIP.
+      { name: 'node-agent-serving', commonName: `system:node:${NODE_NAME}`, dnsNames: ['localhost'], ipAddresses: [cfg.host] },
     ],
     CLIENTS,
   );
@@ -142,6 +152,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
       for (const o of certManagerRbac()) await kube.apply(o);
       await applyAndWaitEstablished(kube, certManagerCrds(bins.certManagerCrds, cfg.versions.certManager), timeoutMs);
     }
+    if (c.name === 'node-agent') for (const o of provisionerRbac(PROVISIONER_USER)) await kube.apply(o);
     for (const dep of c.links) if (!byName.has(dep)) throw new Error(`${c.name} links to unknown ${dep}`);
     const st = processState(layout, c);
     if (st.state === 'running') {

@@ -1,0 +1,56 @@
+// `pgtls agent`: the node agent (and the local-path provisioner) in the foreground.
+import { NodeAgent } from '../local/node/agent.ts';
+import { Provisioner } from '../local/node/provisioner.ts';
+import { parseNetwork } from '../local/node/network.ts';
+
+export interface AgentCommandOptions {
+  kubeconfig: string;
+  nodeName: string;
+  stateDir: string;
+  port: number;
+  servingCert: string;
+  servingKey: string;
+  clientCa: string;
+  podNetwork: string;
+  serviceNetwork: string;
+  kubernetesVersion: string;
+  provisionerKubeconfig?: string;
+  volumesDir?: string;
+}
+
+const say = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+
+export async function agentCommand(o: AgentCommandOptions): Promise<void> {
+  const agent = new NodeAgent({
+    kubeconfig: o.kubeconfig,
+    nodeName: o.nodeName,
+    stateDir: o.stateDir,
+    kubeletPort: o.port,
+    servingCert: o.servingCert,
+    servingKey: o.servingKey,
+    clientCa: o.clientCa,
+    plan: { podOctet: parseNetwork(o.podNetwork), serviceOctet: parseNetwork(o.serviceNetwork) },
+    kubernetesVersion: o.kubernetesVersion,
+    log: say,
+  });
+  let provisioner: Provisioner | undefined;
+  if (o.provisionerKubeconfig) {
+    provisioner = new Provisioner(o.provisionerKubeconfig, o.volumesDir ?? `${o.stateDir}/volumes`, say);
+    await provisioner.start();
+  }
+  await agent.start();
+  if (process.getuid?.() !== 0) say('not running as root: containers run as this user, without mount namespaces (volume mountPaths are not mapped); see docs/local-node.md');
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${sig}: stopping pods`);
+    provisioner?.stop();
+    void agent.shutdown().then(() => {
+      say('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

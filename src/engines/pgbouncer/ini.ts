@@ -109,7 +109,7 @@ export function renderPgBouncerIni(i: PgBouncerConfigInput): string {
     .filter((e): e is [string, string | number] => e[1] !== undefined)
     .map(([k, v]) => `${k} = ${assertSafe(k, String(v))}`)
     .join('\n');
-  return `; Rendered by pgtls. Every client_tls_*/server_tls_* key is reloadable (RELOAD / SIGHUP).\n[databases]\n${db}\n\n[pgbouncer]\n${body}\n`;
+  return `; Rendered by pgtls. All TLS keys here are reloadable (RELOAD / SIGHUP).\n[databases]\n${db}\n\n[pgbouncer]\n${body}\n`;
 }
 
 export function renderPgBouncerConfig(i: PgBouncerConfigInput): RenderedConfig {

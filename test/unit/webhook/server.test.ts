@@ -1,0 +1,117 @@
+// The HTTPS AdmissionReview server, over real TLS on loopback: routes,
+// JSONPatch responses, denials, and the serving certificate swapped on disk.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'node:https';
+import { connect } from 'node:tls';
+import { runOk } from '../../helpers/exec.ts';
+import { eventually } from '../../helpers/exec.ts';
+import { makeCa, tmpDir } from '../../helpers/tls.ts';
+import { startWebhookServer, type WebhookServer } from '../../../src/webhook/server.ts';
+import type { Lookups } from '../../../src/webhook/facts.ts';
+import { fixture, PG_VERSIONS } from './helpers.ts';
+
+async function leaf(dir: string, ca: { crt: string; key: string }, name: string): Promise<{ crt: string; key: string }> {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const crt = join(dir, `${name}.crt`);
+  const ext = join(dir, `${name}.ext`);
+  await runOk('openssl', ['req', '-nodes', '-newkey', 'rsa:2048', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`]);
+  await runOk('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1\\n' > ${ext}`]);
+  await runOk('openssl', ['x509', '-req', '-in', csr, '-CA', ca.crt, '-CAkey', ca.key, '-CAcreateserial', '-days', '1', '-out', crt, '-extfile', ext]);
+  return { crt, key };
+}
+
+/** Lookups answering from a fixed catalog: the HTTP layer is under test here, the API server in e2e. */
+const lookups: Lookups = {
+  listVersions: async () => PG_VERSIONS,
+  getDatabase: async () => undefined,
+  getIssuer: async () => undefined,
+};
+
+function post(s: WebhookServer, ca: Buffer, path: string, body: unknown): Promise<{ status: number; json: { response: Record<string, unknown> } }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${s.url}${path}`, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: res.statusCode === 200 ? JSON.parse(text) : { response: {} } }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+function servedSubject(s: WebhookServer, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: '127.0.0.1', port: s.port, ca }, () => {
+      const cn = sock.getPeerCertificate().subject.CN;
+      sock.end();
+      resolve(Array.isArray(cn) ? cn.join(',') : (cn ?? ''));
+    });
+    sock.on('error', reject);
+  });
+}
+
+describe('webhook server', () => {
+  let dir: string;
+  let ca: Buffer;
+  let caFiles: { crt: string; key: string };
+  let s: WebhookServer;
+  const review = (operation: string, object: unknown) => ({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: 'u1', kind: { group: 'kubedb.com', version: 'v1', kind: 'Postgres' }, operation, name: 'ha-postgres', namespace: 'demo', object },
+  });
+
+  before(async () => {
+    dir = tmpDir('pgtls-webhook-');
+    caFiles = await makeCa(dir, '/CN=webhook-ca');
+    ca = readFileSync(caFiles.crt);
+    const first = await leaf(dir, caFiles, 'first');
+    copyFileSync(first.crt, join(dir, 'tls.crt'));
+    copyFileSync(first.key, join(dir, 'tls.key'));
+    s = await startWebhookServer({ certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), lookups, certPollMs: 100 });
+  });
+  after(async () => s?.close());
+
+  it('mutates with a JSONPatch of the defaults', async () => {
+    const r = await post(s, ca, '/mutate/postgreses', review('CREATE', fixture('postgres-ha-postgres.yaml')));
+    assert.equal(r.status, 200);
+    assert.equal(r.json.response.uid, 'u1');
+    assert.equal(r.json.response.allowed, true);
+    assert.equal(r.json.response.patchType, 'JSONPatch');
+    const patch = JSON.parse(Buffer.from(String(r.json.response.patch), 'base64').toString()) as { path: string; value: unknown }[];
+    assert.deepEqual(patch.find((p) => p.path === '/spec/sslMode')?.value, 'disable');
+    assert.deepEqual(patch.find((p) => p.path === '/spec/clientAuthMode')?.value, 'scram');
+    assert.deepEqual(patch.find((p) => p.path === '/spec/authSecret')?.value, { name: 'ha-postgres-auth', kind: 'Secret' });
+  });
+
+  it('validates and denies with field errors', async () => {
+    const pg = fixture<{ spec: Record<string, unknown> }>('postgres-ha-postgres.yaml');
+    pg.spec.version = '9.6';
+    const r = await post(s, ca, '/validate/postgreses', review('CREATE', pg));
+    assert.equal(r.json.response.allowed, false);
+    assert.deepEqual(r.json.response.status, {
+      code: 422,
+      reason: 'Invalid',
+      message: 'Postgres.kubedb.com "ha-postgres" is invalid: spec.version: Unsupported value: "9.6": supported values: "10", "15", "18.3"',
+      details: { name: 'ha-postgres', group: 'kubedb.com', kind: 'Postgres', causes: [{ reason: 'FieldValueNotSupported', field: 'spec.version', message: 'Unsupported value: "9.6": supported values: "10", "15", "18.3"' }] },
+    });
+  });
+
+  it('answers 404 for unknown kinds', async () => {
+    assert.equal((await post(s, ca, '/validate/widgets', review('CREATE', {}))).status, 404);
+  });
+
+  it('serves a renewed certificate without a restart', async () => {
+    assert.equal(await servedSubject(s, ca), 'first');
+    const loads = s.certLoads();
+    const second = await leaf(dir, caFiles, 'second');
+    copyFileSync(second.key, join(dir, 'tls.key'));
+    copyFileSync(second.crt, join(dir, 'tls.crt'));
+    await eventually('the renewed certificate to be served', async () => (await servedSubject(s, ca)) === 'second', 10_000, 100);
+    assert.ok(s.certLoads() > loads);
+  });
+});

@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../src/util/repo.ts';
 
-const all = ['control-plane', 'cold-build'];
-const quick = ['control-plane'];
+const all = ['control-plane', 'cold-build', 'engine-tls'];
+const quick = ['control-plane', 'engine-tls'];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : quick;
 for (const n of names) {
   if (!all.includes(n)) throw new Error(`unknown benchmark ${n}; known: ${all.join(', ')}`);

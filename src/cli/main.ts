@@ -6,6 +6,7 @@ import { downCommand } from './down.ts';
 import { statusCommand } from './status.ts';
 import { agentCommand } from './agent.ts';
 import { imagesCommand } from './images.ts';
+import { operatorCommand } from './operator.ts';
 
 function intArg(v: string): number {
   const n = Number.parseInt(v, 10);
@@ -56,6 +57,15 @@ program
   .description('list the images this machine can run as local programs')
   .option('--json', 'print JSON')
   .action(imagesCommand);
+
+program
+  .command('operator')
+  .description('run the operator (provisioner and ops-manager) against a cluster')
+  .requiredOption('--kubeconfig <file>', 'kubeconfig to reach the cluster')
+  .option('--no-leader-elect', 'run without leader election (one replica only)')
+  .option('--lease-namespace <ns>', 'namespace of the leader-election Lease', 'kube-system')
+  .option('--install-crds', 'apply the CRDs and the version catalog before starting')
+  .action(operatorCommand);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`pgtls: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,0 +1,45 @@
+// The files of a Postgres config secret: postgresql.conf for the primary and
+// for standbys, pg_hba.conf, and the replication passfile. Rendering is the
+// engine's; this maps the KubeDB object onto the engine's input.
+import { renderPostgresConfig, type PostgresConfigInput } from '../../engines/postgres/index.ts';
+import type { ClientAuthMode, SslMode } from '../../engines/types.ts';
+import { governingServiceName } from '../specs/services.ts';
+
+export const PG_PORT = 5432;
+export const CONFIG_DIR = '/etc/config';
+export const DATA_DIR = '/var/pv/data';
+export const SOCKET_DIR = '/var/run/postgresql';
+
+export interface PostgresTlsView {
+  sslMode: SslMode;
+  clientAuthMode: ClientAuthMode;
+}
+
+export function renderPostgresFiles(db: { name: string; namespace: string }, tls: PostgresTlsView, password: string): Record<string, string> {
+  const base: PostgresConfigInput = {
+    // The container overrides listen_addresses with its pod IP on the command line.
+    listen: { address: '*', port: PG_PORT, socketDir: SOCKET_DIR },
+    sslMode: tls.sslMode,
+    clientAuthMode: tls.clientAuthMode,
+    replicationUser: 'postgres',
+    settings: { hba_file: `${CONFIG_DIR}/pg_hba.conf`, wal_level: 'replica', max_wal_senders: 10, hot_standby: 'on' },
+  };
+  const primary = renderPostgresConfig(base);
+  const standby = renderPostgresConfig({
+    ...base,
+    standby: {
+      primaryHost: `${db.name}-0.${governingServiceName(db.name)}.${db.namespace}.svc`,
+      primaryPort: PG_PORT,
+      user: 'postgres',
+      passfile: `${CONFIG_DIR}/pgpass`,
+    },
+  });
+  return {
+    'primary.conf': primary.files.get('postgresql.conf')!,
+    'standby.conf': standby.files.get('postgresql.conf')!,
+    'pg_hba.conf': primary.files.get('pg_hba.conf')!,
+    // libpq passfile for replication: host:port:db:user:password.
+    sslmode: `${tls.sslMode}\n`,
+    pgpass: `*:*:*:postgres:${password.replace(/([:\\])/g, '\\$1')}\n`,
+  };
+}

@@ -1,0 +1,116 @@
+// Postgres: auth secret, Certificates, config secret, Services and the
+// StatefulSet; a fixed primary (ordinal 0) with streaming standbys.
+import { k8s } from '../../kube/client.ts';
+import { authSecretName } from '../../api/shared/names.ts';
+import type { Postgres } from '../../api/kubedb.com/v1/postgres.ts';
+import { probeTls } from '../../engines/shared/probe.ts';
+import type { ClientAuthMode, SslMode } from '../../engines/types.ts';
+import { KINDS } from '../kinds.ts';
+import { WaitFor, type ProvisionerContext } from '../context.ts';
+import { catalogImage, createIfAbsent, ordinal, podReady, readSecret } from '../objects.ts';
+import { dbRef, type DbObject, type Health, type KindProvisioner } from '../reconciler.ts';
+import { aliasSecretName, buildCertificates } from '../specs/certificates.ts';
+import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
+import { buildServices, governingServiceName, ROLE_LABEL } from '../specs/services.ts';
+import { PG_PORT, renderPostgresFiles } from './config.ts';
+import { buildPostgresStatefulSet } from './statefulset.ts';
+
+type PgDb = Postgres & DbObject;
+const info = KINDS.Postgres;
+
+export function postgresTlsView(db: Postgres): { sslMode: SslMode; clientAuthMode: ClientAuthMode } {
+  const sslMode = (db.spec.sslMode ?? (db.spec.tls ? 'verify-full' : 'disable')) as SslMode;
+  const major = Number.parseInt(db.spec.version, 10);
+  const clientAuthMode = (db.spec.clientAuthMode ?? (major >= 18 ? 'scram' : 'md5')) as ClientAuthMode;
+  return { sslMode, clientAuthMode };
+}
+
+export function postgresCertSecrets(db: Postgres) {
+  const name = db.metadata!.name!;
+  return {
+    server: aliasSecretName(name, db.spec.tls, 'server'),
+    client: aliasSecretName(name, db.spec.tls, 'client'),
+    exporter: aliasSecretName(name, db.spec.tls, 'metrics-exporter'),
+  };
+}
+
+/** Everything the database needs except what needs TLS secrets present. */
+export async function applyPostgres(ctx: ProvisionerContext, db: PgDb): Promise<void> {
+  const { kube } = ctx;
+  const ref = dbRef(db);
+  const image = await catalogImage(kube, 'PostgresVersion', db.spec.version);
+  if (!image) throw new WaitFor(`PostgresVersion ${db.spec.version} in the catalog`, 10_000);
+  const authName = db.spec.authSecret?.name || authSecretName(ref.name);
+  await createIfAbsent(kube, buildAuthSecret(info, ref, authName, 'postgres'));
+  const auth = await readSecret(kube, ref.namespace, authName);
+  if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
+  const services = buildServices({ info, db: ref, port: PG_PORT, portName: 'primary', roles: true });
+  const certs = postgresCertSecrets(db);
+  if (db.spec.tls?.issuerRef) {
+    for (const c of buildCertificates({
+      info,
+      db: ref,
+      tls: db.spec.tls,
+      services: [ref.name, `${ref.name}-standby`, governingServiceName(ref.name)],
+      podDomains: [`*.${governingServiceName(ref.name)}.${ref.namespace}.svc`, `*.${governingServiceName(ref.name)}.${ref.namespace}.svc.cluster.local`],
+    })) {
+      await kube.apply(c as k8s.KubernetesObject);
+    }
+    // PostgreSQL will not start with ssl=on and no certificate: wait for cert-manager.
+    for (const s of [certs.server, certs.client]) {
+      const data = await readSecret(kube, ref.namespace, s);
+      if (!data?.['tls.crt'] || !data['tls.key']) throw new WaitFor(`certificate secret ${s}`);
+    }
+  }
+  await kube.apply(buildConfigSecret(info, ref, renderPostgresFiles(ref, postgresTlsView(db), auth.password)));
+  for (const s of services) await kube.apply(s as k8s.KubernetesObject);
+  await kube.apply(
+    buildPostgresStatefulSet({
+      info,
+      db: ref,
+      image,
+      replicas: db.spec.replicas ?? 1,
+      authSecret: authName,
+      certSecrets: certs,
+      storage: db.spec.storage as Record<string, unknown> | undefined,
+      ephemeral: db.spec.storageType === 'Ephemeral',
+    }) as k8s.KubernetesObject,
+  );
+}
+
+/** Labels pods with their role (what pg-coordinator does in KubeDB) and probes the primary. */
+async function healthPostgres(ctx: ProvisionerContext, db: PgDb, pods: k8s.V1Pod[]): Promise<Health> {
+  const core = ctx.kube.api(k8s.CoreV1Api);
+  for (const p of pods) {
+    const role = ordinal(p) === 0 ? 'primary' : 'standby';
+    if (p.metadata?.labels?.[ROLE_LABEL] !== role) {
+      await core.patchNamespacedPod(
+        { name: p.metadata!.name!, namespace: p.metadata!.namespace!, body: { metadata: { labels: { [ROLE_LABEL]: role } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    }
+  }
+  const ready = pods.filter(podReady);
+  const replicas = db.spec.replicas ?? 1;
+  const primary = pods.find((p) => ordinal(p) === 0);
+  let accepting = false;
+  let message: string | undefined;
+  if (primary?.status?.podIP && podReady(primary)) {
+    const r = await probeTls({ host: primary.status.podIP, port: PG_PORT }, { timeoutMs: 2000 });
+    accepting = r.kind !== 'error';
+    if (r.kind === 'error') message = `primary ${primary.metadata!.name}: ${r.error}`;
+  } else {
+    message = 'the primary pod is not ready';
+  }
+  return { replicasReady: ready.length >= replicas, readyReplicas: ready.length, accepting, message };
+}
+
+export const postgresProvisioner: KindProvisioner<PgDb> = {
+  info,
+  apply: applyPostgres,
+  health: healthPostgres,
+  secretsOf(db) {
+    const c = postgresCertSecrets(db);
+    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), c.server, c.client, c.exporter];
+  },
+};

@@ -1,0 +1,132 @@
+// The Postgres StatefulSet. Its pod template does not depend on TLS: the
+// certificate secrets are always mounted (optional) and the config comes from
+// a secret, so adding, removing or rotating TLS changes files, never the
+// template, and PostgreSQL takes it by reload. updateStrategy OnDelete leaves
+// every restart to the operator.
+import type { KindInfo } from '../kinds.ts';
+import { offshootLabels, selectorLabels } from '../kinds.ts';
+import { ownerReference, type DbRef } from '../specs/owner.ts';
+import { configSecretName } from '../specs/secrets.ts';
+import { governingServiceName } from '../specs/services.ts';
+import { CONFIG_DIR, DATA_DIR, PG_PORT, SOCKET_DIR } from './config.ts';
+
+export interface PostgresStsInput {
+  info: KindInfo;
+  db: DbRef;
+  image: string;
+  replicas: number;
+  authSecret: string;
+  certSecrets: { server: string; client: string; exporter: string };
+  storage?: Record<string, unknown>;
+  ephemeral: boolean;
+}
+
+const initScript = (db: string, ns: string) => `set -eu
+PGDATA=${DATA_DIR}
+if [ -s "$PGDATA/PG_VERSION" ]; then echo "data directory exists"; exit 0; fi
+mkdir -p "$PGDATA"; chmod 0700 "$PGDATA"
+if [ "\${POD_NAME##*-}" = 0 ]; then
+  pw=$(mktemp -p ${SOCKET_DIR}); printf '%s\\n' "$POSTGRES_PASSWORD" > "$pw"
+  initdb -D "$PGDATA" -U postgres --pwfile="$pw" --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+  rm -f "$pw"
+else
+  # A standby starts as a copy of the primary, over TLS when the primary serves it.
+  # The config secret says how the cluster does TLS, so the pod template never changes with it.
+  export PGPASSWORD="$POSTGRES_PASSWORD" PGSSLMODE="$(cat ${CONFIG_DIR}/sslmode)" PGCONNECT_TIMEOUT=5
+  if [ -s /tls/certs/client/ca.crt ]; then export PGSSLROOTCERT=/tls/certs/client/ca.crt; fi
+  if [ -s /tls/certs/client/client.crt ]; then export PGSSLCERT=/tls/certs/client/client.crt PGSSLKEY=/tls/certs/client/client.key; fi
+  for i in $(seq 1 60); do
+    pg_basebackup -h ${db}-0.${governingServiceName(db)}.${ns}.svc -p ${PG_PORT} -U postgres -D "$PGDATA" -X stream && exit 0
+    rm -rf "$PGDATA"/*; sleep 2
+  done
+  exit 1
+fi`;
+
+const runScript = `set -eu
+if [ "\${POD_NAME##*-}" = 0 ]; then conf=primary.conf; rm -f ${DATA_DIR}/standby.signal
+else conf=standby.conf; touch ${DATA_DIR}/standby.signal; fi
+exec postgres -D ${DATA_DIR} -c config_file=${CONFIG_DIR}/$conf -c listen_addresses="$POD_IP"`;
+
+export function buildPostgresStatefulSet(i: PostgresStsInput): object {
+  const labels = { ...offshootLabels(i.info, i.db.name) };
+  const env = [
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: i.authSecret, key: 'password' } } },
+    { name: 'PGDATA', value: DATA_DIR },
+  ];
+  const tlsMount = (name: string, secret: string, crt: string, key: string) => ({
+    name,
+    secret: {
+      secretName: secret,
+      optional: true,
+      defaultMode: 0o600,
+      items: [
+        { key: 'tls.crt', path: crt },
+        { key: 'tls.key', path: key },
+        { key: 'ca.crt', path: 'ca.crt' },
+      ],
+    },
+  });
+  const mounts = [
+    { name: 'data', mountPath: '/var/pv' },
+    { name: 'config', mountPath: CONFIG_DIR },
+    { name: 'run', mountPath: SOCKET_DIR },
+    { name: 'server-cert', mountPath: '/tls/certs/server' },
+    { name: 'client-cert', mountPath: '/tls/certs/client' },
+    { name: 'exporter-cert', mountPath: '/tls/certs/exporter' },
+  ];
+  const volumes: object[] = [
+    { name: 'config', secret: { secretName: configSecretName(i.db.name), defaultMode: 0o600 } },
+    { name: 'run', emptyDir: {} },
+    tlsMount('server-cert', i.certSecrets.server, 'server.crt', 'server.key'),
+    tlsMount('client-cert', i.certSecrets.client, 'client.crt', 'client.key'),
+    tlsMount('exporter-cert', i.certSecrets.exporter, 'tls.crt', 'tls.key'),
+  ];
+  if (i.ephemeral) volumes.push({ name: 'data', emptyDir: {} });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: i.db.name, namespace: i.db.namespace, labels, ownerReferences: [ownerReference(i.info, i.db)] },
+    spec: {
+      replicas: i.replicas,
+      serviceName: governingServiceName(i.db.name),
+      podManagementPolicy: 'OrderedReady',
+      updateStrategy: { type: 'OnDelete' },
+      selector: { matchLabels: selectorLabels(i.info, i.db.name) },
+      template: {
+        metadata: { labels },
+        spec: {
+          terminationGracePeriodSeconds: 30,
+          initContainers: [
+            { name: 'postgres-init-container', image: i.image, command: ['sh', '-c', initScript(i.db.name, i.db.namespace)], env, volumeMounts: mounts },
+          ],
+          containers: [
+            {
+              name: 'postgres',
+              image: i.image,
+              command: ['sh', '-c', runScript],
+              env,
+              ports: [{ name: 'db', containerPort: PG_PORT, protocol: 'TCP' }],
+              volumeMounts: mounts,
+              readinessProbe: { tcpSocket: { port: PG_PORT }, periodSeconds: 2, failureThreshold: 3 },
+            },
+          ],
+          volumes,
+        },
+      },
+      volumeClaimTemplates: i.ephemeral
+        ? []
+        : [
+            {
+              metadata: { name: 'data', labels },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                resources: { requests: { storage: '1Gi' } },
+                ...(i.storage ?? {}),
+              },
+            },
+          ],
+    },
+  };
+}

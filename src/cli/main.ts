@@ -21,7 +21,7 @@ const program = new Command()
 
 program
   .command('up')
-  .description('start the local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, cert-manager)')
+  .description('start the local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, cert-manager, node agent) and the operator')
   .option('--detach', 'return once the cluster is ready instead of staying in the foreground')
   .option('--port-base <port>', 'first of the loopback ports a new cluster uses (default 16443)', intArg)
   .option('--timeout <seconds>', 'readiness timeout per component', intArg, 120)
@@ -60,11 +60,20 @@ program
 
 program
   .command('operator')
-  .description('run the operator (provisioner and ops-manager) against a cluster')
+  .description('run the operator (provisioner, ops-manager and admission webhook) against a cluster with cert-manager')
   .requiredOption('--kubeconfig <file>', 'kubeconfig to reach the cluster')
   .option('--no-leader-elect', 'run without leader election (one replica only)')
-  .option('--lease-namespace <ns>', 'namespace of the leader-election Lease', 'kube-system')
+  .option('--namespace <ns>', 'namespace of the webhook certificate objects and the leader Lease', 'pgtls-system')
+  .option('--lease-namespace <ns>', 'namespace of the leader-election Lease (default: --namespace)')
   .option('--install-crds', 'apply the CRDs and the version catalog before starting')
+  .option('--no-webhook', 'do not serve or register the admission webhook')
+  .option('--webhook-host <ip>', 'address the webhook binds and, without --webhook-service, the URL the API server calls', '127.0.0.1')
+  .option('--webhook-port <port>', 'webhook HTTPS port', intArg, 9443)
+  .option('--webhook-service <ns/name>', 'in-cluster: register the webhook by this Service instead of a URL')
+  .option('--webhook-service-port <port>', 'the Service port', intArg, 443)
+  .option('--cert-dir <dir>', 'where the webhook serving certificate files are written (default: a private temp dir)')
+  .option('--health-port <port>', 'serve /healthz and /readyz on 127.0.0.1:<port>', intArg)
+  .option('--identity <id>', 'leader-election identity (default: <hostname>-<pid>)')
   .action(operatorCommand);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import { homeLayout } from '../local/home.ts';
 import { serverUrl, status } from '../local/controlplane/cluster.ts';
+import { operatorPorts } from '../local/controlplane/components/operator.ts';
 
 export async function statusCommand(): Promise<void> {
   const layout = homeLayout();
@@ -14,10 +15,11 @@ export async function statusCommand(): Promise<void> {
     return `  ${c.name.padEnd(24)} ${what}`;
   });
   const p = st.cfg.ports;
+  const op = operatorPorts(st.cfg);
   process.stdout.write(
     `cluster ${st.cfg.name} in ${layout.home}\n` +
       `  api server   ${serverUrl(st.cfg)}\n  kubeconfig   ${layout.kubeconfig}\n` +
-      `  etcd         https://${st.cfg.host}:${p.etcdClient}\n  versions     kubernetes ${st.cfg.versions.kubernetes}, etcd ${st.cfg.versions.etcd}, cert-manager ${st.cfg.versions.certManager}\n` +
+      `  etcd         https://${st.cfg.host}:${p.etcdClient}\n  operator     webhook https://${st.cfg.host}:${op.webhook}, health http://${st.cfg.host}:${op.health}/readyz\n  versions     kubernetes ${st.cfg.versions.kubernetes}, etcd ${st.cfg.versions.etcd}, cert-manager ${st.cfg.versions.certManager}\n` +
       `components:\n${rows.join('\n')}\n`,
   );
   if (st.components.some((c) => c.process.state === 'running' && !c.healthy)) process.exitCode = 3;

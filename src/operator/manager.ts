@@ -25,6 +25,8 @@ export interface ManagerOptions {
   identity?: string;
   controllers: ControllerFactory[];
   log?: Logger;
+  /** Called when this replica starts (true) or stops (false) leading; true at once without election. */
+  onLeading?: (leading: boolean) => Promise<void> | void;
 }
 
 export class Manager {
@@ -32,16 +34,18 @@ export class Manager {
   private readonly elector?: LeaderElector;
   private running: Controller[] = [];
   private stopping = false;
+  readonly identity: string;
 
   constructor(private readonly opts: ManagerOptions) {
     const kube = Kube.fromFile(opts.kubeconfig);
     const log = opts.log ?? createLogger('pgtls-operator');
     this.ctx = { kube, log, events: new EventRecorder(kube, 'pgtls-operator', hostname()) };
+    this.identity = opts.identity ?? `${hostname()}-${process.pid}`;
     if (opts.leaderElection) {
       this.elector = new LeaderElector(kube, {
         namespace: opts.leaseNamespace,
         name: opts.leaseName ?? 'pgtls-operator',
-        identity: opts.identity ?? `${hostname()}-${process.pid}`,
+        identity: this.identity,
       });
     }
   }
@@ -66,15 +70,18 @@ export class Manager {
   async run(): Promise<void> {
     if (!this.elector) {
       await this.startControllers();
+      await this.opts.onLeading?.(true);
       return;
     }
     await this.elector.run(
       async () => {
-        this.ctx.log.info('became leader');
+        this.ctx.log.info({ identity: this.identity }, 'became leader');
         await this.startControllers();
+        await this.opts.onLeading?.(true);
       },
       async () => {
         this.ctx.log.error('lost leadership; stopping controllers');
+        await this.opts.onLeading?.(false);
         await this.stopControllers();
         if (!this.stopping) process.exitCode = 1;
       },

@@ -3,13 +3,12 @@
 // issued by cert-manager, as an operator would deploy it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { k8s } from '../../src/kube/client.ts';
-import { installApi } from '../../src/api/install.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/webhook/server.ts';
 import { kubeLookups } from '../../src/webhook/kube-lookups.ts';
-import { caBundleFromSecret, registerWebhooks } from '../../src/webhook/registration.ts';
+import { registerWebhooks } from '../../src/webhook/registration.ts';
+import { ensureWebhookCertificate, writeServingFiles } from '../../src/operator/webhook-cert.ts';
 import { resumeDatabase } from '../../src/webhook/resume.ts';
 import { repoRoot } from '../../src/util/repo.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
@@ -34,34 +33,16 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
   };
   const getJson = async <T = Obj>(kind: string, name: string): Promise<T> => JSON.parse(await c.kubectlOk(['-n', NS, 'get', kind, name, '-o', 'json'])) as T;
 
-  /** SelfSigned Issuer → CA Certificate → CA Issuer → serving Certificate for 127.0.0.1. */
-  async function issueServingCert(): Promise<{ certFile: string; keyFile: string; caBundle: string }> {
-    await c.kubectlOk(['create', 'namespace', SYS]);
-    const cm = (kind: string, name: string, spec: object) => ({ apiVersion: 'cert-manager.io/v1', kind, metadata: { name, namespace: SYS }, spec });
-    await applyOk(cm('Issuer', 'selfsigned', { selfSigned: {} }));
-    await applyOk(cm('Certificate', 'webhook-ca', { isCA: true, commonName: 'pgtls-webhook-ca', secretName: 'webhook-ca', issuerRef: { name: 'selfsigned', kind: 'Issuer' } }));
-    await c.kubectlOk(['-n', SYS, 'wait', '--for=condition=Ready', 'certificate/webhook-ca', '--timeout=90s']);
-    await applyOk(cm('Issuer', 'webhook-ca', { ca: { secretName: 'webhook-ca' } }));
-    await applyOk(cm('Certificate', 'webhook-serving', {
-      secretName: 'webhook-serving', commonName: 'pgtls-webhook', ipAddresses: ['127.0.0.1'],
-      usages: ['digital signature', 'key encipherment', 'server auth'], issuerRef: { name: 'webhook-ca', kind: 'Issuer' },
-    }));
-    await c.kubectlOk(['-n', SYS, 'wait', '--for=condition=Ready', 'certificate/webhook-serving', '--timeout=90s']);
-    const secret = await c.kube.api(k8s.CoreV1Api).readNamespacedSecret({ name: 'webhook-serving', namespace: SYS });
-    const dir = tmpDir('pgtls-webhook-');
-    const certFile = join(dir, 'tls.crt');
-    const keyFile = join(dir, 'tls.key');
-    writeFileSync(certFile, Buffer.from(secret.data!['tls.crt']!, 'base64'));
-    writeFileSync(keyFile, Buffer.from(secret.data!['tls.key']!, 'base64'), { mode: 0o600 });
-    return { certFile, keyFile, caBundle: await caBundleFromSecret(c.kube, SYS, 'webhook-serving') };
-  }
-
   before(async () => {
-    c = await startTestCluster();
-    await installApi(c.kube);
-    const served = await issueServingCert();
+    // Without the operator: this file runs the webhook in-process (and no controllers touch its objects).
+    c = await startTestCluster({ operator: false });
+    // up installed the CRDs and the catalog.
+    // The operator's own certificate chain: SelfSigned Issuer → CA Certificate → CA Issuer → serving Certificate for 127.0.0.1.
+    const secret = await ensureWebhookCertificate(c.kube, { namespace: SYS, ipAddresses: ['127.0.0.1'] });
+    const served = { ...writeServingFiles(tmpDir('pgtls-webhook-'), secret), caBundle: secret.caBundle };
     hook = await startWebhookServer({
-      ...served,
+      certFile: served.certFile,
+      keyFile: served.keyFile,
       lookups: kubeLookups(c.kube),
       onOpsCompleted: (kind, ns, db) => resumeDatabase(c.kube, kind, ns, db),
       log: (m) => process.stderr.write(`[webhook] ${m}\n`),

@@ -27,12 +27,17 @@ export function testPortBase(): number {
   return 20000 + (process.pid % 120) * 100;
 }
 
-export async function startTestCluster(opts: { portBase?: number } = {}): Promise<TestCluster> {
+/**
+ * `operator: false` leaves the operator out (for tests that run their own
+ * webhook or controllers in-process); by default it runs, as `pgtls up` runs it.
+ */
+export async function startTestCluster(opts: { portBase?: number; operator?: boolean } = {}): Promise<TestCluster> {
   const home = mkdtempSync(join(tmpdir(), 'pgtls-test-'));
   const layout = homeLayout(home);
   const portBase = opts.portBase ?? testPortBase();
   const log = (m: string) => process.stderr.write(`[cluster] ${m}\n`);
-  let handle = await up(layout, { portBase, log });
+  const operator = opts.operator ?? true;
+  let handle = await up(layout, { portBase, log, operator });
   const env = { ...process.env, PGTLS_HOME: home, KUBECONFIG: layout.kubeconfig };
   const tc: TestCluster = {
     layout,
@@ -45,7 +50,7 @@ export async function startTestCluster(opts: { portBase?: number } = {}): Promis
     stop: () => down(layout, { log }),
     restart: async () => {
       await down(layout, { log });
-      handle = await up(layout, { log });
+      handle = await up(layout, { log, operator });
       tc.handle = handle;
     },
     destroy: () => down(layout, { purge: true, log }),

@@ -16,7 +16,10 @@ import { buildKubeControllerManager } from './components/kube-controller-manager
 import { buildKubeScheduler } from './components/kube-scheduler.ts';
 import { buildCertManager, CERT_MANAGER_LEASE } from './components/cert-manager.ts';
 import { buildNodeAgent, NODE_NAME } from './components/node-agent.ts';
+import { buildOperator } from './components/operator.ts';
 import { provisionerRbac } from '../node/provisioner.ts';
+import { installApi } from '../../api/install.ts';
+import { OPERATOR_USER, operatorClusterRole, operatorClusterRoleBinding } from '../../operator/rbac.ts';
 import { applyAndWaitEstablished, certManagerCrds, certManagerRbac, CERT_MANAGER_USER, waitLeaseHeld } from './bootstrap.ts';
 import {
   assertPortFree,
@@ -39,6 +42,8 @@ export interface UpOptions {
   /** Per-component readiness timeout. */
   timeoutMs?: number;
   log?: Log;
+  /** Start the operator (default true); tests that run their own webhook or controllers turn it off. */
+  operator?: boolean;
 }
 
 const CLIENTS = [
@@ -51,6 +56,8 @@ const CLIENTS = [
   // The node agent is a kubelet to the API server: the Node authorizer scopes it to its own pods.
   { name: 'node-agent', commonName: `system:node:${NODE_NAME}`, organizations: ['system:nodes'] },
   { name: 'local-path-provisioner', commonName: PROVISIONER_USER },
+  // The operator gets the narrow ClusterRole of deploy/rbac.yaml, not cluster-admin, so the tests prove it suffices.
+  { name: 'operator', commonName: OPERATOR_USER },
 ];
 
 /** The admin and per-component kubeconfigs a cluster uses. */
@@ -71,6 +78,12 @@ export function buildComponents(cfg: ClusterConfig, layout: HomeLayout, pki: Pki
     buildCertManager(cfg, bins.certManager, kubeconfigPath(layout, 'cert-manager')),
     buildNodeAgent(cfg, pki, layout.data, kubeconfigPath(layout, 'node-agent'), kubeconfigPath(layout, 'local-path-provisioner')),
   ];
+}
+
+/** The control plane, then the operator: what `up` starts and `down` stops (in reverse). */
+export function clusterComponents(cfg: ClusterConfig, layout: HomeLayout, pki: PkiFiles, bins: BinaryPaths, opts: { operator?: boolean } = {}): Component[] {
+  const cp = buildComponents(cfg, layout, pki, bins);
+  return opts.operator === false ? cp : [...cp, buildOperator(cfg, layout.data, kubeconfigPath(layout, 'operator'))];
 }
 
 function missingBinaries(bins: BinaryPaths): string[] {
@@ -100,7 +113,7 @@ export interface ClusterHandle {
 export function describeCluster(layout: HomeLayout): ClusterHandle | undefined {
   const cfg = readClusterConfig(layout.clusterFile);
   if (!cfg) return undefined;
-  const components = buildComponents(cfg, layout, pkiFiles(layout.pki), binaryPaths(cfg.versions));
+  const components = clusterComponents(cfg, layout, pkiFiles(layout.pki), binaryPaths(cfg.versions));
   return { cfg, layout, components };
 }
 
@@ -143,7 +156,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     });
   }
 
-  const components = buildComponents(cfg, layout, pki, bins);
+  const components = clusterComponents(cfg, layout, pki, bins, { operator: opts.operator });
   const byName = new Map(components.map((c) => [c.name, c]));
   const kube = Kube.fromFile(layout.kubeconfig);
   const started = new Map<string, { pid: number; at: number }>();
@@ -153,11 +166,23 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
       await applyAndWaitEstablished(kube, certManagerCrds(bins.certManagerCrds, cfg.versions.certManager), timeoutMs);
     }
     if (c.name === 'node-agent') for (const o of provisionerRbac(PROVISIONER_USER)) await kube.apply(o);
+    if (c.name === 'operator') {
+      await kube.apply(operatorClusterRole());
+      await kube.apply(operatorClusterRoleBinding({ user: OPERATOR_USER }));
+      // The operator's webhook certificate needs cert-manager's controllers running.
+      const cm = started.get('cert-manager');
+      if (cm) {
+        await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => isAlive(cm.pid));
+        log('cert-manager holds its leader lease');
+        started.delete('cert-manager');
+      }
+    }
     for (const dep of c.links) if (!byName.has(dep)) throw new Error(`${c.name} links to unknown ${dep}`);
     const st = processState(layout, c);
     if (st.state === 'running') {
       log(`${c.name} already running (pid ${st.pid})`);
       if (!(await checkHealth(c))) await waitHealthy(layout, c, st.pid, timeoutMs);
+      if (c.name === 'kube-apiserver') await install(kube, log);
       continue;
     }
     if (st.state === 'stale') log(`${c.name}: ignoring stale pid file (${st.reason})`);
@@ -168,6 +193,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     log(`${c.name} started (pid ${pid})`);
     await waitHealthy(layout, c, pid, timeoutMs);
     log(`${c.name} ready`);
+    if (c.name === 'kube-apiserver') await install(kube, log);
   }
   const cm = started.get('cert-manager');
   if (cm) {
@@ -175,6 +201,13 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     log('cert-manager holds its leader lease');
   }
   return { cfg, layout, components };
+}
+
+/** The KubeDB CRDs and the version catalog, on every up (server-side apply: idempotent). */
+async function install(kube: Kube, log: Log): Promise<void> {
+  const at = Date.now();
+  await installApi(kube);
+  log(`KubeDB CRDs and version catalog installed (${Date.now() - at} ms)`);
 }
 
 export async function down(layout: HomeLayout, opts: { purge?: boolean; log?: Log } = {}): Promise<void> {

@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import type { Component } from '../component.ts';
+import type { ClusterConfig } from '../config.ts';
+import { repoRoot } from '../../../util/repo.ts';
+
+export const OPERATOR_NAMESPACE = 'pgtls-system';
+
+/** Next to the kubelet port (base+10): the webhook on base+11, the health endpoint on base+12. */
+export const operatorPorts = (cfg: ClusterConfig) => ({ webhook: cfg.ports.apiserver + 11, health: cfg.ports.apiserver + 12 });
+
+/**
+ * The operator as a supervised process, like the node agent: Node runs the
+ * TypeScript CLI through bin/pgtls.mjs. It is ready when it leads and the API
+ * server calls its webhook (/readyz?leader=true).
+ */
+export function buildOperator(cfg: ClusterConfig, dataDir: string, kubeconfig: string): Component {
+  const ports = operatorPorts(cfg);
+  return {
+    name: 'operator',
+    binary: process.execPath,
+    links: ['kube-apiserver', 'cert-manager', 'node-agent'],
+    ports: [ports.webhook, ports.health],
+    args: [
+      join(repoRoot(), 'bin', 'pgtls.mjs'),
+      'operator',
+      `--kubeconfig=${kubeconfig}`,
+      `--namespace=${OPERATOR_NAMESPACE}`,
+      `--webhook-host=${cfg.host}`,
+      `--webhook-port=${ports.webhook}`,
+      `--health-port=${ports.health}`,
+      `--cert-dir=${join(dataDir, 'operator', 'webhook')}`,
+    ],
+    health: { url: `http://${cfg.host}:${ports.health}/readyz?leader=true` },
+  };
+}

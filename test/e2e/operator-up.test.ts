@@ -1,0 +1,159 @@
+// Issue 4 deliverable 5: `pgtls up` runs it all. The cluster comes up with the
+// CRDs, the catalog and the operator (its own identity and ClusterRole, its
+// cert-manager-issued webhook registered), a Postgres reaches Ready, a second
+// replica stands by without reconciling, and down/up keeps the database Ready.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { k8s } from '../../src/kube/client.ts';
+import { kubeconfigPath } from '../../src/local/controlplane/cluster.ts';
+import { operatorPorts } from '../../src/local/controlplane/components/operator.ts';
+import { repoRoot } from '../../src/util/repo.ts';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { eventually, runOk } from '../helpers/exec.ts';
+import { tmpDir } from '../helpers/tls.ts';
+
+const NS = 'demo';
+const SYS = 'pgtls-system';
+
+type Readyz = { ok: boolean; leader: boolean; identity: string; webhook: { url: string; registered: boolean; verified: boolean } };
+
+async function readyz(port: number, leader = false): Promise<{ code: number; body: Readyz }> {
+  const res = await fetch(`http://127.0.0.1:${port}/readyz${leader ? '?leader=true' : ''}`);
+  return { code: res.status, body: (await res.json()) as Readyz };
+}
+
+describe('pgtls up runs the operator', { timeout: 20 * 60_000 }, () => {
+  let c: TestCluster;
+  let second: ChildProcess | undefined;
+  const apply = (obj: object) => c.kubectl(['apply', '-f', '-'], JSON.stringify(obj));
+  const pgStatus = async (name: string) => (await c.kubectlOk(['-n', NS, 'get', 'pg', name, '-o', 'jsonpath={.status.phase}'])).trim();
+  const lease = async () => (await c.kube.api(k8s.CoordinationV1Api).readNamespacedLease({ name: 'pgtls-operator', namespace: SYS })).spec!;
+  const postgres = (name: string, extra: Record<string, unknown> = {}) => ({
+    apiVersion: 'kubedb.com/v1',
+    kind: 'Postgres',
+    metadata: { name, namespace: NS },
+    spec: { version: '15', replicas: 1, storageType: 'Durable', storage: { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } }, deletionPolicy: 'WipeOut', ...extra },
+  });
+
+  before(async () => {
+    const at = Date.now();
+    c = await startTestCluster();
+    process.stderr.write(`[operator-up] cluster with operator ready in ${((Date.now() - at) / 1000).toFixed(1)}s\n`);
+    await c.kubectlOk(['create', 'namespace', NS]);
+  });
+  after(async () => {
+    if (second?.exitCode === null) second.kill('SIGTERM');
+    await c?.destroy();
+  });
+
+  it('up installed the CRDs and the catalog, and the operator leads with its webhook registered', async () => {
+    const crds = await c.kubectlOk(['get', 'crd', '-o', 'name']);
+    for (const n of ['postgreses.kubedb.com', 'pgbouncers.kubedb.com', 'pgpools.kubedb.com', 'postgresopsrequests.ops.kubedb.com', 'postgresversions.catalog.kubedb.com']) {
+      assert.match(crds, new RegExp(`customresourcedefinition.apiextensions.k8s.io/${n.replace(/\./g, '\\.')}\\n`));
+    }
+    assert.match(await c.kubectlOk(['get', 'postgresversions']), /\n15\s+15\.18\s+postgres:15\s/);
+    const port = operatorPorts(c.handle.cfg).health;
+    const r = await readyz(port, true);
+    assert.equal(r.code, 200);
+    assert.equal(r.body.leader, true);
+    assert.equal(r.body.webhook.url, `https://127.0.0.1:${operatorPorts(c.handle.cfg).webhook}`);
+    assert.equal((await lease()).holderIdentity, r.body.identity);
+    const vwc = JSON.parse(await c.kubectlOk(['get', 'validatingwebhookconfiguration', 'pgtls-validators', '-o', 'json'])) as { webhooks: { clientConfig: { url: string; caBundle: string } }[] };
+    assert.ok(vwc.webhooks.every((w) => w.clientConfig.url.startsWith(`${r.body.webhook.url}/validate/`)));
+    // The caBundle is the cert-manager CA of the serving Secret.
+    const secret = await c.kube.api(k8s.CoreV1Api).readNamespacedSecret({ name: 'pgtls-webhook-serving', namespace: SYS });
+    assert.ok(Buffer.from(vwc.webhooks[0]!.clientConfig.caBundle, 'base64').toString().includes(Buffer.from(secret.data!['ca.crt']!, 'base64').toString().trim()));
+    // The operator acts as its own user, bound to the narrow ClusterRole (not cluster-admin).
+    const opKube = kubeconfigPath(c.layout, 'operator');
+    assert.equal((await runOk('kubectl', ['--kubeconfig', opKube, 'auth', 'can-i', 'create', 'postgreses.kubedb.com', '-n', NS])).trim(), 'yes');
+    const nodes = await c.kubectl(['--kubeconfig', opKube, 'auth', 'can-i', 'delete', 'nodes']);
+    assert.equal(nodes.stdout.trim(), 'no');
+    const status = await runOk('node', ['--import', 'tsx', 'src/cli/main.ts', 'status'], { env: c.env });
+    assert.match(status, /operator\s+running\s+pid \d+\n/);
+  });
+
+  it('the webhook refuses invalid objects: schema, catalog version, DoNotTerminate delete', async () => {
+    const schema = await apply(postgres('bad-ssl', { sslMode: 'disabled' }));
+    assert.notEqual(schema.code, 0);
+    assert.match(schema.stderr, /spec\.sslMode: Unsupported value: "disabled": supported values: /);
+    const version = await apply(postgres('bad-version', { version: '9.6' }));
+    assert.notEqual(version.code, 0);
+    assert.match(version.stderr, /The Postgres "bad-version" is invalid: spec\.version: Unsupported value: "9\.6": supported values: .*"15"/);
+    const keep = postgres('keep', { storageType: 'Ephemeral', deletionPolicy: 'DoNotTerminate' });
+    delete (keep.spec as Record<string, unknown>).storage;
+    const created = await apply(keep);
+    assert.equal(created.code, 0, created.stderr);
+    const del = await c.kubectl(['-n', NS, 'delete', 'pg', 'keep', '--wait=false']);
+    assert.notEqual(del.code, 0);
+    assert.match(del.stderr, /deletionPolicy "DoNotTerminate" and cannot be deleted/);
+    await c.kubectlOk(['-n', NS, 'patch', 'pg', 'keep', '--type=merge', '-p', '{"spec":{"deletionPolicy":"WipeOut"}}']);
+    await c.kubectlOk(['-n', NS, 'delete', 'pg', 'keep', '--wait=false']);
+  });
+
+  it('a valid Postgres 15 with one replica reaches Ready, defaulted by the webhook', async () => {
+    const at = Date.now();
+    const r = await apply(postgres('pg'));
+    assert.equal(r.code, 0, r.stderr);
+    const pg = JSON.parse(await c.kubectlOk(['-n', NS, 'get', 'pg', 'pg', '-o', 'json'])) as { spec: { sslMode: string; authSecret: { name: string } } };
+    assert.equal(pg.spec.sslMode, 'disable');
+    assert.equal(pg.spec.authSecret.name, 'pg-auth');
+    await eventually('pg Ready', async () => (await pgStatus('pg')) === 'Ready' || undefined, 240_000, 1000);
+    process.stderr.write(`[operator-up] Postgres pg Ready in ${((Date.now() - at) / 1000).toFixed(1)}s\n`);
+  });
+
+  it('a second replica stands by: one Lease holder, only the leader reconciles', async () => {
+    const first = (await lease()).holderIdentity!;
+    const logDir = tmpDir('pgtls-op2-');
+    const logPath = join(logDir, 'operator.log');
+    const fd = openSync(logPath, 'a');
+    const base = c.portBase + 40;
+    try {
+      second = spawn(process.execPath, [
+        join(repoRoot(), 'bin', 'pgtls.mjs'), 'operator', `--kubeconfig=${kubeconfigPath(c.layout, 'operator')}`,
+        `--webhook-port=${base}`, `--health-port=${base + 1}`, `--identity=second`,
+      ], { stdio: ['ignore', fd, fd], env: { ...process.env, PGTLS_LOG_LEVEL: 'debug' } });
+    } finally {
+      closeSync(fd);
+    }
+    // Ready as a webhook server, not the leader, so not registered.
+    const r = await eventually('the second replica to serve', async () => {
+      try {
+        const got = await readyz(base + 1);
+        return got.code === 200 ? got : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 90_000, 500);
+    assert.equal(r.body.leader, false);
+    assert.equal(r.body.identity, 'second');
+    assert.equal((await readyz(base + 1, true)).code, 503);
+    // While it runs, a new database is reconciled by the leader only.
+    assert.equal((await apply(postgres('pg2', { storageType: 'Ephemeral', storage: undefined }))).code, 0);
+    await eventually('pg2 to get its StatefulSet', async () => (await c.kubectl(['-n', NS, 'get', 'sts', 'pg2'])).code === 0 || undefined, 60_000, 500);
+    assert.equal((await lease()).holderIdentity, first);
+    const log = readFileSync(logPath, 'utf8');
+    assert.match(log, /waiting for leadership/);
+    assert.doesNotMatch(log, /starting controllers|became leader/);
+    second.kill('SIGTERM');
+    await eventually('the second replica to exit', async () => second!.exitCode !== null || undefined, 30_000, 200);
+    assert.equal(second.exitCode, 0);
+    await c.kubectlOk(['-n', NS, 'delete', 'pg', 'pg2', '--wait=false']);
+  });
+
+  it('down then up: the operator comes back, leads, and the database is Ready again', async () => {
+    await c.stop();
+    const at = Date.now();
+    await c.restart();
+    process.stderr.write(`[operator-up] restart to ready in ${((Date.now() - at) / 1000).toFixed(1)}s\n`);
+    const r = await readyz(operatorPorts(c.handle.cfg).health, true);
+    assert.equal(r.code, 200);
+    assert.equal((await lease()).holderIdentity, r.body.identity);
+    await eventually('pg Ready after restart', async () => (await pgStatus('pg')) === 'Ready' || undefined, 240_000, 1000);
+    // And the webhook is the new process's: still refusing.
+    const version = await apply(postgres('bad-version', { version: '9.6' }));
+    assert.match(version.stderr, /spec\.version: Unsupported value: "9\.6"/);
+  });
+});

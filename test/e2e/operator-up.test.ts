@@ -104,6 +104,40 @@ describe('pgtls up runs the operator', { timeout: 20 * 60_000 }, () => {
     process.stderr.write(`[operator-up] Postgres pg Ready in ${((Date.now() - at) / 1000).toFixed(1)}s\n`);
   });
 
+  it('keeps working when its CA and its serving certificate renew (caBundle re-registered, files reloaded)', async () => {
+    const health = operatorPorts(c.handle.cfg).health;
+    const caBundle = async () =>
+      (JSON.parse(await c.kubectlOk(['get', 'validatingwebhookconfiguration', 'pgtls-validators', '-o', 'json'])) as { webhooks: { clientConfig: { caBundle: string } }[] }).webhooks[0]!.clientConfig.caBundle;
+    const secretCrt = async (name: string) => Buffer.from((await c.kube.api(k8s.CoreV1Api).readNamespacedSecret({ name, namespace: SYS })).data!['tls.crt']!, 'base64').toString().trim();
+    const renew = async (name: string) => {
+      const cert = JSON.parse(await c.kubectlOk(['-n', SYS, 'get', 'certificate', name, '-o', 'json'])) as { status: { conditions: object[] } };
+      const issuing = { type: 'Issuing', status: 'True', reason: 'ManuallyTriggered', message: 'Certificate re-issuance manually triggered', lastTransitionTime: new Date().toISOString() };
+      await c.kubectlOk(['-n', SYS, 'patch', 'certificate', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: [...cert.status.conditions, issuing] } })]);
+    };
+    const b0 = await caBundle();
+    const ca0 = await secretCrt('pgtls-webhook-ca');
+    await renew('pgtls-webhook-ca');
+    const ca1 = await eventually('the CA to be re-issued', async () => {
+      const now = await secretCrt('pgtls-webhook-ca');
+      return now !== ca0 ? now : undefined;
+    }, 60_000, 500);
+    await eventually('the caBundle to carry the new CA', async () => {
+      const b = await caBundle();
+      return (b !== b0 && Buffer.from(b, 'base64').toString().includes(ca1)) || undefined;
+    }, 60_000, 500);
+    const loads0 = (await readyz(health)).body.webhook as unknown as { certLoads: number };
+    const leaf0 = await secretCrt('pgtls-webhook-serving');
+    await renew('pgtls-webhook-serving');
+    await eventually('the serving certificate to be re-issued', async () => (await secretCrt('pgtls-webhook-serving')) !== leaf0 || undefined, 60_000, 500);
+    await eventually('the webhook to reload its files', async () => {
+      const w = (await readyz(health)).body.webhook as unknown as { certLoads: number };
+      return w.certLoads > loads0.certLoads || undefined;
+    }, 60_000, 500);
+    // The API server still trusts and calls it.
+    const version = await apply(postgres('bad-version', { version: '9.6' }));
+    assert.match(version.stderr, /spec\.version: Unsupported value: "9\.6"/);
+  });
+
   it('a second replica stands by: one Lease holder, only the leader reconciles', async () => {
     const first = (await lease()).holderIdentity!;
     const logDir = tmpDir('pgtls-op2-');

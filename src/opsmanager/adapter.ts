@@ -22,7 +22,7 @@ export interface OpsAdapter {
   container: string;
   /** Run in the container to make the server re-read its files (reload path). */
   reloadCommand: string[];
-  /** Pods in the order they take the change (Postgres: standbys first, primary last). */
+  /** Pods in the order they take the change. */
   order(pods: k8s.V1Pod[]): k8s.V1Pod[];
 }
 

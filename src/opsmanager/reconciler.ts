@@ -147,6 +147,7 @@ export class OpsReconciler implements Reconciler {
 
   private async mark(op: OpsObject, c: Condition, reason?: string): Promise<OpsObject> {
     const next = await this.store.writeStatus(op, withCondition(op, c));
+    this.ctx.log.info({ ops: `${op.metadata.namespace}/${op.metadata.name}`, step: c.type }, c.message ?? c.type);
     if (reason) await this.event(op, 'Normal', reason, c.message ?? reason);
     return next;
   }
@@ -382,6 +383,7 @@ export class OpsReconciler implements Reconciler {
     const retries = Number(op.metadata.annotations?.[ANNOTATION.retries] ?? '0');
     const max = op.spec.maxRetries ?? 1;
     const transient = !(err instanceof StepFailed);
+    this.ctx.log.warn({ ops: `${op.metadata.namespace}/${op.metadata.name}`, err: msg, retries, max }, 'step failed');
     await this.event(op, 'Warning', 'Retrying', msg);
     if (transient && retries < max) {
       await this.store.annotate(op, { [ANNOTATION.retries]: String(retries + 1) });
@@ -392,6 +394,7 @@ export class OpsReconciler implements Reconciler {
 
   /** Restores the last working TLS state, resumes the database, ends Failed with the reason. */
   private async fail(op: OpsObject, db: DbObject | undefined, message: string): Promise<void> {
+    this.ctx.log.warn({ ops: `${op.metadata.namespace}/${op.metadata.name}`, err: message }, 'failing the request; restoring the last working state');
     const fresh = (await this.store.get(op.metadata.namespace!, op.metadata.name!)) ?? op;
     if (db && this.done(fresh, 'DatabasePauseSucceeded')) {
       try {

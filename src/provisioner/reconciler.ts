@@ -8,7 +8,7 @@ import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube
 import type { KindInfo } from './kinds.ts';
 import { selectorLabels } from './kinds.ts';
 import { WaitFor, type ProvisionerContext } from './context.ts';
-import { listPods } from './objects.ts';
+import { listPods, ordinal } from './objects.ts';
 import type { StagedTls } from './specs/tls-staging.ts';
 import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
 
@@ -101,6 +101,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     }
     const pods = await listPods(kube, key.namespace, selectorLabels(this.info, key.name));
     const h = await this.kind.health(this.ctx, db, pods);
+    if (h.replicasReady && h.accepting) await this.rollOutdatedPod(db, pods);
     const replicas = db.spec.replicas ?? 1;
     const name = `${key.namespace}/${key.name}`;
     conds = setCondition(conds, h.replicasReady
@@ -122,6 +123,22 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     }
     await this.writeStatus(db, conds);
     return { requeueAfterMs: ready ? HEALTH_PERIOD_MS : 2_000 };
+  }
+
+  /**
+   * The StatefulSet uses OnDelete so that TLS changes never restart pods; a
+   * template change (a new operator version) is rolled here instead: one
+   * outdated pod at a time, standbys first, only while everything is healthy.
+   */
+  private async rollOutdatedPod(db: DB, pods: k8s.V1Pod[]): Promise<void> {
+    const sts = await this.ctx.kube.api(k8s.AppsV1Api).readNamespacedStatefulSet({ name: db.metadata.name!, namespace: db.metadata.namespace! }).catch(() => undefined);
+    const want = sts?.status?.updateRevision;
+    if (!want) return;
+    const outdated = pods.filter((p) => p.metadata?.labels?.['controller-revision-hash'] !== want).sort((a, b) => ordinal(b) - ordinal(a));
+    const victim = outdated[0];
+    if (!victim) return;
+    await this.ctx.events.record(this.ref(db), 'Normal', 'RollingUpdate', `restarting ${victim.metadata!.name} to apply the new pod template`);
+    await this.ctx.kube.api(k8s.CoreV1Api).deleteNamespacedPod({ name: victim.metadata!.name!, namespace: victim.metadata!.namespace! });
   }
 
   private ref(db: DB) {

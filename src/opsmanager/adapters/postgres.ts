@@ -35,7 +35,11 @@ export const postgresOps: OpsAdapter = {
   port: PG_PORT,
   container: 'postgres',
   reloadCommand: ['pg_ctl', 'reload', '-D', DATA_DIR],
+  // Reload the primary first: its pg_hba and TLS change while standbys' open
+  // replication connections carry on, then each standby's walreceiver reconnects
+  // with its new primary_conninfo, which the primary already accepts. (For
+  // restarts KubeDB's order, standbys first, would apply.)
   order(pods: k8s.V1Pod[]) {
-    return [...pods].sort((a, b) => ordinal(b) - ordinal(a));
+    return [...pods].sort((a, b) => ordinal(a) - ordinal(b));
   },
 };

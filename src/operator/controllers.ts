@@ -6,6 +6,7 @@ import type { k8s } from '../kube/client.ts';
 import type { ControllerFactory, OperatorContext } from './manager.ts';
 import { DatabaseReconciler, type DbObject, type KindProvisioner } from '../provisioner/reconciler.ts';
 import { postgresProvisioner } from '../provisioner/postgres/provisioner.ts';
+import { opsControllers } from './ops-controllers.ts';
 
 /** Watches the database kind, what it owns, and the cert-manager secrets it reads. */
 export function provisionerController(kind: KindProvisioner<DbObject>): ControllerFactory {
@@ -29,5 +30,8 @@ export function provisionerController(kind: KindProvisioner<DbObject>): Controll
 }
 
 export function defaultControllers(): ControllerFactory[] {
-  return [provisionerController(postgresProvisioner as unknown as KindProvisioner<DbObject>)];
+  return [
+    ...opsControllers(),
+    provisionerController(postgresProvisioner as unknown as KindProvisioner<DbObject>),
+  ];
 }

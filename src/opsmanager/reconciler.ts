@@ -34,6 +34,7 @@ class StepFailed extends Error {}
 
 export class OpsReconciler implements Reconciler {
   private readonly store: OpsStore;
+  private readonly locks = new KeyedLock();
 
   constructor(
     private readonly ctx: ProvisionerContext,
@@ -52,7 +53,9 @@ export class OpsReconciler implements Reconciler {
     const phase = op.status?.phase ?? 'Pending';
     if (TERMINAL.has(phase)) return;
     const db = await this.ctx.kube.get<DbObject>(this.a.info.apiVersion, this.a.info.kind, op.spec.databaseRef.name, key.namespace);
-    if (phase === 'Pending' || phase === '') return this.admit(op, db);
+    // One admission at a time per database (KubeDB's try-lock), so two workers
+    // never both see "nothing Progressing" and start together.
+    if (phase === 'Pending' || phase === '') return this.locks.run(`${key.namespace}/${op.spec.databaseRef.name}`, () => this.admit(op, db));
     if (!db) return this.fail(op, undefined, `database ${key.namespace}/${op.spec.databaseRef.name} not found`);
     try {
       return await this.progress(op, db);
@@ -418,6 +421,21 @@ export class OpsReconciler implements Reconciler {
 
   private async event(op: OpsObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     await this.ctx.events.record({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: this.a.info.opsKind, metadata: op.metadata }, type, reason, message);
+  }
+}
+
+/** Runs one function at a time per key, in arrival order. */
+class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
   }
 }
 

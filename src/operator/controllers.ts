@@ -6,7 +6,8 @@ import type { k8s } from '../kube/client.ts';
 import type { ControllerFactory, OperatorContext } from './manager.ts';
 import { DatabaseReconciler, type DbObject, type KindProvisioner } from '../provisioner/reconciler.ts';
 import { postgresProvisioner } from '../provisioner/postgres/provisioner.ts';
-import { opsControllers } from './ops-controllers.ts';
+import { opsControllers, renewalHooks } from './ops-controllers.ts';
+import { findOpsAdapter } from '../opsmanager/adapter.ts';
 
 /** Watches the database kind, what it owns, and the cert-manager secrets it reads. */
 export function provisionerController(kind: KindProvisioner<DbObject>): ControllerFactory {
@@ -21,7 +22,10 @@ export function provisionerController(kind: KindProvisioner<DbObject>): Controll
       const name = o.metadata?.labels?.['app.kubernetes.io/instance'];
       return name ? [{ namespace: o.metadata?.namespace ?? '', name }] : [];
     };
-    return new Controller(`provisioner-${info.kind.toLowerCase()}`, new DatabaseReconciler(ctx, kind), ctx.log)
+    // Renewed certificates reach the servers the way an ops request's do.
+    const adapter = findOpsAdapter(info.kind);
+    const hooks = adapter ? renewalHooks(adapter, ctx) : {};
+    return new Controller(`provisioner-${info.kind.toLowerCase()}`, new DatabaseReconciler(ctx, kind, hooks), ctx.log)
       .watchFor(dbs)
       .watchOwned(sts, info.kind)
       .watchMapped(pods, byInstance)

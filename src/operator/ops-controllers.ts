@@ -6,11 +6,30 @@ import type { OpsAdapter } from '../opsmanager/adapter.ts';
 import { OpsReconciler } from '../opsmanager/reconciler.ts';
 import type { OpsObject } from '../opsmanager/ops-status.ts';
 import { postgresOps } from '../opsmanager/adapters/postgres.ts';
+import { expectFor, rollPods } from '../opsmanager/rollout.ts';
+import type { ProvisionerHooks } from '../provisioner/reconciler.ts';
+import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
 
 export function opsController(a: OpsAdapter): ControllerFactory {
   return (ctx: OperatorContext) => {
     const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: a.info.opsKind, plural: a.info.opsPlural });
     return new Controller(`ops-${a.info.kind.toLowerCase()}`, new OpsReconciler(ctx, a), ctx.log, { workers: 2 }).watchFor(ops);
+  };
+}
+
+/**
+ * What the provisioner does when cert-manager renews a certificate on its own:
+ * the same rollout as an ops request's (reload, or restart for Pgpool), each
+ * pod proven from the wire.
+ */
+export function renewalHooks(a: OpsAdapter, ctx: OperatorContext): ProvisionerHooks {
+  return {
+    async tlsMaterialChanged(db, staged) {
+      const e = expectFor(staged as unknown as StagedTls);
+      await rollPods(ctx, a, db, e, Date.now() + 120_000, a.path, new Set(), async (r) => {
+        ctx.log.info({ db: `${db.metadata.namespace}/${db.metadata.name}`, pod: r.pod, path: r.path, ms: r.ms }, 'renewed certificate served');
+      });
+    },
   };
 }
 

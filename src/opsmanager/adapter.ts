@@ -32,6 +32,10 @@ export function registerOpsAdapter(a: OpsAdapter): void {
   registry.set(a.info.kind, a);
 }
 
+export function findOpsAdapter(kind: string): OpsAdapter | undefined {
+  return registry.get(kind);
+}
+
 export function opsAdapter(kind: string): OpsAdapter {
   const a = registry.get(kind);
   if (!a) throw new Error(`no ops adapter for ${kind}`);

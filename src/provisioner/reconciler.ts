@@ -8,8 +8,8 @@ import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube
 import type { KindInfo } from './kinds.ts';
 import { selectorLabels } from './kinds.ts';
 import { WaitFor, type ProvisionerContext } from './context.ts';
-import { listPods, ordinal } from './objects.ts';
-import type { StagedTls } from './specs/tls-staging.ts';
+import { listPods, ordinal, readSecret } from './objects.ts';
+import { stagedTlsSecretName, type StagedTls } from './specs/tls-staging.ts';
 import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
 
 export const FINALIZER = 'kubedb.com';
@@ -54,11 +54,24 @@ export function dbRef(db: DbObject) {
   return { name: db.metadata.name!, namespace: db.metadata.namespace!, uid: db.metadata.uid! };
 }
 
+export interface ProvisionerHooks {
+  /**
+   * The staged TLS material changed outside an ops request (cert-manager renewed
+   * a certificate): the servers must take it, or they keep serving the old one.
+   */
+  tlsMaterialChanged?(db: DbObject, staged: Record<string, string>): Promise<void>;
+}
+
 export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
   constructor(
     private readonly ctx: ProvisionerContext,
     private readonly kind: KindProvisioner<DB>,
+    private readonly hooks: ProvisionerHooks = {},
   ) {}
+
+  private async stagedData(db: DB): Promise<Record<string, string> | undefined> {
+    return readSecret(this.ctx.kube, db.metadata.namespace!, stagedTlsSecretName(db.metadata.name!));
+  }
 
   private get info(): KindInfo {
     return this.kind.info;
@@ -89,6 +102,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     }
     if (db.spec.halted) return this.halt(db, conds);
     conds = removeCondition(conds, DB_CONDITIONS.Halted);
+    const stagedBefore = await this.stagedData(db);
     try {
       await this.kind.apply(this.ctx, db);
     } catch (err) {
@@ -98,6 +112,11 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
         return { requeueAfterMs: err.retryMs };
       }
       throw err;
+    }
+    const stagedAfter = await this.stagedData(db);
+    if (stagedBefore?.['server.crt'] && stagedAfter?.['server.crt'] && JSON.stringify(stagedBefore) !== JSON.stringify(stagedAfter) && this.hooks.tlsMaterialChanged) {
+      await this.ctx.events.record(this.ref(db), 'Normal', 'CertificateRenewed', 'new TLS material staged; the servers take it now');
+      await this.hooks.tlsMaterialChanged(db, stagedAfter);
     }
     const pods = await listPods(kube, key.namespace, selectorLabels(this.info, key.name));
     const h = await this.kind.health(this.ctx, db, pods);

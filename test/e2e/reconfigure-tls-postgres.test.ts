@@ -118,6 +118,22 @@ describe('ReconfigureTLS for Postgres (guide flows, by reload)', { timeout: 30 *
     assert.deepEqual(await podUids(c, NS, SELECTOR), uids);
   });
 
+  it('a certificate renewed by cert-manager on its own (no ops request) is served by every pod within seconds, by reload', async () => {
+    const before = await served();
+    // What cert-manager does at renewBefore, triggered now: the Issuing condition.
+    const cert = JSON.parse(await c.kubectlOk(['-n', NS, 'get', 'certificate', 'ha-postgres-server-cert', '-o', 'json']));
+    cert.status.conditions.push({ type: 'Issuing', status: 'True', reason: 'Renewing', message: 'renewal', lastTransitionTime: new Date().toISOString() });
+    await c.kubectlOk(['-n', NS, 'replace', '--subresource=status', '-f', '-'], JSON.stringify(cert));
+    const t0 = Date.now();
+    const serial = await eventually('the renewed certificate in the secret', async () => {
+      const s = (await x509Field((await secretFiles(c, NS, 'ha-postgres-server-cert'))['tls.crt']!, '-serial')).replace('serial=', '');
+      return s.toUpperCase() !== before[0]!.toUpperCase() ? s : undefined;
+    }, 60_000, 250);
+    await eventually('every pod to serve the renewed certificate', async () => (await served()).every((s) => s.toUpperCase() === serial.toUpperCase()), 60_000, 250);
+    timings['renewal-served'] = Date.now() - t0;
+    assert.deepEqual(await podUids(c, NS, SELECTOR), uids);
+  });
+
   it('change issuer (guide change-issuer.yaml) under pgbench: trust both CAs, serve the new, drop the old; 0 failed transactions', async () => {
     // Clients trust both CAs, as they would during a CA migration.
     const env = await libpqEnv(c, NS, 'ha-postgres', 5432, await clientTls(writeBundle(oldCa, newCa)));

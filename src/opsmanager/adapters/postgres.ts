@@ -5,7 +5,7 @@ import { ordinal } from '../../provisioner/objects.ts';
 import { postgresProvisioner, postgresTlsView, postgresCertificates } from '../../provisioner/postgres/provisioner.ts';
 import { DATA_DIR, PG_PORT } from '../../provisioner/postgres/config.ts';
 import type { DbObject, KindProvisioner } from '../../provisioner/reconciler.ts';
-import type { OpsAdapter } from '../adapter.ts';
+import { registerOpsAdapter, type OpsAdapter } from '../adapter.ts';
 
 export const postgresOps: OpsAdapter = {
   info: KINDS.Postgres,
@@ -43,3 +43,5 @@ export const postgresOps: OpsAdapter = {
     return [...pods].sort((a, b) => ordinal(a) - ordinal(b));
   },
 };
+
+registerOpsAdapter(postgresOps);

@@ -8,6 +8,8 @@ import { DatabaseReconciler, type DbObject, type KindProvisioner } from '../prov
 import { postgresProvisioner } from '../provisioner/postgres/provisioner.ts';
 import { opsControllers, renewalHooks } from './ops-controllers.ts';
 import { findOpsAdapter } from '../opsmanager/adapter.ts';
+import { pgbouncerProvisioner } from '../provisioner/pgbouncer/provisioner.ts';
+import { pgpoolProvisioner } from '../provisioner/pgpool/provisioner.ts';
 
 /** Watches the database kind, what it owns, and the cert-manager secrets it reads. */
 export function provisionerController(kind: KindProvisioner<DbObject>): ControllerFactory {
@@ -37,5 +39,7 @@ export function defaultControllers(): ControllerFactory[] {
   return [
     ...opsControllers(),
     provisionerController(postgresProvisioner as unknown as KindProvisioner<DbObject>),
+    provisionerController(pgbouncerProvisioner as unknown as KindProvisioner<DbObject>),
+    provisionerController(pgpoolProvisioner as unknown as KindProvisioner<DbObject>),
   ];
 }

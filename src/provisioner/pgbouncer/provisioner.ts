@@ -1,0 +1,81 @@
+// PgBouncer: auth secret (the admin user), Certificates, config secret
+// (ini, userlist from the backend's users, hba, backend CA), Services and the
+// StatefulSet. The backend is the KubeDB Postgres in spec.database.databaseRef.
+import { k8s } from '../../kube/client.ts';
+import { authSecretName } from '../../api/shared/names.ts';
+import type { PgBouncer } from '../../api/kubedb.com/v1/pgbouncer.ts';
+import { KINDS } from '../kinds.ts';
+import { WaitFor, type ProvisionerContext } from '../context.ts';
+import { resolveBackend } from '../backend.ts';
+import { catalogImage, createIfAbsent, readSecret } from '../objects.ts';
+import { dbRef, type DbObject, type KindProvisioner } from '../reconciler.ts';
+import { poolerHealth } from './health.ts';
+import { aliasSecretName, buildCertificates } from '../specs/certificates.ts';
+import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
+import { buildServices, governingServiceName } from '../specs/services.ts';
+import { PGBOUNCER_ADMIN_USER, pgbouncerPort, pgbouncerTlsView, renderPgBouncerFiles } from './config.ts';
+import { buildPgBouncerStatefulSet } from './statefulset.ts';
+
+export type PgBouncerDb = PgBouncer & DbObject;
+const info = KINDS.PgBouncer;
+
+export function pgbouncerCertSecrets(db: PgBouncer) {
+  const name = db.metadata!.name!;
+  return {
+    server: aliasSecretName(name, db.spec.tls, 'server'),
+    client: aliasSecretName(name, db.spec.tls, 'client'),
+    exporter: aliasSecretName(name, db.spec.tls, 'metrics-exporter'),
+  };
+}
+
+/** The config secret's files as the spec and the backend say now (the ops-manager renders through this too). */
+export async function pgbouncerConfigFiles(ctx: ProvisionerContext, db: PgBouncerDb): Promise<Record<string, string>> {
+  const authName = db.spec.authSecret?.name || authSecretName(db.metadata.name!);
+  const auth = await readSecret(ctx.kube, db.metadata.namespace!, authName);
+  if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
+  const backend = await resolveBackend(ctx.kube, db.spec.database.databaseRef);
+  return renderPgBouncerFiles(db, pgbouncerTlsView(db), backend, { name: auth.username || PGBOUNCER_ADMIN_USER, password: auth.password });
+}
+
+export async function applyPgBouncer(ctx: ProvisionerContext, db: PgBouncerDb): Promise<void> {
+  const { kube } = ctx;
+  const ref = dbRef(db);
+  const image = await catalogImage(kube, 'PgBouncerVersion', db.spec.version);
+  if (!image) throw new WaitFor(`PgBouncerVersion ${db.spec.version} in the catalog`, 10_000);
+  const authName = db.spec.authSecret?.name || authSecretName(ref.name);
+  await createIfAbsent(kube, buildAuthSecret(info, ref, authName, PGBOUNCER_ADMIN_USER));
+  const port = pgbouncerPort(db);
+  const certs = pgbouncerCertSecrets(db);
+  if (db.spec.tls?.issuerRef) {
+    const gov = governingServiceName(ref.name);
+    for (const c of buildCertificates({
+      info,
+      db: ref,
+      tls: db.spec.tls,
+      services: [ref.name, gov],
+      podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
+    })) {
+      await kube.apply(c as k8s.KubernetesObject);
+    }
+    // PgBouncer refuses to start when client_tls_* names missing files: wait for cert-manager.
+    for (const s of [certs.server, certs.client]) {
+      const data = await readSecret(kube, ref.namespace, s);
+      if (!data?.['tls.crt'] || !data['tls.key']) throw new WaitFor(`certificate secret ${s}`);
+    }
+  }
+  await kube.apply(buildConfigSecret(info, ref, await pgbouncerConfigFiles(ctx, db)));
+  for (const s of buildServices({ info, db: ref, port, portName: 'primary', roles: false })) await kube.apply(s as k8s.KubernetesObject);
+  await kube.apply(
+    buildPgBouncerStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1, port, certSecrets: certs }) as k8s.KubernetesObject,
+  );
+}
+
+export const pgbouncerProvisioner: KindProvisioner<PgBouncerDb> = {
+  info,
+  apply: applyPgBouncer,
+  health: (_ctx, db, pods) => poolerHealth(db, pods, pgbouncerPort(db)),
+  secretsOf(db) {
+    const c = pgbouncerCertSecrets(db);
+    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), c.server, c.client, c.exporter];
+  },
+};

@@ -1,0 +1,92 @@
+// The PgBouncer StatefulSet. As for Postgres, the pod template does not depend
+// on TLS: every certificate secret is mounted (optional) where KubeDB puts it,
+// the backend CA and the ini come from the config secret, so TLS changes are
+// file changes that a RELOAD applies. updateStrategy OnDelete: restarts are
+// the operator's decision.
+import { KUBEDB_PGBOUNCER_PATHS, PGBOUNCER_FILES } from '../../engines/pgbouncer/index.ts';
+import type { KindInfo } from '../kinds.ts';
+import { offshootLabels, selectorLabels } from '../kinds.ts';
+import { ownerReference, type DbRef } from '../specs/owner.ts';
+import { configSecretName } from '../specs/secrets.ts';
+import { governingServiceName } from '../specs/services.ts';
+import { BACKEND_CA_KEY, PGBOUNCER_LISTEN_INI, PGBOUNCER_RUN_DIR } from './config.ts';
+
+export interface PgBouncerStsInput {
+  info: KindInfo;
+  db: DbRef;
+  image: string;
+  replicas: number;
+  port: number;
+  certSecrets: { server: string; client: string; exporter: string };
+}
+
+const SERVING_DIR = '/var/run/pgbouncer/tls/serving';
+const BACKEND_DIR = '/var/run/pgbouncer/tls/backend';
+const MOUNTED_INI = `${KUBEDB_PGBOUNCER_PATHS.configDir}/${PGBOUNCER_FILES.ini}`;
+
+// pgbouncer.ini cannot read the environment, and listening on 0.0.0.0 would
+// share the host's port space on the local node: the mounted ini includes a
+// one-line file with the pod IP, written here. PgBouncer runs on the mounted
+// file itself, so RELOAD re-reads what the operator rendered.
+const runScript = `set -eu
+echo "listen_addr = $POD_IP" > ${PGBOUNCER_LISTEN_INI}
+exec pgbouncer ${MOUNTED_INI}`;
+
+export function buildPgBouncerStatefulSet(i: PgBouncerStsInput): object {
+  const labels = offshootLabels(i.info, i.db.name);
+  const certVolume = (name: string, secret: string) => ({
+    name,
+    secret: {
+      secretName: secret,
+      optional: true,
+      defaultMode: 0o600,
+      items: ['tls.crt', 'tls.key', 'ca.crt'].map((k) => ({ key: k, path: k })),
+    },
+  });
+  const volumes = [
+    { name: 'config', secret: { secretName: configSecretName(i.db.name), defaultMode: 0o600 } },
+    { name: 'backend-ca', secret: { secretName: configSecretName(i.db.name), defaultMode: 0o600, items: [{ key: BACKEND_CA_KEY, path: 'ca.crt' }] } },
+    { name: 'run', emptyDir: {} },
+    certVolume('serving-server', i.certSecrets.server),
+    certVolume('serving-client', i.certSecrets.client),
+    certVolume('serving-exporter', i.certSecrets.exporter),
+  ];
+  const mounts = [
+    { name: 'config', mountPath: KUBEDB_PGBOUNCER_PATHS.configDir },
+    { name: 'backend-ca', mountPath: BACKEND_DIR },
+    { name: 'run', mountPath: PGBOUNCER_RUN_DIR },
+    { name: 'serving-server', mountPath: `${SERVING_DIR}/server` },
+    { name: 'serving-client', mountPath: `${SERVING_DIR}/client` },
+    { name: 'serving-exporter', mountPath: `${SERVING_DIR}/metrics-exporter` },
+  ];
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: i.db.name, namespace: i.db.namespace, labels, ownerReferences: [ownerReference(i.info, i.db)] },
+    spec: {
+      replicas: i.replicas,
+      serviceName: governingServiceName(i.db.name),
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'OnDelete' },
+      selector: { matchLabels: selectorLabels(i.info, i.db.name) },
+      template: {
+        metadata: { labels },
+        spec: {
+          terminationGracePeriodSeconds: 10,
+          containers: [
+            {
+              name: 'pgbouncer',
+              image: i.image,
+              command: ['sh', '-c', runScript],
+              env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+              ports: [{ name: 'pgbouncer', containerPort: i.port, protocol: 'TCP' }],
+              volumeMounts: mounts,
+              readinessProbe: { tcpSocket: { port: i.port }, periodSeconds: 2, failureThreshold: 3 },
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+}

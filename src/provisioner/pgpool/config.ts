@@ -1,0 +1,60 @@
+// The files of a Pgpool config secret: pgpool.conf, pool_hba.conf, pool_passwd,
+// pcp.conf (rendered by the engine) and ca.pem. Pgpool-II has one CA file
+// (ssl_ca_cert) for both client-certificate checks and backend verification,
+// so ca.pem is Pgpool's own CA followed by the backend's CA. Own CA first:
+// the guides read ca.pem's first certificate to check the issuer.
+import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';
+import { KUBEDB_PGPOOL_PATHS, PGPOOL_FILES, renderPgpoolConfig } from '../../engines/pgpool/index.ts';
+import type { ClientAuthMode, SslMode, User } from '../../engines/types.ts';
+import type { PoolerBackend } from '../backend.ts';
+
+export const PGPOOL_PORT = 9999;
+export const PGPOOL_PCP_PORT = 9595;
+export const PGPOOL_PCP_USER = 'pcp';
+export const CA_PEM_KEY = 'ca.pem';
+
+export interface PgpoolTlsView {
+  sslMode: SslMode;
+  clientAuthMode: ClientAuthMode;
+}
+
+export function pgpoolTlsView(db: Pgpool): PgpoolTlsView {
+  const sslMode = (db.spec.sslMode ?? (db.spec.tls ? 'verify-full' : 'disable')) as SslMode;
+  return { sslMode, clientAuthMode: (db.spec.clientAuthMode ?? 'md5') as ClientAuthMode };
+}
+
+/** PEM blocks joined one per line, so concatenation never glues two certificates. */
+export function caBundle(...pems: string[]): string {
+  return pems
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => `${p}\n`)
+    .join('');
+}
+
+export interface PgpoolFilesInput {
+  tls: PgpoolTlsView;
+  backend: PoolerBackend;
+  pcp: User;
+  /** ca.crt of Pgpool's server certificate; empty without TLS. */
+  ownCaPem: string;
+}
+
+export function renderPgpoolFiles(i: PgpoolFilesInput): Record<string, string> {
+  const r = renderPgpoolConfig({
+    // The start-up script puts the pod IP in place of '*' (pgpool.conf cannot read env).
+    listen: { address: '*', port: PGPOOL_PORT, socketDir: KUBEDB_PGPOOL_PATHS.runDir },
+    pcp: { port: PGPOOL_PCP_PORT },
+    sslMode: i.tls.sslMode,
+    clientAuthMode: i.tls.clientAuthMode,
+    paths: KUBEDB_PGPOOL_PATHS,
+    backends: [{ host: i.backend.host, port: i.backend.port }],
+    users: i.backend.users,
+    pcpUsers: [i.pcp],
+    version: '4.3',
+  });
+  const files: Record<string, string> = {};
+  for (const k of Object.values(PGPOOL_FILES)) files[k] = r.files.get(k)!;
+  files[CA_PEM_KEY] = i.tls.sslMode === 'disable' ? '' : caBundle(i.ownCaPem, i.backend.caPem);
+  return files;
+}

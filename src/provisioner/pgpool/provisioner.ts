@@ -1,0 +1,85 @@
+// Pgpool: auth secret (the pcp user), Certificates, config secret (pgpool.conf,
+// pool_hba.conf, pool_passwd with every backend user, pcp.conf, ca.pem),
+// Services and the StatefulSet. The backend is the KubeDB Postgres in
+// spec.postgresRef, reached in raw mode at its primary Service.
+import { k8s } from '../../kube/client.ts';
+import { authSecretName } from '../../api/shared/names.ts';
+import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';
+import { KINDS } from '../kinds.ts';
+import { WaitFor, type ProvisionerContext } from '../context.ts';
+import { resolveBackend } from '../backend.ts';
+import { catalogImage, createIfAbsent, readSecret } from '../objects.ts';
+import { dbRef, type DbObject, type KindProvisioner } from '../reconciler.ts';
+import { poolerHealth } from '../pgbouncer/health.ts';
+import { aliasSecretName, buildCertificates } from '../specs/certificates.ts';
+import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
+import { buildServices, governingServiceName } from '../specs/services.ts';
+import { PGPOOL_PCP_USER, PGPOOL_PORT, pgpoolTlsView, renderPgpoolFiles } from './config.ts';
+import { buildPgpoolStatefulSet } from './statefulset.ts';
+
+export type PgpoolDb = Pgpool & DbObject;
+const info = KINDS.Pgpool;
+
+export function pgpoolCertSecrets(db: Pgpool) {
+  const name = db.metadata!.name!;
+  return {
+    server: aliasSecretName(name, db.spec.tls, 'server'),
+    client: aliasSecretName(name, db.spec.tls, 'client'),
+    exporter: aliasSecretName(name, db.spec.tls, 'metrics-exporter'),
+  };
+}
+
+/** The config secret's files as the spec, the certificates and the backend say now (the ops-manager renders through this too). */
+export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb): Promise<Record<string, string>> {
+  const ns = db.metadata.namespace!;
+  const authName = db.spec.authSecret?.name || authSecretName(db.metadata.name!);
+  const auth = await readSecret(ctx.kube, ns, authName);
+  if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
+  const backend = await resolveBackend(ctx.kube, { name: db.spec.postgresRef.name, namespace: db.spec.postgresRef.namespace || ns });
+  const tls = pgpoolTlsView(db);
+  let ownCaPem = '';
+  if (tls.sslMode !== 'disable') {
+    const server = pgpoolCertSecrets(db).server;
+    ownCaPem = (await readSecret(ctx.kube, ns, server))?.['ca.crt'] ?? '';
+    if (!ownCaPem) throw new WaitFor(`CA in certificate secret ${server}`);
+  }
+  return renderPgpoolFiles({ tls, backend, pcp: { name: auth.username || PGPOOL_PCP_USER, password: auth.password }, ownCaPem });
+}
+
+export async function applyPgpool(ctx: ProvisionerContext, db: PgpoolDb): Promise<void> {
+  const { kube } = ctx;
+  const ref = dbRef(db);
+  const image = await catalogImage(kube, 'PgpoolVersion', db.spec.version);
+  if (!image) throw new WaitFor(`PgpoolVersion ${db.spec.version} in the catalog`, 10_000);
+  const authName = db.spec.authSecret?.name || authSecretName(ref.name);
+  await createIfAbsent(kube, buildAuthSecret(info, ref, authName, PGPOOL_PCP_USER));
+  const certs = pgpoolCertSecrets(db);
+  if (db.spec.tls?.issuerRef) {
+    const gov = governingServiceName(ref.name);
+    for (const c of buildCertificates({
+      info,
+      db: ref,
+      tls: db.spec.tls,
+      services: [ref.name, gov],
+      podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
+    })) {
+      await kube.apply(c as k8s.KubernetesObject);
+    }
+    // Pgpool with ssl = on and no certificate does not start: wait for cert-manager.
+    const data = await readSecret(kube, ref.namespace, certs.server);
+    if (!data?.['tls.crt'] || !data['tls.key']) throw new WaitFor(`certificate secret ${certs.server}`);
+  }
+  await kube.apply(buildConfigSecret(info, ref, await pgpoolConfigFiles(ctx, db)));
+  for (const s of buildServices({ info, db: ref, port: PGPOOL_PORT, portName: 'primary', roles: false })) await kube.apply(s as k8s.KubernetesObject);
+  await kube.apply(buildPgpoolStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1, certSecrets: certs }) as k8s.KubernetesObject);
+}
+
+export const pgpoolProvisioner: KindProvisioner<PgpoolDb> = {
+  info,
+  apply: applyPgpool,
+  health: (_ctx, db, pods) => poolerHealth(db, pods, PGPOOL_PORT),
+  secretsOf(db) {
+    const c = pgpoolCertSecrets(db);
+    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), c.server, c.client, c.exporter];
+  },
+};

@@ -1,0 +1,103 @@
+// The Pgpool StatefulSet. The pod template does not depend on TLS: the config
+// secret is mounted at /opt/pgpool-II/etc, and /opt/pgpool-II/tls is a
+// projected volume of the server certificate secret (optional) and the
+// rendered ca.pem, so a TLS change is a file change plus the pod restart that
+// Pgpool-II 4.3 needs (the ops-manager's job; updateStrategy OnDelete).
+import { KUBEDB_PGPOOL_PATHS, PGPOOL_FILES } from '../../engines/pgpool/index.ts';
+import type { KindInfo } from '../kinds.ts';
+import { offshootLabels, selectorLabels } from '../kinds.ts';
+import { ownerReference, type DbRef } from '../specs/owner.ts';
+import { configSecretName } from '../specs/secrets.ts';
+import { governingServiceName } from '../specs/services.ts';
+import { CA_PEM_KEY, PGPOOL_PCP_PORT, PGPOOL_PORT } from './config.ts';
+
+export interface PgpoolStsInput {
+  info: KindInfo;
+  db: DbRef;
+  image: string;
+  replicas: number;
+  certSecrets: { server: string; client: string; exporter: string };
+}
+
+const ETC = KUBEDB_PGPOOL_PATHS.configDir;
+const RUN = KUBEDB_PGPOOL_PATHS.runDir;
+const TLS_DIR = '/opt/pgpool-II/tls';
+
+// pgpool.conf cannot read the environment and must not listen on 0.0.0.0 (the
+// local node shares one network namespace): the start-up copy swaps in the pod
+// IP. pool_passwd is named relative to pgpool.conf, so a link keeps it the
+// mounted (reloadable) file. A pid file left behind would stop the start; the
+// node kills a container's whole process group, so one found here is stale.
+const runScript = `set -eu
+rm -f ${RUN}/pgpool.pid
+sed -e "s/^listen_addresses = .*/listen_addresses = '$POD_IP'/" \\
+    -e "s/^pcp_listen_addresses = .*/pcp_listen_addresses = '$POD_IP'/" \\
+    ${ETC}/${PGPOOL_FILES.conf} > ${RUN}/${PGPOOL_FILES.conf}
+ln -sf ${ETC}/${PGPOOL_FILES.passwd} ${RUN}/${PGPOOL_FILES.passwd}
+exec pgpool -n -D -f ${RUN}/${PGPOOL_FILES.conf} -F ${ETC}/${PGPOOL_FILES.pcp} -a ${ETC}/${PGPOOL_FILES.hba}`;
+
+export function buildPgpoolStatefulSet(i: PgpoolStsInput): object {
+  const labels = offshootLabels(i.info, i.db.name);
+  const config = configSecretName(i.db.name);
+  const certVolume = (name: string, secret: string) => ({
+    name,
+    secret: { secretName: secret, optional: true, defaultMode: 0o600, items: ['tls.crt', 'tls.key', 'ca.crt'].map((k) => ({ key: k, path: k })) },
+  });
+  const volumes = [
+    { name: 'config', secret: { secretName: config, defaultMode: 0o600, items: Object.values(PGPOOL_FILES).map((k) => ({ key: k, path: k })) } },
+    {
+      name: 'tls',
+      projected: {
+        defaultMode: 0o600,
+        sources: [
+          { secret: { name: i.certSecrets.server, optional: true, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } },
+          { secret: { name: config, items: [{ key: CA_PEM_KEY, path: 'ca.pem' }] } },
+        ],
+      },
+    },
+    { name: 'run', emptyDir: {} },
+    certVolume('client-cert', i.certSecrets.client),
+    certVolume('exporter-cert', i.certSecrets.exporter),
+  ];
+  const mounts = [
+    { name: 'config', mountPath: ETC },
+    { name: 'tls', mountPath: TLS_DIR },
+    { name: 'run', mountPath: RUN },
+    // KubeDB mounts these too; nothing in Pgpool reads them, they keep the template TLS-invariant.
+    { name: 'client-cert', mountPath: '/config/tls/client' },
+    { name: 'exporter-cert', mountPath: '/tls/certs/exporter' },
+  ];
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: i.db.name, namespace: i.db.namespace, labels, ownerReferences: [ownerReference(i.info, i.db)] },
+    spec: {
+      replicas: i.replicas,
+      serviceName: governingServiceName(i.db.name),
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'OnDelete' },
+      selector: { matchLabels: selectorLabels(i.info, i.db.name) },
+      template: {
+        metadata: { labels },
+        spec: {
+          terminationGracePeriodSeconds: 10,
+          containers: [
+            {
+              name: 'pgpool',
+              image: i.image,
+              command: ['sh', '-c', runScript],
+              env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+              ports: [
+                { name: 'pgpool', containerPort: PGPOOL_PORT, protocol: 'TCP' },
+                { name: 'pcp', containerPort: PGPOOL_PCP_PORT, protocol: 'TCP' },
+              ],
+              volumeMounts: mounts,
+              readinessProbe: { tcpSocket: { port: PGPOOL_PORT }, periodSeconds: 2, failureThreshold: 3 },
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+}

@@ -6,6 +6,8 @@ import type { OpsAdapter } from '../opsmanager/adapter.ts';
 import { OpsReconciler } from '../opsmanager/reconciler.ts';
 import type { OpsObject } from '../opsmanager/ops-status.ts';
 import { postgresOps } from '../opsmanager/adapters/postgres.ts';
+import { pgbouncerOps } from '../opsmanager/adapters/pgbouncer.ts';
+import { pgpoolOps } from '../opsmanager/adapters/pgpool.ts';
 import { expectFor, rollPods } from '../opsmanager/rollout.ts';
 import type { ProvisionerHooks } from '../provisioner/reconciler.ts';
 import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
@@ -34,5 +36,5 @@ export function renewalHooks(a: OpsAdapter, ctx: OperatorContext): ProvisionerHo
 }
 
 export function opsControllers(): ControllerFactory[] {
-  return [opsController(postgresOps)];
+  return [opsController(postgresOps), opsController(pgbouncerOps), opsController(pgpoolOps)];
 }

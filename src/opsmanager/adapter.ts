@@ -19,6 +19,8 @@ export interface OpsAdapter {
   certificates(db: DbObject): k8s.KubernetesObject[];
   path: 'reload' | 'restart';
   port: number;
+  /** The port when the database chooses it (PgBouncer's connectionPool.port). */
+  portOf?(db: DbObject): number;
   container: string;
   /** Run in the container to make the server re-read its files (reload path). */
   reloadCommand: string[];

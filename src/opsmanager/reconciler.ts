@@ -404,6 +404,9 @@ export class OpsReconciler implements Reconciler {
         const plan = this.plan(fresh);
         const last = await this.lastWorking(fresh);
         const before = this.a.planned(db, plan.from);
+        // Certificates back to the spec that worked (the issuer, names, SANs); ones this request created go.
+        if (plan.from.tls) for (const c of this.a.certificates(before)) await this.ctx.kube.apply(c);
+        else for (const c of this.a.certificates(this.a.planned(db, plan.next))) await this.ctx.kube.objects.delete(c).catch(() => undefined);
         await applyState(this.ctx, this.a, before, last);
         await rollPods(this.ctx, this.a, before, expectFor(last), Date.now() + 120_000, this.a.path, new Set(), async () => undefined);
         await this.event(fresh, 'Normal', 'RolledBack', 'restored the last working TLS configuration');

@@ -57,7 +57,7 @@ export async function podsOf(ctx: ProvisionerContext, a: OpsAdapter, db: DbObjec
 }
 
 /** Reload one pod until it serves `e`; bounded by the deadline. */
-export async function reloadPod(ctx: ProvisionerContext, a: OpsAdapter, pod: k8s.V1Pod, e: Expect, deadline: number): Promise<PodResult> {
+export async function reloadPod(ctx: ProvisionerContext, a: OpsAdapter, pod: k8s.V1Pod, e: Expect, deadline: number, port = a.port): Promise<PodResult> {
   const t0 = Date.now();
   let attempts = 0;
   let last: ProbeResult = { kind: 'error', error: 'not probed' };
@@ -67,17 +67,18 @@ export async function reloadPod(ctx: ProvisionerContext, a: OpsAdapter, pod: k8s
     if (r.exitCode !== 0) throw new RolloutError(`reload in ${pod.metadata!.name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
     // The reload is asynchronous in the server: give it a few probes before reloading again.
     for (let i = 0; i < 10; i++) {
-      last = await probePod(pod, a.port, e);
+      last = await probePod(pod, port, e);
       if (serves(last, e)) return { pod: pod.metadata!.name!, path: 'reload', ms: Date.now() - t0, attempts, served: describe(last) };
       await sleep(50);
     }
+    if (attempts % 10 === 0) ctx.log.warn({ pod: pod.metadata!.name, attempts, served: describe(last) }, 'reloaded, but the expected TLS state is not served yet');
     await sleep(Math.min(1000, 100 * attempts));
   }
   throw new RolloutError(`${pod.metadata!.name} does not serve the new TLS state after ${attempts} reloads: ${describe(last)} (a rejected file keeps the old configuration)`);
 }
 
 /** Delete the pod; the StatefulSet recreates it with the current files; wait for Ready and the wire. */
-export async function restartPod(ctx: ProvisionerContext, a: OpsAdapter, pod: k8s.V1Pod, e: Expect, deadline: number): Promise<PodResult> {
+export async function restartPod(ctx: ProvisionerContext, a: OpsAdapter, pod: k8s.V1Pod, e: Expect, deadline: number, port = a.port): Promise<PodResult> {
   const t0 = Date.now();
   const core = ctx.kube.api(k8s.CoreV1Api);
   const ns = pod.metadata!.namespace!;
@@ -90,7 +91,7 @@ export async function restartPod(ctx: ProvisionerContext, a: OpsAdapter, pod: k8
     attempts++;
     const p = await core.readNamespacedPod({ name, namespace: ns }).catch(() => undefined);
     if (p && p.metadata?.uid !== oldUid && podReady(p) && p.status?.podIP) {
-      last = await probePod(p, a.port, e);
+      last = await probePod(p, port, e);
       if (serves(last, e)) return { pod: name, path: 'restart', ms: Date.now() - t0, attempts, served: describe(last) };
     }
     await sleep(250);
@@ -109,10 +110,11 @@ export async function rollPods(
   done: Set<string>,
   onPod: (r: PodResult) => Promise<void>,
 ): Promise<void> {
+  const port = a.portOf?.(db) ?? a.port;
   for (const pod of await podsOf(ctx, a, db)) {
     if (done.has(pod.metadata!.name!)) continue;
     if (!pod.status?.podIP || !podReady(pod)) throw new RolloutError(`pod ${pod.metadata!.name} is not ready`);
-    const r = path === 'reload' ? await reloadPod(ctx, a, pod, e, deadline) : await restartPod(ctx, a, pod, e, deadline);
+    const r = path === 'reload' ? await reloadPod(ctx, a, pod, e, deadline, port) : await restartPod(ctx, a, pod, e, deadline, port);
     await onPod(r);
   }
 }

@@ -9,7 +9,8 @@ import type { Kube } from '../kube/client.ts';
 import { WaitFor } from './context.ts';
 import { readSecret } from './objects.ts';
 import type { DbObject } from './reconciler.ts';
-import { postgresCertSecrets, postgresTlsView } from './postgres/provisioner.ts';
+import { postgresTlsView } from './postgres/provisioner.ts';
+import { stagedTlsSecretName } from './specs/tls-staging.ts';
 import { PG_PORT } from './postgres/config.ts';
 
 export interface PoolerBackend {
@@ -38,10 +39,12 @@ export async function resolveBackend(kube: Kube, ref: { name: string; namespace:
   if (!auth?.password) throw new WaitFor(`backend auth secret ${ref.namespace}/${authSecret}`);
   let caPem = '';
   if (sslMode !== 'disable') {
-    // The AppBinding's caBundle is the client cert secret's ca.crt; every alias shares the issuer's CA.
-    const client = postgresCertSecrets(pg).client;
-    caPem = (await readSecret(kube, ref.namespace, client))?.['ca.crt'] ?? '';
-    if (!caPem) throw new WaitFor(`backend CA in ${ref.namespace}/${client}`);
+    // The backend's staged trust bundle, not cert-manager's ca.crt: during a CA
+    // change it holds the old and the new CA, so poolers trust both before the
+    // backend serves a certificate from the new one.
+    const staged = stagedTlsSecretName(ref.name);
+    caPem = (await readSecret(kube, ref.namespace, staged))?.['ca.crt'] ?? '';
+    if (!caPem) throw new WaitFor(`backend CA in ${ref.namespace}/${staged}`);
   }
   return {
     name: ref.name,

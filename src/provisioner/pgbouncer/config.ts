@@ -12,6 +12,8 @@ export const PGBOUNCER_ADMIN_USER = 'pgbouncer';
 export const PGBOUNCER_RUN_DIR = '/var/run/pgbouncer/run';
 /** Written at container start with `listen_addr = <pod IP>`; pgbouncer.ini includes it. */
 export const PGBOUNCER_LISTEN_INI = `${PGBOUNCER_RUN_DIR}/listen.ini`;
+/** Written at container start with the server's pid; the reload signals it. */
+export const PGBOUNCER_PID_FILE = `${PGBOUNCER_RUN_DIR}/pgbouncer.pid`;
 /** Key of the config secret holding the backend CA; mounted at the engine's backend CA path. */
 export const BACKEND_CA_KEY = 'backend-ca.crt';
 

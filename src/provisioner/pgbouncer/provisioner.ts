@@ -13,6 +13,8 @@ import { poolerHealth } from './health.ts';
 import { aliasSecretName, buildCertificates } from '../specs/certificates.ts';
 import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
 import { buildServices, governingServiceName } from '../specs/services.ts';
+import { buildStagedTlsSecret, stagedTlsSecretName, type StagedTls } from '../specs/tls-staging.ts';
+import { stageCertSecrets } from '../staging.ts';
 import { PGBOUNCER_ADMIN_USER, pgbouncerPort, pgbouncerTlsView, renderPgBouncerFiles } from './config.ts';
 import { buildPgBouncerStatefulSet } from './statefulset.ts';
 
@@ -28,16 +30,36 @@ export function pgbouncerCertSecrets(db: PgBouncer) {
   };
 }
 
+/** The cert-manager Certificates the PgBouncer's TLS spec asks for. */
+export function pgbouncerCertificates(db: PgBouncer): k8s.KubernetesObject[] {
+  if (!db.spec.tls?.issuerRef) return [];
+  const ref = dbRef(db as PgBouncerDb);
+  const gov = governingServiceName(ref.name);
+  return buildCertificates({
+    info,
+    db: ref,
+    tls: db.spec.tls,
+    services: [ref.name, gov],
+    podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
+  }) as unknown as k8s.KubernetesObject[];
+}
+
+export async function stagePgBouncer(ctx: ProvisionerContext, db: PgBouncerDb, extraCas: string[] = []): Promise<StagedTls | undefined> {
+  if (!db.spec.tls?.issuerRef) return undefined;
+  return stageCertSecrets(ctx, db.metadata.namespace!, pgbouncerCertSecrets(db), `${db.metadata.name}.${db.metadata.namespace}.svc`, extraCas);
+}
+
 /** The config secret's files as the spec and the backend say now (the ops-manager renders through this too). */
-export async function pgbouncerConfigFiles(ctx: ProvisionerContext, db: PgBouncerDb): Promise<Record<string, string>> {
+export async function pgbouncerConfigFiles(ctx: ProvisionerContext, db: PgBouncerDb, tlsOn = true): Promise<Record<string, string>> {
   const authName = db.spec.authSecret?.name || authSecretName(db.metadata.name!);
   const auth = await readSecret(ctx.kube, db.metadata.namespace!, authName);
   if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
   const backend = await resolveBackend(ctx.kube, db.spec.database.databaseRef);
-  return renderPgBouncerFiles(db, pgbouncerTlsView(db), backend, { name: auth.username || PGBOUNCER_ADMIN_USER, password: auth.password });
+  const view = tlsOn ? pgbouncerTlsView(db) : { ...pgbouncerTlsView(db), sslMode: 'disable' as const };
+  return renderPgBouncerFiles(db, view, backend, { name: auth.username || PGBOUNCER_ADMIN_USER, password: auth.password });
 }
 
-export async function applyPgBouncer(ctx: ProvisionerContext, db: PgBouncerDb): Promise<void> {
+export async function applyPgBouncer(ctx: ProvisionerContext, db: PgBouncerDb, staged?: StagedTls | null): Promise<void> {
   const { kube } = ctx;
   const ref = dbRef(db);
   const image = await catalogImage(kube, 'PgBouncerVersion', db.spec.version);
@@ -45,37 +67,23 @@ export async function applyPgBouncer(ctx: ProvisionerContext, db: PgBouncerDb): 
   const authName = db.spec.authSecret?.name || authSecretName(ref.name);
   await createIfAbsent(kube, buildAuthSecret(info, ref, authName, PGBOUNCER_ADMIN_USER));
   const port = pgbouncerPort(db);
-  const certs = pgbouncerCertSecrets(db);
-  if (db.spec.tls?.issuerRef) {
-    const gov = governingServiceName(ref.name);
-    for (const c of buildCertificates({
-      info,
-      db: ref,
-      tls: db.spec.tls,
-      services: [ref.name, gov],
-      podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
-    })) {
-      await kube.apply(c as k8s.KubernetesObject);
-    }
-    // PgBouncer refuses to start when client_tls_* names missing files: wait for cert-manager.
-    for (const s of [certs.server, certs.client]) {
-      const data = await readSecret(kube, ref.namespace, s);
-      if (!data?.['tls.crt'] || !data['tls.key']) throw new WaitFor(`certificate secret ${s}`);
-    }
-  }
-  await kube.apply(buildConfigSecret(info, ref, await pgbouncerConfigFiles(ctx, db)));
+  // During an ops request the ops-manager owns the Certificates (and passes `staged`).
+  if (staged === undefined) for (const c of pgbouncerCertificates(db)) await kube.apply(c);
+  // PgBouncer refuses to start when client_tls_* names missing files: stage first.
+  const material = staged === undefined ? await stagePgBouncer(ctx, db) : (staged ?? undefined);
+  await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
+  await kube.apply(buildConfigSecret(info, ref, await pgbouncerConfigFiles(ctx, db, !!material)));
   for (const s of buildServices({ info, db: ref, port, portName: 'primary', roles: false })) await kube.apply(s as k8s.KubernetesObject);
-  await kube.apply(
-    buildPgBouncerStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1, port, certSecrets: certs }) as k8s.KubernetesObject,
-  );
+  await kube.apply(buildPgBouncerStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1, port }) as k8s.KubernetesObject);
 }
 
 export const pgbouncerProvisioner: KindProvisioner<PgBouncerDb> = {
   info,
   apply: applyPgBouncer,
+  stage: stagePgBouncer,
   health: (_ctx, db, pods) => poolerHealth(db, pods, pgbouncerPort(db)),
   secretsOf(db) {
     const c = pgbouncerCertSecrets(db);
-    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), c.server, c.client, c.exporter];
+    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), stagedTlsSecretName(db.metadata.name!), c.server, c.client, c.exporter];
   },
 };

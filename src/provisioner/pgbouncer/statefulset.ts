@@ -9,7 +9,8 @@ import { offshootLabels, selectorLabels } from '../kinds.ts';
 import { ownerReference, type DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
 import { governingServiceName } from '../specs/services.ts';
-import { BACKEND_CA_KEY, PGBOUNCER_LISTEN_INI, PGBOUNCER_RUN_DIR } from './config.ts';
+import { BACKEND_CA_KEY, PGBOUNCER_LISTEN_INI, PGBOUNCER_PID_FILE, PGBOUNCER_RUN_DIR } from './config.ts';
+import { stagedTlsSecretName } from '../specs/tls-staging.ts';
 
 export interface PgBouncerStsInput {
   info: KindInfo;
@@ -17,7 +18,6 @@ export interface PgBouncerStsInput {
   image: string;
   replicas: number;
   port: number;
-  certSecrets: { server: string; client: string; exporter: string };
 }
 
 const SERVING_DIR = '/var/run/pgbouncer/tls/serving';
@@ -28,28 +28,28 @@ const MOUNTED_INI = `${KUBEDB_PGBOUNCER_PATHS.configDir}/${PGBOUNCER_FILES.ini}`
 // share the host's port space on the local node: the mounted ini includes a
 // one-line file with the pod IP, written here. PgBouncer runs on the mounted
 // file itself, so RELOAD re-reads what the operator rendered.
+// The pid (the shell's, which exec hands to pgbouncer) lets a reload signal
+// exactly this server, with no credentials, in any pid namespace. `$$$$`:
+// Kubernetes turns `$$` in a command into `$`.
 const runScript = `set -eu
 echo "listen_addr = $POD_IP" > ${PGBOUNCER_LISTEN_INI}
+echo $$$$ > ${PGBOUNCER_PID_FILE}
 exec pgbouncer ${MOUNTED_INI}`;
 
 export function buildPgBouncerStatefulSet(i: PgBouncerStsInput): object {
   const labels = offshootLabels(i.info, i.db.name);
-  const certVolume = (name: string, secret: string) => ({
+  // Views of the staged secret <db>-tls-certs (checked material only).
+  const certVolume = (name: string, items: [string, string][]) => ({
     name,
-    secret: {
-      secretName: secret,
-      optional: true,
-      defaultMode: 0o600,
-      items: ['tls.crt', 'tls.key', 'ca.crt'].map((k) => ({ key: k, path: k })),
-    },
+    secret: { secretName: stagedTlsSecretName(i.db.name), optional: true, defaultMode: 0o600, items: items.map(([key, path]) => ({ key, path })) },
   });
   const volumes = [
     { name: 'config', secret: { secretName: configSecretName(i.db.name), defaultMode: 0o600 } },
     { name: 'backend-ca', secret: { secretName: configSecretName(i.db.name), defaultMode: 0o600, items: [{ key: BACKEND_CA_KEY, path: 'ca.crt' }] } },
     { name: 'run', emptyDir: {} },
-    certVolume('serving-server', i.certSecrets.server),
-    certVolume('serving-client', i.certSecrets.client),
-    certVolume('serving-exporter', i.certSecrets.exporter),
+    certVolume('serving-server', [['server.crt', 'tls.crt'], ['server.key', 'tls.key'], ['ca.crt', 'ca.crt']]),
+    certVolume('serving-client', [['client.crt', 'tls.crt'], ['client.key', 'tls.key'], ['client-ca.crt', 'ca.crt']]),
+    certVolume('serving-exporter', [['exporter.crt', 'tls.crt'], ['exporter.key', 'tls.key'], ['ca.crt', 'ca.crt']]),
   ];
   const mounts = [
     { name: 'config', mountPath: KUBEDB_PGBOUNCER_PATHS.configDir },

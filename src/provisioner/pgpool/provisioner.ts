@@ -14,6 +14,8 @@ import { poolerHealth } from '../pgbouncer/health.ts';
 import { aliasSecretName, buildCertificates } from '../specs/certificates.ts';
 import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
 import { buildServices, governingServiceName } from '../specs/services.ts';
+import { buildStagedTlsSecret, stagedTlsSecretName, type StagedTls } from '../specs/tls-staging.ts';
+import { stageCertSecrets } from '../staging.ts';
 import { PGPOOL_PCP_USER, PGPOOL_PORT, pgpoolTlsView, renderPgpoolFiles } from './config.ts';
 import { buildPgpoolStatefulSet } from './statefulset.ts';
 
@@ -29,57 +31,61 @@ export function pgpoolCertSecrets(db: Pgpool) {
   };
 }
 
-/** The config secret's files as the spec, the certificates and the backend say now (the ops-manager renders through this too). */
-export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb): Promise<Record<string, string>> {
+export function pgpoolCertificates(db: Pgpool): k8s.KubernetesObject[] {
+  if (!db.spec.tls?.issuerRef) return [];
+  const ref = dbRef(db as PgpoolDb);
+  const gov = governingServiceName(ref.name);
+  return buildCertificates({
+    info,
+    db: ref,
+    tls: db.spec.tls,
+    services: [ref.name, gov],
+    podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
+  }) as unknown as k8s.KubernetesObject[];
+}
+
+export async function stagePgpool(ctx: ProvisionerContext, db: PgpoolDb, extraCas: string[] = []): Promise<StagedTls | undefined> {
+  if (!db.spec.tls?.issuerRef) return undefined;
+  return stageCertSecrets(ctx, db.metadata.namespace!, pgpoolCertSecrets(db), `${db.metadata.name}.${db.metadata.namespace}.svc`, extraCas);
+}
+
+/** The config secret's files as the spec, the staged material and the backend say now. */
+export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, material?: StagedTls): Promise<Record<string, string>> {
   const ns = db.metadata.namespace!;
   const authName = db.spec.authSecret?.name || authSecretName(db.metadata.name!);
   const auth = await readSecret(ctx.kube, ns, authName);
   if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
   const backend = await resolveBackend(ctx.kube, { name: db.spec.postgresRef.name, namespace: db.spec.postgresRef.namespace || ns });
-  const tls = pgpoolTlsView(db);
-  let ownCaPem = '';
-  if (tls.sslMode !== 'disable') {
-    const server = pgpoolCertSecrets(db).server;
-    ownCaPem = (await readSecret(ctx.kube, ns, server))?.['ca.crt'] ?? '';
-    if (!ownCaPem) throw new WaitFor(`CA in certificate secret ${server}`);
-  }
+  const tls = material ? pgpoolTlsView(db) : { ...pgpoolTlsView(db), sslMode: 'disable' as const, clientAuthMode: pgpoolTlsView(db).clientAuthMode === 'cert' ? ('md5' as const) : pgpoolTlsView(db).clientAuthMode };
+  // Pgpool's own trust bundle (the staged one: old and new CA during a change).
+  const ownCaPem = material?.['ca.crt'] ?? '';
   return renderPgpoolFiles({ tls, backend, pcp: { name: auth.username || PGPOOL_PCP_USER, password: auth.password }, ownCaPem });
 }
 
-export async function applyPgpool(ctx: ProvisionerContext, db: PgpoolDb): Promise<void> {
+export async function applyPgpool(ctx: ProvisionerContext, db: PgpoolDb, staged?: StagedTls | null): Promise<void> {
   const { kube } = ctx;
   const ref = dbRef(db);
   const image = await catalogImage(kube, 'PgpoolVersion', db.spec.version);
   if (!image) throw new WaitFor(`PgpoolVersion ${db.spec.version} in the catalog`, 10_000);
   const authName = db.spec.authSecret?.name || authSecretName(ref.name);
   await createIfAbsent(kube, buildAuthSecret(info, ref, authName, PGPOOL_PCP_USER));
-  const certs = pgpoolCertSecrets(db);
-  if (db.spec.tls?.issuerRef) {
-    const gov = governingServiceName(ref.name);
-    for (const c of buildCertificates({
-      info,
-      db: ref,
-      tls: db.spec.tls,
-      services: [ref.name, gov],
-      podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
-    })) {
-      await kube.apply(c as k8s.KubernetesObject);
-    }
-    // Pgpool with ssl = on and no certificate does not start: wait for cert-manager.
-    const data = await readSecret(kube, ref.namespace, certs.server);
-    if (!data?.['tls.crt'] || !data['tls.key']) throw new WaitFor(`certificate secret ${certs.server}`);
-  }
-  await kube.apply(buildConfigSecret(info, ref, await pgpoolConfigFiles(ctx, db)));
+  // During an ops request the ops-manager owns the Certificates (and passes `staged`).
+  if (staged === undefined) for (const c of pgpoolCertificates(db)) await kube.apply(c);
+  // Pgpool with ssl = on and no certificate does not start: stage first.
+  const material = staged === undefined ? await stagePgpool(ctx, db) : (staged ?? undefined);
+  await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
+  await kube.apply(buildConfigSecret(info, ref, await pgpoolConfigFiles(ctx, db, material)));
   for (const s of buildServices({ info, db: ref, port: PGPOOL_PORT, portName: 'primary', roles: false })) await kube.apply(s as k8s.KubernetesObject);
-  await kube.apply(buildPgpoolStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1, certSecrets: certs }) as k8s.KubernetesObject);
+  await kube.apply(buildPgpoolStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1 }) as k8s.KubernetesObject);
 }
 
 export const pgpoolProvisioner: KindProvisioner<PgpoolDb> = {
   info,
   apply: applyPgpool,
+  stage: stagePgpool,
   health: (_ctx, db, pods) => poolerHealth(db, pods, PGPOOL_PORT),
   secretsOf(db) {
     const c = pgpoolCertSecrets(db);
-    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), c.server, c.client, c.exporter];
+    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), stagedTlsSecretName(db.metadata.name!), c.server, c.client, c.exporter];
   },
 };

@@ -1,6 +1,6 @@
 // The Pgpool StatefulSet. The pod template does not depend on TLS: the config
 // secret is mounted at /opt/pgpool-II/etc, and /opt/pgpool-II/tls is a
-// projected volume of the server certificate secret (optional) and the
+// projected volume of the staged TLS secret (optional) and the
 // rendered ca.pem, so a TLS change is a file change plus the pod restart that
 // Pgpool-II 4.3 needs (the ops-manager's job; updateStrategy OnDelete).
 import { KUBEDB_PGPOOL_PATHS, PGPOOL_FILES } from '../../engines/pgpool/index.ts';
@@ -10,13 +10,13 @@ import { ownerReference, type DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
 import { governingServiceName } from '../specs/services.ts';
 import { CA_PEM_KEY, PGPOOL_PCP_PORT, PGPOOL_PORT } from './config.ts';
+import { stagedTlsSecretName } from '../specs/tls-staging.ts';
 
 export interface PgpoolStsInput {
   info: KindInfo;
   db: DbRef;
   image: string;
   replicas: number;
-  certSecrets: { server: string; client: string; exporter: string };
 }
 
 const ETC = KUBEDB_PGPOOL_PATHS.configDir;
@@ -39,9 +39,10 @@ exec pgpool -n -D -f ${RUN}/${PGPOOL_FILES.conf} -F ${ETC}/${PGPOOL_FILES.pcp} -
 export function buildPgpoolStatefulSet(i: PgpoolStsInput): object {
   const labels = offshootLabels(i.info, i.db.name);
   const config = configSecretName(i.db.name);
-  const certVolume = (name: string, secret: string) => ({
+  const staged = stagedTlsSecretName(i.db.name);
+  const certVolume = (name: string, items: [string, string][]) => ({
     name,
-    secret: { secretName: secret, optional: true, defaultMode: 0o600, items: ['tls.crt', 'tls.key', 'ca.crt'].map((k) => ({ key: k, path: k })) },
+    secret: { secretName: staged, optional: true, defaultMode: 0o600, items: items.map(([key, path]) => ({ key, path })) },
   });
   const volumes = [
     { name: 'config', secret: { secretName: config, defaultMode: 0o600, items: Object.values(PGPOOL_FILES).map((k) => ({ key: k, path: k })) } },
@@ -50,14 +51,14 @@ export function buildPgpoolStatefulSet(i: PgpoolStsInput): object {
       projected: {
         defaultMode: 0o600,
         sources: [
-          { secret: { name: i.certSecrets.server, optional: true, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } },
+          { secret: { name: staged, optional: true, items: [{ key: 'server.crt', path: 'tls.crt' }, { key: 'server.key', path: 'tls.key' }] } },
           { secret: { name: config, items: [{ key: CA_PEM_KEY, path: 'ca.pem' }] } },
         ],
       },
     },
     { name: 'run', emptyDir: {} },
-    certVolume('client-cert', i.certSecrets.client),
-    certVolume('exporter-cert', i.certSecrets.exporter),
+    certVolume('client-cert', [['client.crt', 'tls.crt'], ['client.key', 'tls.key'], ['client-ca.crt', 'ca.crt']]),
+    certVolume('exporter-cert', [['exporter.crt', 'tls.crt'], ['exporter.key', 'tls.key'], ['ca.crt', 'ca.crt']]),
   ];
   const mounts = [
     { name: 'config', mountPath: ETC },

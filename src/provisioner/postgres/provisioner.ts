@@ -11,7 +11,8 @@ import { catalogImage, createIfAbsent, ordinal, podReady, readSecret } from '../
 import { dbRef, type DbObject, type Health, type KindProvisioner } from '../reconciler.ts';
 import { aliasSecretName, buildCertificates } from '../specs/certificates.ts';
 import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
-import { buildStagedTlsSecret, stagedTlsSecretName, stageFromSecrets, TlsMaterialError, type StagedTls, type TlsSecretData } from '../specs/tls-staging.ts';
+import { buildStagedTlsSecret, stagedTlsSecretName, type StagedTls } from '../specs/tls-staging.ts';
+import { stageCertSecrets } from '../staging.ts';
 import { buildServices, governingServiceName, ROLE_LABEL } from '../specs/services.ts';
 import { PG_PORT, renderPostgresFiles } from './config.ts';
 import { buildPostgresStatefulSet } from './statefulset.ts';
@@ -45,20 +46,7 @@ function certInputs(db: PgDb) {
 export async function stagePostgres(ctx: ProvisionerContext, db: PgDb, extraCas: string[] = []): Promise<StagedTls | undefined> {
   if (!db.spec.tls?.issuerRef) return undefined;
   const { ref, certs, host } = certInputs(db);
-  const read = (n: string) => readSecret(ctx.kube, ref.namespace, n) as Promise<TlsSecretData | undefined>;
-  const [server, client, exporter] = await Promise.all([read(certs.server), read(certs.client), read(certs.exporter)]);
-  if (!server?.['tls.crt'] || !client?.['tls.crt']) throw new WaitFor(`certificate secrets ${certs.server} and ${certs.client}`);
-  try {
-    return stageFromSecrets({
-      server: { name: certs.server, data: server, host },
-      client: { name: certs.client, data: client },
-      exporter: { name: certs.exporter, data: exporter },
-      extraCas,
-    });
-  } catch (err) {
-    if (err instanceof TlsMaterialError) throw new WaitFor(err.message, 15_000);
-    throw err;
-  }
+  return stageCertSecrets(ctx, ref.namespace, certs, host, extraCas);
 }
 
 /** The cert-manager Certificates the database's TLS spec asks for. */

@@ -1,0 +1,209 @@
+// Issue 5, PgBouncer and Pgpool: the guides' four ReconfigureTLS flows each,
+// with the guides' manifests, checked as the guides check them (pgbouncer.ini,
+// pgpool.conf, the secrets' CA and dates) and on the wire. PgBouncer takes
+// every change by reload (0 failed pgbench transactions while rotating);
+// Pgpool-II 4.3 by restarting its pod, whose refused window is measured.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { eventually, run, runOk } from '../helpers/exec.ts';
+import { makeCa, tmpDir } from '../helpers/tls.ts';
+import { fixture, libpqEnv, pgbench, PG_BIN, podUids, secretFiles, secretText, servedSerial, waitOps, writeBundle } from '../helpers/ops.ts';
+import { localAddress } from '../../src/local/node/resolve.ts';
+
+const NS = 'demo';
+
+describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout: 30 * 60_000 }, () => {
+  let c: TestCluster;
+  const cas: Record<string, string> = {};
+  const timings: Record<string, number> = {};
+  let pbUids: Record<string, string>;
+
+  const phase = async (res: string, name: string) => (await c.kubectlOk(['-n', NS, 'get', res, name, '-o', 'jsonpath={.status.phase}'])).trim();
+  const ops = async (res: string, file: string, name: string) => {
+    await c.kubectlOk(['apply', '-f', '-'], fixture(file));
+    const st = await waitOps(c, res, NS, name);
+    timings[`${res}/${name}`] = st.ms;
+    assert.equal(st.phase, 'Successful', JSON.stringify(st.conditions, null, 1));
+    return st;
+  };
+  const ini = () => c.kubectlOk(['-n', NS, 'exec', 'pb-0', '--', 'cat', '/etc/config/pgbouncer.ini']);
+  const pgpoolConf = () => c.kubectlOk(['-n', NS, 'exec', 'pgpool-0', '--', 'cat', '/opt/pgpool-II/etc/pgpool.conf']);
+  const subjectOf = async (secret: string, key = 'ca.crt') => (await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, secret))[key]!, '-noout', '-subject'])).trim();
+
+  before(async () => {
+    c = await startTestCluster();
+    await c.kubectlOk(['create', 'namespace', NS]);
+    const issuers: object[] = [];
+    for (const [secret, issuer, subj] of [
+      ['pgbouncer-ca', 'pb-issuer', '/CN=pgbouncer/O=kubedb'],
+      ['pgbouncer-new-ca', 'pb-new-issuer', '/CN=pgbouncer/O=kubedb-updated'],
+      ['pgpool-ca', 'pgpool-issuer', '/CN=ca/O=kubedb'],
+      ['pgpool-new-ca', 'pp-new-issuer', '/CN=ca-updated/O=kubedb-updated'],
+    ] as const) {
+      const ca = await makeCa(tmpDir(), subj);
+      cas[secret] = readFileSync(ca.crt, 'utf8');
+      await c.kubectlOk(['create', 'secret', 'tls', secret, `--cert=${ca.crt}`, `--key=${ca.key}`, `--namespace=${NS}`]);
+      issuers.push({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: issuer, namespace: NS }, spec: { ca: { secretName: secret } } });
+    }
+    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: issuers }));
+    // The guides' backend is ha-postgres without TLS (Pgpool's admission requires that); one replica keeps this file quick.
+    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'kubedb.com/v1',
+      kind: 'Postgres',
+      metadata: { name: 'ha-postgres', namespace: NS },
+      spec: { version: '15', replicas: 1, storageType: 'Durable', storage: { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } }, deletionPolicy: 'WipeOut' },
+    }));
+    await eventually('ha-postgres Ready', async () => (await phase('pg', 'ha-postgres')) === 'Ready', 180_000, 1000);
+    await c.kubectlOk(['apply', '-f', '-'], fixture('pgbouncer-pb-catalog.yaml'));
+    await c.kubectlOk(['apply', '-f', '-'], fixture('pgpool-pgpool-catalog.yaml'));
+    await eventually('pb and pgpool Ready', async () => (await phase('pb', 'pb')) === 'Ready' && (await phase('pp', 'pgpool')) === 'Ready', 180_000, 1000);
+    assert.doesNotMatch(await ini(), /client_tls/);
+    assert.match(await pgpoolConf(), /^ssl = 'off'$/m);
+    pbUids = await podUids(c, NS, 'app.kubernetes.io/instance=pb');
+  });
+  after(async () => {
+    if (Object.keys(timings).length) process.stderr.write(`ReconfigureTLS pooler timings (ms): ${JSON.stringify(timings)}\n`);
+    await c?.destroy();
+  });
+
+  it('PgBouncer add TLS (guide add-tls.yaml) by reload: the guide\'s client_tls lines, served on the wire', async () => {
+    const st = await ops('pbops', 'pgbouncer-add-tls.yaml', 'add-tls');
+    assert.ok(st.conditions!.some((x) => x.type === 'ReloadPod--pb-0' && x.status === 'True'));
+    const text = await ini();
+    for (const line of [
+      'client_tls_sslmode = verify-full',
+      'client_tls_ca_file = /var/run/pgbouncer/tls/serving/server/ca.crt',
+      'client_tls_key_file = /var/run/pgbouncer/tls/serving/server/tls.key',
+      'client_tls_cert_file = /var/run/pgbouncer/tls/serving/server/tls.crt',
+    ]) assert.match(text, new RegExp(`^${line.replace(/[./]/g, '\\$&')}$`, 'm'));
+    const serial = (await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pb-server-cert'))['tls.crt']!, '-noout', '-serial'])).trim().replace('serial=', '');
+    assert.equal((await servedSerial(c, NS, 'pb-0', 5432)).toUpperCase(), serial.toUpperCase());
+    assert.match(await subjectOf('pb-client-cert', 'tls.crt'), /CN = pgbouncer/);
+    assert.deepEqual(await podUids(c, NS, 'app.kubernetes.io/instance=pb'), pbUids);
+    const db = JSON.parse(await c.kubectlOk(['-n', NS, 'get', 'pb', 'pb', '-o', 'json']));
+    assert.equal(db.spec.sslMode, 'verify-full');
+    assert.equal(db.spec.connectionPool.authType, 'md5');
+  });
+
+  it('PgBouncer rotate (guide rotate-tls.yaml) under pgbench through PgBouncer: 0 failed transactions, new dates, no restart', async () => {
+    const before = await subjectOf('pb-server-cert', 'tls.crt');
+    const datesBefore = await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pb-server-cert'))['tls.crt']!, '-noout', '-serial']);
+    const password = await secretText(c, NS, 'ha-postgres-auth', 'password');
+    // client_tls_sslmode verify-full: PgBouncer asks every client for a certificate (then md5 as its hba says).
+    const cf = await secretFiles(c, NS, 'pb-client-cert');
+    const env = await libpqEnv(c, NS, 'pb', 5432, { ca: writeBundle(cas['pgbouncer-ca']!, cas['pgbouncer-new-ca']!), cert: cf['tls.crt']!, key: cf['tls.key']! }, password);
+    await runOk(join(PG_BIN, 'pgbench'), ['-i', '-s', '1', '-q'], { env: { ...process.env, ...env } });
+    const bench = pgbench(['-n', '-c', '4', '-j', '2', '-T', '12', '-S'], env);
+    await new Promise((r) => setTimeout(r, 1500));
+    await ops('pbops', 'pgbouncer-rotate-tls.yaml', 'rotate-tls');
+    const b = await bench;
+    assert.equal(b.code, 0, b.output);
+    assert.equal(b.failed + b.aborted, 0, b.output);
+    assert.ok(b.transactions > 500, b.output);
+    assert.notEqual(await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pb-server-cert'))['tls.crt']!, '-noout', '-serial']), datesBefore);
+    assert.equal(await subjectOf('pb-server-cert', 'tls.crt'), before);
+    const serial = (await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pb-server-cert'))['tls.crt']!, '-noout', '-serial'])).trim().replace('serial=', '');
+    assert.equal((await servedSerial(c, NS, 'pb-0', 5432)).toUpperCase(), serial.toUpperCase());
+    assert.deepEqual(await podUids(c, NS, 'app.kubernetes.io/instance=pb'), pbUids);
+  });
+
+  it('PgBouncer change issuer (guide change-issuer.yaml): ca.crt subject O = kubedb-updated in both secrets and in the pod', async () => {
+    await ops('pbops', 'pgbouncer-change-issuer.yaml', 'change-issuer');
+    for (const s of ['pb-client-cert', 'pb-server-cert']) assert.equal(await subjectOf(s), 'subject=CN = pgbouncer, O = kubedb-updated');
+    const podCa = await c.kubectlOk(['-n', NS, 'exec', 'pb-0', '--', 'cat', '/var/run/pgbouncer/tls/serving/server/ca.crt']);
+    assert.equal(podCa.trim(), cas['pgbouncer-new-ca']!.trim());
+    // A client trusting only the new CA gets through PgBouncer with verify-full.
+    const password = await secretText(c, NS, 'ha-postgres-auth', 'password');
+    const cf = await secretFiles(c, NS, 'pb-client-cert');
+    const env = await libpqEnv(c, NS, 'pb', 5432, { ca: writeBundle(cas['pgbouncer-new-ca']!), cert: cf['tls.crt']!, key: cf['tls.key']! }, password);
+    assert.equal((await runOk(join(PG_BIN, 'psql'), ['-Atc', 'select 1'], { env: { ...process.env, ...env } })).trim(), '1');
+    assert.deepEqual(await podUids(c, NS, 'app.kubernetes.io/instance=pb'), pbUids);
+  });
+
+  it('PgBouncer remove TLS (guide remove-tls.yaml): no client_tls keys, plain connections', async () => {
+    await ops('pbops', 'pgbouncer-remove-tls.yaml', 'remove-tls');
+    assert.doesNotMatch(await ini(), /client_tls/);
+    assert.equal(await servedSerial(c, NS, 'pb-0', 5432), 'no-ssl');
+    const password = await secretText(c, NS, 'ha-postgres-auth', 'password');
+    const env = await libpqEnv(c, NS, 'pb', 5432, undefined, password);
+    assert.equal((await runOk(join(PG_BIN, 'psql'), ['-Atc', 'select 1'], { env: { ...process.env, ...env } })).trim(), '1');
+    assert.deepEqual(await podUids(c, NS, 'app.kubernetes.io/instance=pb'), pbUids);
+  });
+
+  it('Pgpool add TLS (guide ppops-add-tls.yaml) by restart: ssl = on lines, client-certificate login, RestartPod recorded', async () => {
+    const st = await ops('ppops', 'pgpool-add-tls.yaml', 'ppops-add-tls');
+    assert.ok(st.conditions!.some((x) => x.type === 'RestartPod--pgpool-0' && x.status === 'True'));
+    assert.ok(st.conditions!.some((x) => x.type === 'RestartPods' && x.status === 'True'));
+    const conf = await pgpoolConf();
+    assert.match(conf, /^ssl = on$/m);
+    assert.match(conf, /^ssl_ca_cert = '\/opt\/pgpool-II\/tls\/ca\.pem'$/m);
+    assert.match(conf, /^ssl_key = '\/opt\/pgpool-II\/tls\/tls\.key'$/m);
+    assert.match(conf, /^ssl_cert = '\/opt\/pgpool-II\/tls\/tls\.crt'$/m);
+    const f = await secretFiles(c, NS, 'pgpool-client-cert');
+    assert.match(await runOk('openssl', ['x509', '-in', f['tls.crt']!, '-subject', '-nameopt', 'RFC2253', '-noout']), /CN=postgres/);
+    // The guide's login: client certificate, no password.
+    const env = await libpqEnv(c, NS, 'pgpool', 9999, { ca: f['ca.crt']!, cert: f['tls.crt']!, key: f['tls.key']! });
+    env.PGSSLMODE = 'require';
+    assert.equal((await runOk(join(PG_BIN, 'psql'), ['-Atc', 'select 1'], { env: { ...process.env, ...env } })).trim(), '1');
+  });
+
+  it('Pgpool rotate (guide ppops-rotate.yaml): new certificate served after the restart; refused window measured', async () => {
+    const f = await secretFiles(c, NS, 'pgpool-client-cert');
+    const a = await localAddress(c.kube, { namespace: NS, service: 'pgpool', port: 9999 });
+    // Bounded probe loop during the request: count refused/failed short connections.
+    let ok = 0;
+    let failed = 0;
+    let firstFail = 0;
+    let lastFail = 0;
+    let stop = false;
+    const loop = (async () => {
+      for (let i = 0; i < 2000 && !stop; i++) {
+        const r = await run(join(PG_BIN, 'psql'), ['-Atc', 'select 1'], {
+          env: { ...process.env, PGHOST: 'pgpool.demo.svc', PGHOSTADDR: a.host, PGPORT: String(a.port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGSSLMODE: 'require', PGSSLCERT: f['tls.crt']!, PGSSLKEY: f['tls.key']!, PGCONNECT_TIMEOUT: '2' },
+          timeoutMs: 5000,
+        });
+        if (r.code === 0) ok++;
+        else {
+          failed++;
+          lastFail = Date.now();
+          firstFail ||= lastFail;
+        }
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 1000));
+    await ops('ppops', 'pgpool-rotate.yaml', 'ppops-rotate');
+    await new Promise((r) => setTimeout(r, 1000));
+    stop = true;
+    await loop;
+    timings['pgpool-rotate-failed-connections'] = failed;
+    timings['pgpool-rotate-ok-connections'] = ok;
+    // The window in which new connections were refused while the pod restarted.
+    timings['pgpool-rotate-refused-window'] = failed ? lastFail - firstFail : 0;
+    assert.ok(ok > 0);
+    const serial = (await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pgpool-server-cert'))['tls.crt']!, '-noout', '-serial'])).trim().replace('serial=', '');
+    assert.equal((await servedSerial(c, NS, 'pgpool-0', 9999)).toUpperCase(), serial.toUpperCase());
+    const notAfter = await c.kubectlOk(['-n', NS, 'exec', 'pgpool-0', '--', 'openssl', 'x509', '-in', '/opt/pgpool-II/tls/ca.pem', '-inform', 'PEM', '-enddate', '-nameopt', 'RFC2253', '-noout']);
+    assert.match(notAfter, /^notAfter=/);
+  });
+
+  it('Pgpool change issuer (guide ppops-change-issuer.yaml): ca.pem subject O=kubedb-updated,CN=ca-updated', async () => {
+    await ops('ppops', 'pgpool-change-issuer.yaml', 'ppops-change-issuer');
+    const subject = await c.kubectlOk(['-n', NS, 'exec', 'pgpool-0', '--', 'openssl', 'x509', '-in', '/opt/pgpool-II/tls/ca.pem', '-inform', 'PEM', '-subject', '-nameopt', 'RFC2253', '-noout']);
+    assert.equal(subject.trim(), 'subject=O=kubedb-updated,CN=ca-updated');
+  });
+
+  it('Pgpool remove TLS (guide ppops-remove.yaml): ssl = \'off\', clientAuthMode moved off cert, password login', async () => {
+    await ops('ppops', 'pgpool-remove.yaml', 'ppops-remove');
+    assert.match(await pgpoolConf(), /^ssl = 'off'$/m);
+    assert.equal(await servedSerial(c, NS, 'pgpool-0', 9999), 'no-ssl');
+    const db = JSON.parse(await c.kubectlOk(['-n', NS, 'get', 'pp', 'pgpool', '-o', 'json']));
+    assert.equal(db.spec.sslMode, 'disable');
+    assert.equal(db.spec.clientAuthMode, 'md5');
+    const password = await secretText(c, NS, 'ha-postgres-auth', 'password');
+    const env = await libpqEnv(c, NS, 'pgpool', 9999, undefined, password);
+    assert.equal((await runOk(join(PG_BIN, 'psql'), ['-Atc', 'select 1'], { env: { ...process.env, ...env } })).trim(), '1');
+  });
+});

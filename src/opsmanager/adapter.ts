@@ -24,6 +24,11 @@ export interface OpsAdapter {
   container: string;
   /** Run in the container to make the server re-read its files (reload path). */
   reloadCommand: string[];
+  /**
+   * Databases that trust this one's CA (poolers in front of a Postgres): during
+   * a CA change they must trust the new CA before this one serves it.
+   */
+  dependents?(kube: import('../kube/client.ts').Kube, db: DbObject): Promise<DbObject[]>;
   /** Pods in the order they take the change. */
   order(pods: k8s.V1Pod[]): k8s.V1Pod[];
 }

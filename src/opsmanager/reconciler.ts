@@ -17,7 +17,7 @@ import { readSecret } from '../provisioner/objects.ts';
 import type { DbObject } from '../provisioner/reconciler.ts';
 import { stagedTlsSecretName, type StagedTls } from '../provisioner/specs/tls-staging.ts';
 import { base64Values } from '../provisioner/specs/secrets.ts';
-import type { OpsAdapter } from './adapter.ts';
+import { findOpsAdapter, type OpsAdapter } from './adapter.ts';
 import { ANNOTATION, OpsStore, parseDuration, stepCondition, subStep, withCondition, type OpsObject } from './ops-status.ts';
 import { decide } from './queue.ts';
 import { expectFor, rollPods, applyState, type PodResult } from './rollout.ts';
@@ -207,7 +207,8 @@ export class OpsReconciler implements Reconciler {
       const trustBoth = withTrust(last!, target!);
       await applyState(this.ctx, this.a, this.a.planned(db, plan.from), trustBoth);
       op = await this.roll(op, db, 'TrustBundleUpdated', expectFor(trustBoth), deadline, 'reload');
-      await this.mark(op, stepCondition('TrustBundleUpdated', 'every server trusts the old and the new CA', gen), 'TrustBundleUpdated');
+      await this.refreshDependents(db, deadline);
+      await this.mark(op, stepCondition('TrustBundleUpdated', 'every server, and every pooler in front of it, trusts the old and the new CA', gen), 'TrustBundleUpdated');
       return { requeueAfterMs: 0 };
     }
 
@@ -234,6 +235,7 @@ export class OpsReconciler implements Reconciler {
       const deadline = await this.deadline(op, 'DropOldCA');
       await applyState(this.ctx, this.a, planned, target);
       op = await this.roll(op, db, 'DropOldCA', expectFor(target), deadline, 'reload');
+      await this.refreshDependents(db, deadline);
       await this.mark(op, stepCondition('DropOldCA', 'the old CA is no longer trusted', gen), 'DropOldCA');
       return { requeueAfterMs: 0 };
     }
@@ -265,6 +267,29 @@ export class OpsReconciler implements Reconciler {
       );
     });
     return current;
+  }
+
+  /**
+   * Poolers in front of this database re-render their backend trust (read from
+   * this database's staged bundle) and take it: PgBouncer by reload; Pgpool
+   * re-reads its CA file for every new backend connection, so it needs nothing.
+   */
+  private async refreshDependents(db: DbObject, deadline: number): Promise<void> {
+    for (const dep of (await this.a.dependents?.(this.ctx.kube, db)) ?? []) {
+      const da = findOpsAdapter(dep.kind!);
+      if (!da || isConditionTrue(dep.status?.conditions, 'Paused')) continue;
+      try {
+        await da.provisioner.apply(this.ctx, dep);
+      } catch (err) {
+        if (err instanceof WaitFor) continue;
+        throw err;
+      }
+      if (da.path !== 'reload') continue;
+      const staged = await readSecret(this.ctx.kube, dep.metadata.namespace!, stagedTlsSecretName(dep.metadata.name!));
+      const e = expectFor(staged?.['server.crt'] ? (staged as unknown as StagedTls) : null);
+      await rollPods(this.ctx, da, dep, e, deadline, 'reload', new Set(), async () => undefined);
+      this.ctx.log.info({ db: `${db.metadata.namespace}/${db.metadata.name}`, dependent: `${dep.kind} ${dep.metadata.namespace}/${dep.metadata.name}` }, 'dependent trusts the new backend CA state');
+    }
   }
 
   private async markIssuing(op: OpsObject, planned: DbObject): Promise<void> {

@@ -31,6 +31,20 @@ export const postgresOps: OpsAdapter = {
   certificates(db) {
     return postgresCertificates(db as unknown as Postgres);
   },
+  async dependents(kube, db) {
+    const ns = db.metadata.namespace;
+    const name = db.metadata.name;
+    const list = async (apiVersion: string, kind: string) => (await kube.objects.list<DbObject>(apiVersion, kind)).items.map((o) => ({ ...o, apiVersion, kind }) as DbObject);
+    const pbs = (await list('kubedb.com/v1', 'PgBouncer')).filter((o) => {
+      const ref = (o.spec as unknown as { database?: { databaseRef?: { name?: string; namespace?: string } } }).database?.databaseRef;
+      return ref?.name === name && (ref?.namespace ?? o.metadata.namespace) === ns;
+    });
+    const pps = (await list('kubedb.com/v1alpha2', 'Pgpool')).filter((o) => {
+      const ref = (o.spec as unknown as { postgresRef?: { name?: string; namespace?: string } }).postgresRef;
+      return ref?.name === name && (ref?.namespace || o.metadata.namespace) === ns;
+    });
+    return [...pbs, ...pps];
+  },
   path: 'reload',
   port: PG_PORT,
   container: 'postgres',

@@ -39,7 +39,7 @@ try {
     await runOk(join(PG_BIN, 'pgbench'), ['-i', '-s', '1', '-q'], { env: { ...process.env, ...env } });
     const bench = pgbench(['-n', '-c', '4', '-j', '2', '-T', '15', '-S'], env);
     await new Promise((r) => setTimeout(r, 1000));
-    await c.kubectlOk(['apply', '-f', '-'], fixture(file).replace(/name: [a-z-]+\n  namespace: demo/, `name: ${name}\n  namespace: demo`));
+    await c.kubectlOk(['apply', '-f', '-'], fixture(file).replace(/name: [a-z-]+\n {2}namespace: demo/, `name: ${name}\n  namespace: demo`));
     const st = await waitOps(c, 'pgops', NS, name);
     if (st.phase !== 'Successful') throw new Error(`${name}: ${st.phase} ${JSON.stringify(st.conditions)}`);
     const b = await bench;
@@ -57,6 +57,56 @@ try {
     // Back to the first issuer for the next round's add.
     await c.kubectlOk(['-n', NS, 'patch', 'pg', 'ha-postgres', '--type=merge', '-p', '{"spec":{"tls":null}}']).catch(() => undefined);
   }
+  // PgBouncer (reload) and Pgpool (restart) in front of the plain ha-postgres.
+  await c.kubectlOk(['-n', NS, 'patch', 'pg', 'ha-postgres', '--type=merge', '-p', '{"spec":{"replicas":3}}']).catch(() => undefined);
+  const poolerCas: string[] = [];
+  const issuers: object[] = [];
+  for (const [secret, issuer, subj] of [
+    ['pgbouncer-ca', 'pb-issuer', '/CN=pgbouncer/O=kubedb'],
+    ['pgbouncer-new-ca', 'pb-new-issuer', '/CN=pgbouncer/O=kubedb-updated'],
+    ['pgpool-ca', 'pgpool-issuer', '/CN=ca/O=kubedb'],
+    ['pgpool-new-ca', 'pp-new-issuer', '/CN=ca-updated/O=kubedb-updated'],
+  ] as const) {
+    const ca = await makeCa(tmpDir(), subj);
+    poolerCas.push(readFileSync(ca.crt, 'utf8'));
+    await c.kubectlOk(['create', 'secret', 'tls', secret, `--cert=${ca.crt}`, `--key=${ca.key}`, '-n', NS]);
+    issuers.push({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: issuer, namespace: NS }, spec: { ca: { secretName: secret } } });
+  }
+  await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: issuers }));
+  await c.kubectlOk(['apply', '-f', '-'], fixture('pgbouncer-pb-catalog.yaml'));
+  await c.kubectlOk(['apply', '-f', '-'], fixture('pgpool-pgpool-catalog.yaml'));
+  await eventually('pb and pgpool Ready', async () => (await c.kubectlOk(['-n', NS, 'get', 'pb,pp', '-o', 'jsonpath={.items[*].status.phase}'])) === 'Ready Ready', 180_000, 1000);
+  const pw = readFileSync((await secretFiles(c, NS, 'ha-postgres-auth'))['password']!, 'utf8');
+  const pooled = async (res: string, kind: string, flow: string, file: string, name: string, port: number, svc: string) => {
+    let env = await libpqEnv(c, NS, svc, port, undefined, pw);
+    const tlsOn = (await c.kubectlOk(['-n', NS, 'get', res.replace('ops', ''), svc, '-o', 'jsonpath={.spec.sslMode}'])) !== 'disable';
+    if (tlsOn) {
+      const f = await secretFiles(c, NS, `${svc}-client-cert`);
+      env = await libpqEnv(c, NS, svc, port, { ca: writeBundle(...poolerCas), cert: f['tls.crt']!, key: f['tls.key']! }, pw);
+      if (kind === 'pgpool') env.PGSSLMODE = 'require';
+    }
+    // PgBouncer: persistent pgbench clients; Pgpool: a new connection per transaction (-C), which shows the restart window.
+    const bench = pgbench(['-n', '-c', '4', '-j', '2', '-T', '12', '-S', ...(kind === 'pgpool' ? ['-C'] : [])], env);
+    await new Promise((r) => setTimeout(r, 1000));
+    await c.kubectlOk(['apply', '-f', '-'], fixture(file));
+    const st = await waitOps(c, res, NS, name);
+    if (st.phase !== 'Successful') throw new Error(`${name}: ${st.phase} ${JSON.stringify(st.conditions)}`);
+    const b = await bench;
+    const r = (results[`${kind}/${flow}`] ??= { ms: [], transactions: [], failed: [], aborted: [] });
+    r.ms.push(st.ms);
+    r.transactions.push(b.transactions);
+    r.failed.push(b.failed);
+    r.aborted.push(b.aborted);
+  };
+  await runOk(join(PG_BIN, 'pgbench'), ['-i', '-s', '1', '-q'], { env: { ...process.env, ...(await libpqEnv(c, NS, 'ha-postgres', 5432, undefined, pw)) } });
+  await pooled('pbops', 'pgbouncer', 'add-tls', 'pgbouncer-add-tls.yaml', 'add-tls', 5432, 'pb');
+  await pooled('pbops', 'pgbouncer', 'rotate', 'pgbouncer-rotate-tls.yaml', 'rotate-tls', 5432, 'pb');
+  await pooled('pbops', 'pgbouncer', 'change-issuer', 'pgbouncer-change-issuer.yaml', 'change-issuer', 5432, 'pb');
+  await pooled('pbops', 'pgbouncer', 'remove-tls', 'pgbouncer-remove-tls.yaml', 'remove-tls', 5432, 'pb');
+  await pooled('ppops', 'pgpool', 'add-tls', 'pgpool-add-tls.yaml', 'ppops-add-tls', 9999, 'pgpool');
+  await pooled('ppops', 'pgpool', 'rotate', 'pgpool-rotate.yaml', 'ppops-rotate', 9999, 'pgpool');
+  await pooled('ppops', 'pgpool', 'change-issuer', 'pgpool-change-issuer.yaml', 'ppops-change-issuer', 9999, 'pgpool');
+  await pooled('ppops', 'pgpool', 'remove-tls', 'pgpool-remove.yaml', 'ppops-remove', 9999, 'pgpool');
 } finally {
   await c.destroy();
 }

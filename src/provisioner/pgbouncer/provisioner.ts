@@ -10,44 +10,19 @@ import { resolveBackend } from '../backend.ts';
 import { catalogImage, createIfAbsent, readSecret } from '../objects.ts';
 import { dbRef, type DbObject, type KindProvisioner } from '../reconciler.ts';
 import { poolerHealth } from './health.ts';
-import { aliasSecretName, buildCertificates } from '../specs/certificates.ts';
 import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
-import { buildServices, governingServiceName } from '../specs/services.ts';
+import { buildServices } from '../specs/services.ts';
 import { buildStagedTlsSecret, stagedTlsSecretName, type StagedTls } from '../specs/tls-staging.ts';
-import { stageCertSecrets } from '../staging.ts';
+import { certSecretNames, databaseCertificates, stageDatabase } from '../tls.ts';
 import { PGBOUNCER_ADMIN_USER, pgbouncerPort, pgbouncerTlsView, renderPgBouncerFiles } from './config.ts';
 import { buildPgBouncerStatefulSet } from './statefulset.ts';
 
 export type PgBouncerDb = PgBouncer & DbObject;
 const info = KINDS.PgBouncer;
 
-export function pgbouncerCertSecrets(db: PgBouncer) {
-  const name = db.metadata!.name!;
-  return {
-    server: aliasSecretName(name, db.spec.tls, 'server'),
-    client: aliasSecretName(name, db.spec.tls, 'client'),
-    exporter: aliasSecretName(name, db.spec.tls, 'metrics-exporter'),
-  };
-}
-
-/** The cert-manager Certificates the PgBouncer's TLS spec asks for. */
-export function pgbouncerCertificates(db: PgBouncer): k8s.KubernetesObject[] {
-  if (!db.spec.tls?.issuerRef) return [];
-  const ref = dbRef(db as PgBouncerDb);
-  const gov = governingServiceName(ref.name);
-  return buildCertificates({
-    info,
-    db: ref,
-    tls: db.spec.tls,
-    services: [ref.name, gov],
-    podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
-  }) as unknown as k8s.KubernetesObject[];
-}
-
-export async function stagePgBouncer(ctx: ProvisionerContext, db: PgBouncerDb, extraCas: string[] = []): Promise<StagedTls | undefined> {
-  if (!db.spec.tls?.issuerRef) return undefined;
-  return stageCertSecrets(ctx, db.metadata.namespace!, pgbouncerCertSecrets(db), `${db.metadata.name}.${db.metadata.namespace}.svc`, extraCas);
-}
+export const pgbouncerCertSecrets = (db: PgBouncer) => certSecretNames(db);
+export const pgbouncerCertificates = (db: PgBouncer) => databaseCertificates(info, db);
+export const stagePgBouncer = (ctx: ProvisionerContext, db: PgBouncerDb, extraCas: string[] = []) => stageDatabase(ctx, db, extraCas);
 
 /** The config secret's files as the spec and the backend say now (the ops-manager renders through this too). */
 export async function pgbouncerConfigFiles(ctx: ProvisionerContext, db: PgBouncerDb, tlsOn = true): Promise<Record<string, string>> {

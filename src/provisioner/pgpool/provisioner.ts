@@ -11,43 +11,19 @@ import { resolveBackend } from '../backend.ts';
 import { catalogImage, createIfAbsent, readSecret } from '../objects.ts';
 import { dbRef, type DbObject, type KindProvisioner } from '../reconciler.ts';
 import { poolerHealth } from '../pgbouncer/health.ts';
-import { aliasSecretName, buildCertificates } from '../specs/certificates.ts';
 import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
-import { buildServices, governingServiceName } from '../specs/services.ts';
+import { buildServices } from '../specs/services.ts';
 import { buildStagedTlsSecret, stagedTlsSecretName, type StagedTls } from '../specs/tls-staging.ts';
-import { stageCertSecrets } from '../staging.ts';
+import { certSecretNames, databaseCertificates, stageDatabase } from '../tls.ts';
 import { PGPOOL_PCP_USER, PGPOOL_PORT, pgpoolTlsView, renderPgpoolFiles } from './config.ts';
 import { buildPgpoolStatefulSet } from './statefulset.ts';
 
 export type PgpoolDb = Pgpool & DbObject;
 const info = KINDS.Pgpool;
 
-export function pgpoolCertSecrets(db: Pgpool) {
-  const name = db.metadata!.name!;
-  return {
-    server: aliasSecretName(name, db.spec.tls, 'server'),
-    client: aliasSecretName(name, db.spec.tls, 'client'),
-    exporter: aliasSecretName(name, db.spec.tls, 'metrics-exporter'),
-  };
-}
-
-export function pgpoolCertificates(db: Pgpool): k8s.KubernetesObject[] {
-  if (!db.spec.tls?.issuerRef) return [];
-  const ref = dbRef(db as PgpoolDb);
-  const gov = governingServiceName(ref.name);
-  return buildCertificates({
-    info,
-    db: ref,
-    tls: db.spec.tls,
-    services: [ref.name, gov],
-    podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
-  }) as unknown as k8s.KubernetesObject[];
-}
-
-export async function stagePgpool(ctx: ProvisionerContext, db: PgpoolDb, extraCas: string[] = []): Promise<StagedTls | undefined> {
-  if (!db.spec.tls?.issuerRef) return undefined;
-  return stageCertSecrets(ctx, db.metadata.namespace!, pgpoolCertSecrets(db), `${db.metadata.name}.${db.metadata.namespace}.svc`, extraCas);
-}
+export const pgpoolCertSecrets = (db: Pgpool) => certSecretNames(db);
+export const pgpoolCertificates = (db: Pgpool) => databaseCertificates(info, db);
+export const stagePgpool = (ctx: ProvisionerContext, db: PgpoolDb, extraCas: string[] = []) => stageDatabase(ctx, db, extraCas);
 
 /** The config secret's files as the spec, the staged material and the backend say now. */
 export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, material?: StagedTls): Promise<Record<string, string>> {

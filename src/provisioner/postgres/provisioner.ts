@@ -9,11 +9,10 @@ import { KINDS } from '../kinds.ts';
 import { WaitFor, type ProvisionerContext } from '../context.ts';
 import { catalogImage, createIfAbsent, ordinal, podReady, readSecret } from '../objects.ts';
 import { dbRef, type DbObject, type Health, type KindProvisioner } from '../reconciler.ts';
-import { aliasSecretName, buildCertificates } from '../specs/certificates.ts';
 import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
 import { buildStagedTlsSecret, stagedTlsSecretName, type StagedTls } from '../specs/tls-staging.ts';
-import { stageCertSecrets } from '../staging.ts';
-import { buildServices, governingServiceName, ROLE_LABEL } from '../specs/services.ts';
+import { certSecretNames, databaseCertificates, stageDatabase } from '../tls.ts';
+import { buildServices, ROLE_LABEL } from '../specs/services.ts';
 import { PG_PORT, renderPostgresFiles } from './config.ts';
 import { buildPostgresStatefulSet } from './statefulset.ts';
 
@@ -27,41 +26,10 @@ export function postgresTlsView(db: Postgres): { sslMode: SslMode; clientAuthMod
   return { sslMode, clientAuthMode };
 }
 
-export function postgresCertSecrets(db: Postgres) {
-  const name = db.metadata!.name!;
-  return {
-    server: aliasSecretName(name, db.spec.tls, 'server'),
-    client: aliasSecretName(name, db.spec.tls, 'client'),
-    exporter: aliasSecretName(name, db.spec.tls, 'metrics-exporter'),
-  };
-}
-
-function certInputs(db: PgDb) {
-  const ref = dbRef(db);
-  const certs = postgresCertSecrets(db);
-  return { ref, certs, host: `${ref.name}.${ref.namespace}.svc` };
-}
-
-/** Reads and checks cert-manager's secrets; WaitFor until they exist and are sound. */
-export async function stagePostgres(ctx: ProvisionerContext, db: PgDb, extraCas: string[] = []): Promise<StagedTls | undefined> {
-  if (!db.spec.tls?.issuerRef) return undefined;
-  const { ref, certs, host } = certInputs(db);
-  return stageCertSecrets(ctx, ref.namespace, certs, host, extraCas);
-}
-
-/** The cert-manager Certificates the database's TLS spec asks for. */
-export function postgresCertificates(db: Postgres): k8s.KubernetesObject[] {
-  if (!db.spec.tls?.issuerRef) return [];
-  const ref = dbRef(db as PgDb);
-  const gov = governingServiceName(ref.name);
-  return buildCertificates({
-    info,
-    db: ref,
-    tls: db.spec.tls,
-    services: [ref.name, `${ref.name}-standby`, gov],
-    podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
-  }) as unknown as k8s.KubernetesObject[];
-}
+export const postgresCertSecrets = (db: Postgres) => certSecretNames(db);
+/** Certificates the TLS spec asks for; the server certificate also covers the standby Service. */
+export const postgresCertificates = (db: Postgres) => databaseCertificates(info, db, [`${db.metadata!.name}-standby`]);
+export const stagePostgres = (ctx: ProvisionerContext, db: PgDb, extraCas: string[] = []) => stageDatabase(ctx, db, extraCas);
 
 /** Everything the database needs; TLS files come only from checked material. */
 export async function applyPostgres(ctx: ProvisionerContext, db: PgDb, staged?: StagedTls | null): Promise<void> {

@@ -1,0 +1,49 @@
+// What every kind does the same with TLS: the cert-manager Certificates of its
+// aliases (covering its Services and its pods' stable names), their secret
+// names, and staging their checked contents for the servers.
+import type { k8s } from '../kube/client.ts';
+import type { TLSConfig } from '../api/shared/tls.ts';
+import type { ProvisionerContext } from './context.ts';
+import type { KindInfo } from './kinds.ts';
+import { aliasSecretName, buildCertificates } from './specs/certificates.ts';
+import type { DbRef } from './specs/owner.ts';
+import { governingServiceName } from './specs/services.ts';
+import type { StagedTls } from './specs/tls-staging.ts';
+import { stageCertSecrets, type CertSecretNames } from './staging.ts';
+
+export interface TlsDb {
+  metadata?: { name?: string; namespace?: string; uid?: string };
+  spec: { tls?: TLSConfig };
+}
+
+const refOf = (db: TlsDb): DbRef => ({ name: db.metadata!.name!, namespace: db.metadata!.namespace!, uid: db.metadata!.uid! });
+
+export function certSecretNames(db: TlsDb): CertSecretNames {
+  const name = db.metadata!.name!;
+  return {
+    server: aliasSecretName(name, db.spec.tls, 'server'),
+    client: aliasSecretName(name, db.spec.tls, 'client'),
+    exporter: aliasSecretName(name, db.spec.tls, 'metrics-exporter'),
+  };
+}
+
+/** Certificates for the TLS spec; the server certificate covers `<db>`, extra Services and every pod. */
+export function databaseCertificates(info: KindInfo, db: TlsDb, extraServices: string[] = []): k8s.KubernetesObject[] {
+  if (!db.spec.tls?.issuerRef) return [];
+  const ref = refOf(db);
+  const gov = governingServiceName(ref.name);
+  return buildCertificates({
+    info,
+    db: ref,
+    tls: db.spec.tls,
+    services: [ref.name, ...extraServices, gov],
+    podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
+  }) as unknown as k8s.KubernetesObject[];
+}
+
+/** Checked material from cert-manager's secrets (undefined when TLS is off); WaitFor until sound. */
+export async function stageDatabase(ctx: ProvisionerContext, db: TlsDb, extraCas: string[] = []): Promise<StagedTls | undefined> {
+  if (!db.spec.tls?.issuerRef) return undefined;
+  const ref = refOf(db);
+  return stageCertSecrets(ctx, ref.namespace, certSecretNames(db), `${ref.name}.${ref.namespace}.svc`, extraCas);
+}

@@ -20,16 +20,17 @@ export function opsController(a: OpsAdapter): ControllerFactory {
 }
 
 /**
- * What the provisioner does when cert-manager renews a certificate on its own:
+ * What the provisioner does when the servers' files change outside an ops
+ * request (a renewal by cert-manager, a backend's TLS change for a pooler):
  * the same rollout as an ops request's (reload, or restart for Pgpool), each
  * pod proven from the wire.
  */
 export function renewalHooks(a: OpsAdapter, ctx: OperatorContext): ProvisionerHooks {
   return {
-    async tlsMaterialChanged(db, staged) {
-      const e = expectFor(staged as unknown as StagedTls);
+    async filesChanged(db, staged) {
+      const e = expectFor(staged['server.crt'] ? (staged as unknown as StagedTls) : null);
       await rollPods(ctx, a, db, e, Date.now() + 120_000, a.path, new Set(), async (r) => {
-        ctx.log.info({ db: `${db.metadata.namespace}/${db.metadata.name}`, pod: r.pod, path: r.path, ms: r.ms }, 'renewed certificate served');
+        ctx.log.info({ db: `${db.metadata.namespace}/${db.metadata.name}`, pod: r.pod, path: r.path, ms: r.ms }, 'new files taken');
       });
     },
   };

@@ -242,6 +242,11 @@ export class OpsReconciler implements Reconciler {
 
     if (!this.done(op, 'UpdateDatabase')) {
       await this.patchDbSpec(db, this.a.specPatch(plan.next));
+      // Poolers in front of a backend that turned TLS on or off follow now, not at their next resync.
+      if (plan.operation === 'add' || plan.operation === 'remove') {
+        const fresh = await this.ctx.kube.get<DbObject>(this.a.info.apiVersion, this.a.info.kind, db.metadata.name!, db.metadata.namespace);
+        if (fresh) await this.refreshDependents(fresh, Date.now() + 60_000);
+      }
       await this.mark(op, stepCondition('UpdateDatabase', `Successfully updated ${this.kindName}`, gen), 'UpdateDatabase');
       return { requeueAfterMs: 0 };
     }

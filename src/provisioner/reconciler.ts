@@ -10,6 +10,7 @@ import { selectorLabels } from './kinds.ts';
 import { WaitFor, type ProvisionerContext } from './context.ts';
 import { listPods, ordinal, readSecret } from './objects.ts';
 import { stagedTlsSecretName, type StagedTls } from './specs/tls-staging.ts';
+import { configSecretName } from './specs/secrets.ts';
 import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
 
 export const FINALIZER = 'kubedb.com';
@@ -56,10 +57,12 @@ export function dbRef(db: DbObject) {
 
 export interface ProvisionerHooks {
   /**
-   * The staged TLS material changed outside an ops request (cert-manager renewed
-   * a certificate): the servers must take it, or they keep serving the old one.
+   * The files the servers read changed outside an ops request: cert-manager
+   * renewed a certificate, or the configuration changed (a pooler's backend
+   * turned TLS on or off). The servers must take them, or they keep the old
+   * ones in memory. `staged` is the TLS material now staged (empty: no TLS).
    */
-  tlsMaterialChanged?(db: DbObject, staged: Record<string, string>): Promise<void>;
+  filesChanged?(db: DbObject, staged: Record<string, string>): Promise<void>;
 }
 
 export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
@@ -71,6 +74,10 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
 
   private async stagedData(db: DB): Promise<Record<string, string> | undefined> {
     return readSecret(this.ctx.kube, db.metadata.namespace!, stagedTlsSecretName(db.metadata.name!));
+  }
+
+  private async configData(db: DB): Promise<Record<string, string> | undefined> {
+    return readSecret(this.ctx.kube, db.metadata.namespace!, configSecretName(db.metadata.name!));
   }
 
   private get info(): KindInfo {
@@ -103,6 +110,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     if (db.spec.halted) return this.halt(db, conds);
     conds = removeCondition(conds, DB_CONDITIONS.Halted);
     const stagedBefore = await this.stagedData(db);
+    const configBefore = await this.configData(db);
     try {
       await this.kind.apply(this.ctx, db);
     } catch (err) {
@@ -113,10 +121,13 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
       }
       throw err;
     }
-    const stagedAfter = await this.stagedData(db);
-    if (stagedBefore?.['server.crt'] && stagedAfter?.['server.crt'] && JSON.stringify(stagedBefore) !== JSON.stringify(stagedAfter) && this.hooks.tlsMaterialChanged) {
-      await this.ctx.events.record(this.ref(db), 'Normal', 'CertificateRenewed', 'new TLS material staged; the servers take it now');
-      await this.hooks.tlsMaterialChanged(db, stagedAfter);
+    const stagedAfter = (await this.stagedData(db)) ?? {};
+    const configAfter = await this.configData(db);
+    const renewed = !!stagedBefore?.['server.crt'] && !!stagedAfter['server.crt'] && JSON.stringify(stagedBefore) !== JSON.stringify(stagedAfter);
+    const reconfigured = !!configBefore && JSON.stringify(configBefore) !== JSON.stringify(configAfter);
+    if ((renewed || reconfigured) && this.hooks.filesChanged) {
+      await this.ctx.events.record(this.ref(db), 'Normal', renewed ? 'CertificateRenewed' : 'ConfigurationChanged', 'the servers take the new files now');
+      await this.hooks.filesChanged(db, stagedAfter);
     }
     const pods = await listPods(kube, key.namespace, selectorLabels(this.info, key.name));
     const h = await this.kind.health(this.ctx, db, pods);

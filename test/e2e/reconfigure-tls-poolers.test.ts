@@ -206,4 +206,33 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
     const env = await libpqEnv(c, NS, 'pgpool', 9999, undefined, password);
     assert.equal((await runOk(join(PG_BIN, 'psql'), ['-Atc', 'select 1'], { env: { ...process.env, ...env } })).trim(), '1');
   });
+
+  // Pgpool-II talks TLS to its backend only when its own `ssl` is on: a Pgpool without TLS cannot
+  // follow its backend to TLS (KubeDB's admission refuses that pair). Here Pgpool has no TLS by now,
+  // so it is checked once the backend is plain again.
+  it('the backend Postgres gains and loses TLS: PgBouncer follows (new backend connections use TLS, then plain)', async () => {
+    const password = await secretText(c, NS, 'ha-postgres-auth', 'password');
+    const viaPooler = async (svc: string, port: number) => {
+      // Drop the poolers' pooled server connections so the next query opens a new one.
+      await c.kubectlOk(['-n', NS, 'exec', 'ha-postgres-0', '-c', 'postgres', '--', 'psql', '-U', 'postgres', '-h', '/var/run/postgresql', '-Atc', "select count(pg_terminate_backend(pid)) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()"]);
+      const env = await libpqEnv(c, NS, svc, port, undefined, password);
+      env.PGSSLMODE = 'prefer';
+      return eventually(`a query through ${svc}`, async () => {
+        const r = await run(join(PG_BIN, 'psql'), ['-Atc', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()'], { env: { ...process.env, ...env } });
+        return r.code === 0 ? r.stdout.trim() : undefined;
+      }, 30_000, 500);
+    };
+    assert.equal(await viaPooler('pb', 5432), 'f');
+    const add = { apiVersion: 'ops.kubedb.com/v1alpha1', kind: 'PostgresOpsRequest', metadata: { name: 'backend-add-tls', namespace: NS }, spec: { type: 'ReconfigureTLS', databaseRef: { name: 'ha-postgres' }, tls: { sslMode: 'verify-full', clientAuthMode: 'md5', issuerRef: { name: 'pgpool-issuer', kind: 'Issuer', apiGroup: 'cert-manager.io' } } } };
+    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify(add));
+    assert.equal((await waitOps(c, 'pgops', NS, 'backend-add-tls')).phase, 'Successful');
+    assert.match(await ini(), /^server_tls_sslmode = verify-full$/m);
+    assert.equal(await viaPooler('pb', 5432), 't');
+    const remove = { ...add, metadata: { name: 'backend-remove-tls', namespace: NS }, spec: { type: 'ReconfigureTLS', databaseRef: { name: 'ha-postgres' }, tls: { remove: true } } };
+    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify(remove));
+    assert.equal((await waitOps(c, 'pgops', NS, 'backend-remove-tls')).phase, 'Successful');
+    assert.doesNotMatch(await ini(), /server_tls_sslmode = verify-full/);
+    assert.equal(await viaPooler('pb', 5432), 'f');
+    assert.equal(await viaPooler('pgpool', 9999), 'f');
+  });
 });

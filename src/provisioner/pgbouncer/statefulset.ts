@@ -10,7 +10,7 @@ import { ownerReference, type DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
 import { governingServiceName } from '../specs/services.ts';
 import { BACKEND_CA_KEY, PGBOUNCER_LISTEN_INI, PGBOUNCER_PID_FILE, PGBOUNCER_RUN_DIR } from './config.ts';
-import { stagedTlsSecretName } from '../specs/tls-staging.ts';
+import { stagedTlsVolume } from '../specs/tls-staging.ts';
 
 export interface PgBouncerStsInput {
   info: KindInfo;
@@ -39,10 +39,7 @@ exec pgbouncer ${MOUNTED_INI}`;
 export function buildPgBouncerStatefulSet(i: PgBouncerStsInput): object {
   const labels = offshootLabels(i.info, i.db.name);
   // Views of the staged secret <db>-tls-certs (checked material only).
-  const certVolume = (name: string, items: [string, string][]) => ({
-    name,
-    secret: { secretName: stagedTlsSecretName(i.db.name), optional: true, defaultMode: 0o600, items: items.map(([key, path]) => ({ key, path })) },
-  });
+  const certVolume = (name: string, items: [string, string][]) => stagedTlsVolume(i.db.name, name, items);
   const volumes = [
     { name: 'config', secret: { secretName: configSecretName(i.db.name), defaultMode: 0o600 } },
     { name: 'backend-ca', secret: { secretName: configSecretName(i.db.name), defaultMode: 0o600, items: [{ key: BACKEND_CA_KEY, path: 'ca.crt' }] } },

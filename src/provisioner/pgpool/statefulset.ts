@@ -10,7 +10,7 @@ import { ownerReference, type DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
 import { governingServiceName } from '../specs/services.ts';
 import { CA_PEM_KEY, PGPOOL_PCP_PORT, PGPOOL_PORT } from './config.ts';
-import { stagedTlsSecretName } from '../specs/tls-staging.ts';
+import { stagedTlsSecretName, stagedTlsVolume } from '../specs/tls-staging.ts';
 
 export interface PgpoolStsInput {
   info: KindInfo;
@@ -40,10 +40,7 @@ export function buildPgpoolStatefulSet(i: PgpoolStsInput): object {
   const labels = offshootLabels(i.info, i.db.name);
   const config = configSecretName(i.db.name);
   const staged = stagedTlsSecretName(i.db.name);
-  const certVolume = (name: string, items: [string, string][]) => ({
-    name,
-    secret: { secretName: staged, optional: true, defaultMode: 0o600, items: items.map(([key, path]) => ({ key, path })) },
-  });
+  const certVolume = (name: string, items: [string, string][]) => stagedTlsVolume(i.db.name, name, items);
   const volumes = [
     { name: 'config', secret: { secretName: config, defaultMode: 0o600, items: Object.values(PGPOOL_FILES).map((k) => ({ key: k, path: k })) } },
     {

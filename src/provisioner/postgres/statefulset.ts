@@ -8,7 +8,7 @@ import type { KindInfo } from '../kinds.ts';
 import { offshootLabels, selectorLabels } from '../kinds.ts';
 import { ownerReference, type DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
-import { stagedTlsSecretName } from '../specs/tls-staging.ts';
+import { stagedTlsVolume } from '../specs/tls-staging.ts';
 import { governingServiceName } from '../specs/services.ts';
 import { CONFIG_DIR, DATA_DIR, PG_PORT, SOCKET_DIR } from './config.ts';
 
@@ -57,10 +57,7 @@ export function buildPostgresStatefulSet(i: PostgresStsInput): object {
     { name: 'PGDATA', value: DATA_DIR },
   ];
   // Every TLS directory is a view of the staged secret (validated material only).
-  const tlsMount = (name: string, items: [string, string][]) => ({
-    name,
-    secret: { secretName: stagedTlsSecretName(i.db.name), optional: true, defaultMode: 0o600, items: items.map(([key, path]) => ({ key, path })) },
-  });
+  const tlsMount = (name: string, items: [string, string][]) => stagedTlsVolume(i.db.name, name, items);
   const mounts = [
     { name: 'data', mountPath: '/var/pv' },
     { name: 'config', mountPath: CONFIG_DIR },

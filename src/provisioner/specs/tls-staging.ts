@@ -96,3 +96,14 @@ export function buildStagedTlsSecret(info: KindInfo, db: DbRef, staged: StagedTl
     data: base64Values({ ...(staged ?? {}) }),
   };
 }
+
+/**
+ * A pod volume showing some keys of the staged secret under the file names a
+ * server expects. Optional, so the pod template is the same with TLS on or off.
+ */
+export function stagedTlsVolume(db: string, name: string, items: [key: string, path: string][]) {
+  return {
+    name,
+    secret: { secretName: stagedTlsSecretName(db), optional: true, defaultMode: 0o600, items: items.map(([key, path]) => ({ key, path })) },
+  };
+}

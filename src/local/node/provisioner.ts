@@ -50,6 +50,7 @@ export class Provisioner {
   private pvs?: Reflector<V1PersistentVolume>;
   private rest?: Rest;
   private readonly inFlight = new Set<string>();
+  private resync?: NodeJS.Timeout;
 
   constructor(
     private readonly kubeconfig: string,
@@ -68,9 +69,16 @@ export class Provisioner {
     this.pvs = new Reflector<V1PersistentVolume>(this.rest, '/api/v1/persistentvolumes', '', this.log).on((t, pv) => void this.onPv(t, pv)).start();
     this.pvcs = new Reflector<V1PersistentVolumeClaim>(this.rest, '/api/v1/persistentvolumeclaims', '', this.log).on((t, pvc) => void this.onPvc(t, pvc)).start();
     await Promise.all([this.pvs.waitSynced(), this.pvcs.waitSynced()]);
+    // A PVC whose provisioning failed (a slow or refused API call) gets no new
+    // event: look at the unbound ones again every few seconds.
+    this.resync = setInterval(() => {
+      for (const pvc of this.pvcs?.list() ?? []) void this.onPvc('RESYNC', pvc);
+    }, 5000);
+    this.resync.unref();
   }
 
   stop(): void {
+    if (this.resync) clearInterval(this.resync);
     this.pvcs?.stop();
     this.pvs?.stop();
     this.rest?.close();

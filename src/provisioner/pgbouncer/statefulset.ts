@@ -3,12 +3,11 @@
 // the backend CA and the ini come from the config secret, so TLS changes are
 // file changes that a RELOAD applies. updateStrategy OnDelete: restarts are
 // the operator's decision.
+import { buildStatefulSet } from '../specs/statefulset.ts';
 import { KUBEDB_PGBOUNCER_PATHS, PGBOUNCER_FILES } from '../../engines/pgbouncer/index.ts';
 import type { KindInfo } from '../kinds.ts';
-import { offshootLabels, selectorLabels } from '../kinds.ts';
-import { ownerReference, type DbRef } from '../specs/owner.ts';
+import type { DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
-import { governingServiceName } from '../specs/services.ts';
 import { BACKEND_CA_KEY, PGBOUNCER_LISTEN_INI, PGBOUNCER_PID_FILE, PGBOUNCER_RUN_DIR } from './config.ts';
 import { stagedTlsVolume } from '../specs/tls-staging.ts';
 
@@ -37,7 +36,6 @@ echo $$$$ > ${PGBOUNCER_PID_FILE}
 exec pgbouncer ${MOUNTED_INI}`;
 
 export function buildPgBouncerStatefulSet(i: PgBouncerStsInput): object {
-  const labels = offshootLabels(i.info, i.db.name);
   // Views of the staged secret <db>-tls-certs (checked material only).
   const certVolume = (name: string, items: [string, string][]) => stagedTlsVolume(i.db.name, name, items);
   const volumes = [
@@ -56,34 +54,25 @@ export function buildPgBouncerStatefulSet(i: PgBouncerStsInput): object {
     { name: 'serving-client', mountPath: `${SERVING_DIR}/client` },
     { name: 'serving-exporter', mountPath: `${SERVING_DIR}/metrics-exporter` },
   ];
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
-    metadata: { name: i.db.name, namespace: i.db.namespace, labels, ownerReferences: [ownerReference(i.info, i.db)] },
-    spec: {
-      replicas: i.replicas,
-      serviceName: governingServiceName(i.db.name),
-      podManagementPolicy: 'Parallel',
-      updateStrategy: { type: 'OnDelete' },
-      selector: { matchLabels: selectorLabels(i.info, i.db.name) },
-      template: {
-        metadata: { labels },
-        spec: {
-          terminationGracePeriodSeconds: 10,
-          containers: [
-            {
-              name: 'pgbouncer',
-              image: i.image,
-              command: ['sh', '-c', runScript],
-              env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
-              ports: [{ name: 'pgbouncer', containerPort: i.port, protocol: 'TCP' }],
-              volumeMounts: mounts,
-              readinessProbe: { tcpSocket: { port: i.port }, periodSeconds: 2, failureThreshold: 3 },
-            },
-          ],
-          volumes,
+  return buildStatefulSet({
+    info: i.info,
+    db: i.db,
+    replicas: i.replicas,
+    podManagementPolicy: 'Parallel',
+    podSpec: {
+      terminationGracePeriodSeconds: 10,
+      containers: [
+        {
+          name: 'pgbouncer',
+          image: i.image,
+          command: ['sh', '-c', runScript],
+          env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+          ports: [{ name: 'pgbouncer', containerPort: i.port, protocol: 'TCP' }],
+          volumeMounts: mounts,
+          readinessProbe: { tcpSocket: { port: i.port }, periodSeconds: 2, failureThreshold: 3 },
         },
-      },
+      ],
+      volumes,
     },
-  };
+  });
 }

@@ -3,12 +3,11 @@
 // projected volume of the staged TLS secret (optional) and the
 // rendered ca.pem, so a TLS change is a file change plus the pod restart that
 // Pgpool-II 4.3 needs (the ops-manager's job; updateStrategy OnDelete).
+import { buildStatefulSet } from '../specs/statefulset.ts';
 import { KUBEDB_PGPOOL_PATHS, PGPOOL_FILES } from '../../engines/pgpool/index.ts';
 import type { KindInfo } from '../kinds.ts';
-import { offshootLabels, selectorLabels } from '../kinds.ts';
-import { ownerReference, type DbRef } from '../specs/owner.ts';
+import type { DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
-import { governingServiceName } from '../specs/services.ts';
 import { CA_PEM_KEY, PGPOOL_PCP_PORT, PGPOOL_PORT } from './config.ts';
 import { stagedTlsSecretName, stagedTlsVolume } from '../specs/tls-staging.ts';
 
@@ -37,7 +36,6 @@ ln -sf ${ETC}/${PGPOOL_FILES.passwd} ${RUN}/${PGPOOL_FILES.passwd}
 exec pgpool -n -D -f ${RUN}/${PGPOOL_FILES.conf} -F ${ETC}/${PGPOOL_FILES.pcp} -a ${ETC}/${PGPOOL_FILES.hba}`;
 
 export function buildPgpoolStatefulSet(i: PgpoolStsInput): object {
-  const labels = offshootLabels(i.info, i.db.name);
   const config = configSecretName(i.db.name);
   const staged = stagedTlsSecretName(i.db.name);
   const certVolume = (name: string, items: [string, string][]) => stagedTlsVolume(i.db.name, name, items);
@@ -65,37 +63,28 @@ export function buildPgpoolStatefulSet(i: PgpoolStsInput): object {
     { name: 'client-cert', mountPath: '/config/tls/client' },
     { name: 'exporter-cert', mountPath: '/tls/certs/exporter' },
   ];
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
-    metadata: { name: i.db.name, namespace: i.db.namespace, labels, ownerReferences: [ownerReference(i.info, i.db)] },
-    spec: {
-      replicas: i.replicas,
-      serviceName: governingServiceName(i.db.name),
-      podManagementPolicy: 'Parallel',
-      updateStrategy: { type: 'OnDelete' },
-      selector: { matchLabels: selectorLabels(i.info, i.db.name) },
-      template: {
-        metadata: { labels },
-        spec: {
-          terminationGracePeriodSeconds: 10,
-          containers: [
-            {
-              name: 'pgpool',
-              image: i.image,
-              command: ['sh', '-c', runScript],
-              env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
-              ports: [
-                { name: 'pgpool', containerPort: PGPOOL_PORT, protocol: 'TCP' },
-                { name: 'pcp', containerPort: PGPOOL_PCP_PORT, protocol: 'TCP' },
-              ],
-              volumeMounts: mounts,
-              readinessProbe: { tcpSocket: { port: PGPOOL_PORT }, periodSeconds: 2, failureThreshold: 3 },
-            },
+  return buildStatefulSet({
+    info: i.info,
+    db: i.db,
+    replicas: i.replicas,
+    podManagementPolicy: 'Parallel',
+    podSpec: {
+      terminationGracePeriodSeconds: 10,
+      containers: [
+        {
+          name: 'pgpool',
+          image: i.image,
+          command: ['sh', '-c', runScript],
+          env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+          ports: [
+            { name: 'pgpool', containerPort: PGPOOL_PORT, protocol: 'TCP' },
+            { name: 'pcp', containerPort: PGPOOL_PCP_PORT, protocol: 'TCP' },
           ],
-          volumes,
+          volumeMounts: mounts,
+          readinessProbe: { tcpSocket: { port: PGPOOL_PORT }, periodSeconds: 2, failureThreshold: 3 },
         },
-      },
+      ],
+      volumes,
     },
-  };
+  });
 }

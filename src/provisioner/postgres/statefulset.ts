@@ -4,12 +4,13 @@
 // template, and PostgreSQL takes it by reload. The TLS files come from the
 // staged secret `<db>-tls-certs`, never straight from cert-manager. updateStrategy OnDelete leaves
 // every restart to the operator.
+import { buildStatefulSet } from '../specs/statefulset.ts';
 import type { KindInfo } from '../kinds.ts';
-import { offshootLabels, selectorLabels } from '../kinds.ts';
-import { ownerReference, type DbRef } from '../specs/owner.ts';
+import { offshootLabels } from '../kinds.ts';
+import type { DbRef } from '../specs/owner.ts';
+import { governingServiceName } from '../specs/services.ts';
 import { configSecretName } from '../specs/secrets.ts';
 import { stagedTlsVolume } from '../specs/tls-staging.ts';
-import { governingServiceName } from '../specs/services.ts';
 import { CONFIG_DIR, DATA_DIR, PG_PORT, SOCKET_DIR } from './config.ts';
 
 export interface PostgresStsInput {
@@ -49,7 +50,7 @@ else conf=standby.conf; touch ${DATA_DIR}/standby.signal; fi
 exec postgres -D ${DATA_DIR} -c config_file=${CONFIG_DIR}/$conf -c listen_addresses="$POD_IP"`;
 
 export function buildPostgresStatefulSet(i: PostgresStsInput): object {
-  const labels = { ...offshootLabels(i.info, i.db.name) };
+  const labels = offshootLabels(i.info, i.db.name);
   const env = [
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
@@ -74,49 +75,40 @@ export function buildPostgresStatefulSet(i: PostgresStsInput): object {
     tlsMount('exporter-cert', [['exporter.crt', 'tls.crt'], ['exporter.key', 'tls.key'], ['ca.crt', 'ca.crt']]),
   ];
   if (i.ephemeral) volumes.push({ name: 'data', emptyDir: {} });
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
-    metadata: { name: i.db.name, namespace: i.db.namespace, labels, ownerReferences: [ownerReference(i.info, i.db)] },
-    spec: {
-      replicas: i.replicas,
-      serviceName: governingServiceName(i.db.name),
-      podManagementPolicy: 'OrderedReady',
-      updateStrategy: { type: 'OnDelete' },
-      selector: { matchLabels: selectorLabels(i.info, i.db.name) },
-      template: {
-        metadata: { labels },
-        spec: {
-          terminationGracePeriodSeconds: 30,
-          initContainers: [
-            { name: 'postgres-init-container', image: i.image, command: ['sh', '-c', initScript(i.db.name, i.db.namespace)], env, volumeMounts: mounts },
-          ],
-          containers: [
-            {
-              name: 'postgres',
-              image: i.image,
-              command: ['sh', '-c', runScript],
-              env,
-              ports: [{ name: 'db', containerPort: PG_PORT, protocol: 'TCP' }],
-              volumeMounts: mounts,
-              readinessProbe: { tcpSocket: { port: PG_PORT }, periodSeconds: 2, failureThreshold: 3 },
-            },
-          ],
-          volumes,
+  return buildStatefulSet({
+    info: i.info,
+    db: i.db,
+    replicas: i.replicas,
+    podManagementPolicy: 'OrderedReady',
+    podSpec: {
+      terminationGracePeriodSeconds: 30,
+      initContainers: [
+        { name: 'postgres-init-container', image: i.image, command: ['sh', '-c', initScript(i.db.name, i.db.namespace)], env, volumeMounts: mounts },
+      ],
+      containers: [
+        {
+          name: 'postgres',
+          image: i.image,
+          command: ['sh', '-c', runScript],
+          env,
+          ports: [{ name: 'db', containerPort: PG_PORT, protocol: 'TCP' }],
+          volumeMounts: mounts,
+          readinessProbe: { tcpSocket: { port: PG_PORT }, periodSeconds: 2, failureThreshold: 3 },
         },
-      },
-      volumeClaimTemplates: i.ephemeral
-        ? []
-        : [
-            {
-              metadata: { name: 'data', labels },
-              spec: {
-                accessModes: ['ReadWriteOnce'],
-                resources: { requests: { storage: '1Gi' } },
-                ...(i.storage ?? {}),
-              },
-            },
-          ],
+      ],
+      volumes,
     },
-  };
+    volumeClaimTemplates: i.ephemeral
+      ? []
+      : [
+          {
+            metadata: { name: 'data', labels },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: '1Gi' } },
+              ...(i.storage ?? {}),
+            },
+          },
+        ],
+  });
 }

@@ -9,6 +9,10 @@ cache=${PGTLS_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pgtls/bin}
 source "$here/go/versions.env"
 
 command -v go >/dev/null || { echo "build-binaries: 'go' is not on PATH; install Go >= 1.24" >&2; exit 1; }
+# One build at a time per cache: several checkouts (or test runs) may set up at once.
+mkdir -p "$cache"
+exec 9>"$cache/.build.lock"
+flock 9
 export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=readonly"
 export CGO_ENABLED=0
 

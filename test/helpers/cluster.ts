@@ -24,6 +24,9 @@ export interface TestCluster {
 /** Each test file gets its own port range, so files never collide. */
 export function testPortBase(): number {
   // Below the kernel's ephemeral range (32768+), so no client socket sits on them.
+  // PGTLS_TEST_PORT_BASE pins it, for several test runs side by side on one machine.
+  const pinned = Number(process.env.PGTLS_TEST_PORT_BASE);
+  if (Number.isInteger(pinned) && pinned > 1024) return pinned;
   return 20000 + (process.pid % 120) * 100;
 }
 

@@ -8,10 +8,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../helpers/exec.ts';
 
-const fixture = fileURLToPath(new URL('./fixtures/ns-server.ts', import.meta.url));
-
-/** Starts the fixture server inside a namespace; resolves once it listens (bounded). */
-export async function startNsServer(netns: string, env: Record<string, string>): Promise<ChildProcess> {
+/** Starts a fixture server (fixtures/<name>) inside a namespace; resolves once it listens (bounded). */
+export async function startNsServer(netns: string, env: Record<string, string>, name = 'ns-server.ts'): Promise<ChildProcess> {
+  const fixture = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
   const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '--import', import.meta.resolve('tsx'), fixture], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

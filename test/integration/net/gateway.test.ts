@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { Gateway } from '../../../src/local/net/gateway.ts';
+import { dialThroughGateway, EgressError } from '../../../src/local/net/egress-client.ts';
 import { NetnsSockets, netnsPath } from '../../../src/local/net/netns-sockets.ts';
 import { deleteClusterNetns, ensureNodeNetns, ensureServiceRoute, listNetns, netnsUnsupportedReason } from '../../../src/local/net/netns.ts';
 import { plugPodNetns } from '../../../src/local/net/pod-netns.ts';
@@ -161,6 +162,14 @@ describe('net gateway: egress, Services in the node namespace, loopback mirrors'
     } finally {
       sentinel.close();
     }
+  });
+
+  it("dialThroughGateway gives host processes (the agent's probes and port-forward) the same path, greeting intact", async () => {
+    const s = await dialThroughGateway(socket, POD_IP, 5432);
+    s.resume();
+    assert.equal(await conversation(s, 'q'), 'hello from web-0\nQbye after 1 bytes\n');
+    await assert.rejects(dialThroughGateway(socket, '10.97.0.1', 443), (e: unknown) => e instanceof EgressError && e.status === 403 && /not loopback/.test(e.message));
+    await assert.rejects(dialThroughGateway(socket, POD_IP, 1), (e: unknown) => e instanceof EgressError && e.status === 502);
   });
 
   it('answers 502 when a cluster address does not answer', async () => {

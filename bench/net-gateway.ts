@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Gateway } from '../src/local/net/gateway.ts';
@@ -31,6 +31,21 @@ const mirrorHost = `127.${plan.podOctet}.0.30`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Opener = () => Promise<Socket>;
+
+/** Waits for a child's first line of output; fails if it exits or takes longer than 30 s. */
+function firstOutput(child: ChildProcess, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} did not start within 30 s`)), 30_000);
+    child.stdout!.once('data', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`${what} exited (${code})`));
+    });
+  });
+}
 
 /** Resolves with the socket once the server's first line arrived. */
 function firstLine(s: Socket): Promise<Socket> {
@@ -72,15 +87,14 @@ const pct = (xs: number[], p: number) => {
   return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 1000) / 1000;
 };
 
-async function setupLatency(open: Opener, rounds: number): Promise<{ median_ms: number; p90_ms: number; p99_ms: number; rounds: number }> {
-  const ms: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const t = performance.now();
-    const s = await open();
-    ms.push(performance.now() - t);
-    s.destroy();
-  }
-  return { median_ms: pct(ms, 50), p90_ms: pct(ms, 90), p99_ms: pct(ms, 99), rounds };
+const summary = (ms: number[]) => ({ median_ms: pct(ms, 50), p90_ms: pct(ms, 90), p99_ms: pct(ms, 99), rounds: ms.length });
+
+async function timeOpen(open: Opener): Promise<number> {
+  const t = performance.now();
+  const s = await open();
+  const ms = performance.now() - t;
+  s.destroy();
+  return ms;
 }
 
 /** Uploads MIB MiB to the sink after its greeting; MiB/s until it reports the count. */
@@ -101,15 +115,30 @@ async function throughput(open: Opener, mib: number): Promise<number> {
   return Math.round((mib / ((performance.now() - t) / 1000)) * 10) / 10;
 }
 
-async function measure(name: string, open: Opener, sinkOpen: Opener | undefined, rounds: number) {
+interface PathSpec {
+  path: string;
+  open: Opener;
+  sink?: Opener;
+  /** Fewer rounds for the slow design. */
+  every?: number;
+}
+
+/**
+ * Paths are measured interleaved (round i of every path, then round i+1), so a
+ * change of load on the shared machine hits all of them alike.
+ */
+async function measureAll(paths: PathSpec[], rounds: number) {
   // Warm-up: first connections pay for JIT and lazy listener set-up.
-  for (let i = 0; i < 10; i++) (await open()).destroy();
-  const setup = await setupLatency(open, rounds);
-  const tput: number[] = [];
-  if (sinkOpen) for (let i = 0; i < 3; i++) tput.push(await throughput(sinkOpen, MIB));
-  const r = { path: name, setup, throughput_mib_s: tput.length ? pct(tput, 50) : undefined };
-  process.stderr.write(`  ${name}: setup median ${setup.median_ms} ms, p99 ${setup.p99_ms} ms${tput.length ? `, ${r.throughput_mib_s} MiB/s` : ''}\n`);
-  return r;
+  for (const p of paths) for (let i = 0; i < 10; i++) (await p.open()).destroy();
+  const ms = new Map<string, number[]>(paths.map((p) => [p.path, []]));
+  for (let i = 0; i < rounds; i++) for (const p of paths) if (i % (p.every ?? 1) === 0) ms.get(p.path)!.push(await timeOpen(p.open));
+  const tput = new Map<string, number[]>(paths.map((p) => [p.path, []]));
+  for (let i = 0; i < 3; i++) for (const p of paths) if (p.sink) tput.get(p.path)!.push(await throughput(p.sink, MIB));
+  return paths.map((p) => {
+    const r = { path: p.path, setup: summary(ms.get(p.path)!), throughput_mib_s: p.sink ? pct(tput.get(p.path)!, 50) : undefined };
+    process.stderr.write(`  ${p.path}: setup median ${r.setup.median_ms} ms, p99 ${r.setup.p99_ms} ms${p.sink ? `, ${r.throughput_mib_s} MiB/s` : ''}\n`);
+    return r;
+  });
 }
 
 /** The gateway process: only the egress socket and the mirror of the pod are needed. */
@@ -124,7 +153,11 @@ async function serveGateway(): Promise<void> {
     status: { phase: 'Running', podIP: POD_IP, conditions: [{ type: 'Ready', status: 'True' }] },
   };
   gw.update({ pods: [pod], services: [], slices: [] });
-  while (!(gw.status().mirrors as string[]).includes(`${mirrorHost}:5433`)) await sleep(20);
+  const deadline = Date.now() + 20_000;
+  while (!(gw.status().mirrors as string[]).includes(`${mirrorHost}:5433`)) {
+    if (Date.now() > deadline) throw new Error('the pod mirror did not open within 20 s');
+    await sleep(20);
+  }
   process.stdout.write('ready\n');
   process.on('SIGTERM', () => void gw.close().then(() => netns.close()).finally(() => process.exit(0)));
 }
@@ -152,33 +185,36 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(hostServer);
-    await new Promise<void>((r) => hostServer.stdout!.once('data', () => r()));
+    await firstOutput(hostServer, 'the host server');
     const gateway = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fileURLToPath(import.meta.url)], {
       env: { ...process.env, BENCH_ROLE: 'gateway', NODE_NS: nodeNs, SOCKET: socket },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(gateway);
-    await new Promise<void>((r) => gateway.stdout!.once('data', () => r()));
+    await firstOutput(gateway, 'the gateway');
     // The design not taken: a process per connection (socat forks nsenter + socat into the namespace).
     const socat = spawn('socat', [`TCP-LISTEN:${SOCAT_PORT},bind=127.0.0.1,reuseaddr,fork`, `EXEC:nsenter --net=${netnsPath(nodeNs)} socat STDIO TCP\\:${POD_IP}\\:5432`], { stdio: 'ignore' });
     children.push(socat);
     await sleep(500);
 
     process.stderr.write(`net-gateway: ${ROUNDS} connections per path, ${MIB} MiB uploads\n`);
-    const results = [
-      await measure('direct host loopback', tcp('127.0.0.1', HOST_TCP), tcp('127.0.0.1', HOST_SINK), ROUNDS),
-      await measure('mirror (127.P.a.b → pod namespace)', tcp(mirrorHost, 5432), tcp(mirrorHost, 5433), ROUNDS),
-      await measure('egress socket (CONNECT pod IP)', viaEgress(socket, `${POD_IP}:5432`), viaEgress(socket, `${POD_IP}:5433`), ROUNDS),
-      await measure('egress socket (CONNECT host loopback)', viaEgress(socket, `127.0.0.1:${HOST_TCP}`), undefined, ROUNDS),
-      await measure('process per connection (socat + nsenter), not taken', tcp('127.0.0.1', SOCAT_PORT), undefined, Math.min(ROUNDS, 50)),
-    ];
+    const results = await measureAll(
+      [
+        { path: 'direct host loopback', open: tcp('127.0.0.1', HOST_TCP), sink: tcp('127.0.0.1', HOST_SINK) },
+        { path: 'mirror (127.P.a.b → pod namespace)', open: tcp(mirrorHost, 5432), sink: tcp(mirrorHost, 5433) },
+        { path: 'egress socket (CONNECT pod IP)', open: viaEgress(socket, `${POD_IP}:5432`), sink: viaEgress(socket, `${POD_IP}:5433`) },
+        { path: 'egress socket (CONNECT host loopback)', open: viaEgress(socket, `127.0.0.1:${HOST_TCP}`) },
+        { path: 'process per connection (socat + nsenter), not taken', open: tcp('127.0.0.1', SOCAT_PORT), every: 6 },
+      ],
+      ROUNDS,
+    );
     const byPath = Object.fromEntries(results.map((r) => [r.path, r]));
     const d = results[0]!;
     const m = results[1]!;
     const e = results[2]!;
     report(
       'net-gateway',
-      { rounds: ROUNDS, upload_mib: MIB, results: byPath },
+      { rounds: ROUNDS, upload_mib: MIB, load_average: loadavg().map((x) => Math.round(x * 10) / 10), results: byPath },
       `setup median direct ${d.setup.median_ms} ms, mirror ${m.setup.median_ms} ms, egress ${e.setup.median_ms} ms, socat+nsenter ${results[4]!.setup.median_ms} ms; ` +
         `upload direct ${d.throughput_mib_s} MiB/s, mirror ${m.throughput_mib_s} MiB/s, egress ${e.throughput_mib_s} MiB/s`,
     );

@@ -6,7 +6,7 @@
 // own process, as under `pgtls up`; namespaces are made and removed here.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,12 +33,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Opener = () => Promise<Socket>;
 
 /** Waits for a child's first line of output; fails if it exits or takes longer than 30 s. */
-function firstOutput(child: ChildProcess, what: string): Promise<void> {
+function firstOutput(child: ChildProcess, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${what} did not start within 30 s`)), 30_000);
-    child.stdout!.once('data', () => {
+    child.stdout!.once('data', (d: Buffer) => {
       clearTimeout(t);
-      resolve();
+      resolve(d.toString().trim());
     });
     child.once('exit', (code) => {
       clearTimeout(t);
@@ -80,6 +80,11 @@ function viaEgress(socketPath: string, target: string): Opener {
       };
       s.on('data', onData);
     });
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -158,7 +163,7 @@ async function serveGateway(): Promise<void> {
     if (Date.now() > deadline) throw new Error('the pod mirror did not open within 20 s');
     await sleep(20);
   }
-  process.stdout.write('ready\n');
+  process.stdout.write(`ready ${process.pid} ${netns.workerPid}\n`);
   process.on('SIGTERM', () => void gw.close().then(() => netns.close()).finally(() => process.exit(0)));
 }
 
@@ -191,7 +196,7 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(gateway);
-    await firstOutput(gateway, 'the gateway');
+    const [, gatewayPid, workerPid] = (await firstOutput(gateway, 'the gateway')).split(' ').map(Number);
     // The design not taken: a process per connection (socat forks nsenter + socat into the namespace).
     const socat = spawn('socat', [`TCP-LISTEN:${SOCAT_PORT},bind=127.0.0.1,reuseaddr,fork`, `EXEC:nsenter --net=${netnsPath(nodeNs)} socat STDIO TCP\\:${POD_IP}\\:5432`], { stdio: 'ignore' });
     children.push(socat);
@@ -209,12 +214,14 @@ async function main(): Promise<void> {
       ROUNDS,
     );
     const byPath = Object.fromEntries(results.map((r) => [r.path, r]));
+    const rss = { gateway_mib: rssMiB(gatewayPid!), worker_mib: rssMiB(workerPid!) };
+    process.stderr.write(`  RSS after the run: gateway ${rss.gateway_mib} MiB, worker in the namespace ${rss.worker_mib} MiB\n`);
     const d = results[0]!;
     const m = results[1]!;
     const e = results[2]!;
     report(
       'net-gateway',
-      { rounds: ROUNDS, upload_mib: MIB, load_average: loadavg().map((x) => Math.round(x * 10) / 10), results: byPath },
+      { rounds: ROUNDS, upload_mib: MIB, rss, load_average: loadavg().map((x) => Math.round(x * 10) / 10), results: byPath },
       `setup median direct ${d.setup.median_ms} ms, mirror ${m.setup.median_ms} ms, egress ${e.setup.median_ms} ms, socat+nsenter ${results[4]!.setup.median_ms} ms; ` +
         `upload direct ${d.throughput_mib_s} MiB/s, mirror ${m.throughput_mib_s} MiB/s, egress ${e.throughput_mib_s} MiB/s`,
     );

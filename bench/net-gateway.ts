@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Gateway } from '../src/local/net/gateway.ts';
 import { NetnsSockets, netnsPath } from '../src/local/net/netns-sockets.ts';
-import { deleteClusterNetns, ensureNodeNetns, ensureServiceRoute, netnsUnsupportedReason } from '../src/local/net/netns.ts';
+import { deleteClusterNetns, ensureNodeNetns, configureServiceRoute, netnsUnsupportedReason } from '../src/local/net/netns.ts';
 import { plugPodNetns } from '../src/local/net/pod-netns.ts';
 import { addressPlanFor, nodeNetnsName, podNetnsName } from '../src/local/net/topology.ts';
 import { startNsServer, stopChild } from '../test/integration/net/helpers.ts';
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   try {
     await deleteClusterNetns(API_PORT);
     await ensureNodeNetns(nodeNs);
-    await ensureServiceRoute(netnsPath(nodeNs));
+    await configureServiceRoute(netnsPath(nodeNs), true);
     await plugPodNetns({ nodeNetns: nodeNs, podNetns: podNs, veth: `vb${API_PORT}`, ip: POD_IP });
     children.push(await startNsServer(podNs, { NAME: 'pod', HTTP_PORTS: '8080', TCP_PORT: '5432', SINK_PORT: '5433' }));
     // The same server on host loopback: the baseline.

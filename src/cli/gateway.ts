@@ -5,7 +5,7 @@ import { parseNetwork } from '../local/node/network.ts';
 import { Gateway } from '../local/net/gateway.ts';
 import { KubeSource } from '../local/net/kube-source.ts';
 import { NetnsSockets, netnsPath } from '../local/net/netns-sockets.ts';
-import { ensureServiceRoute, removeServiceRoute } from '../local/net/netns.ts';
+import { configureServiceRoute } from '../local/net/netns.ts';
 
 export interface GatewayCommandOptions {
   kubeconfig: string;
@@ -26,8 +26,7 @@ export async function gatewayCommand(o: GatewayCommandOptions): Promise<void> {
   const path = netnsPath(o.netns);
   const netns = new NetnsSockets({ path, dialTimeoutMs: o.dialTimeout, log: say, respawn: true });
   await netns.start();
-  if (o.serviceProxy) await ensureServiceRoute(path);
-  else await removeServiceRoute(path);
+  await configureServiceRoute(path, o.serviceProxy);
   const gateway = new Gateway({ netns, egressSocket: o.egressSocket, apiserver, plan, serviceProxy: o.serviceProxy, dialTimeoutMs: o.dialTimeout, log: say });
   await gateway.start();
   const source = new KubeSource(rest, gateway, say);

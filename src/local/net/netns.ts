@@ -49,15 +49,35 @@ export function nodeNetnsSteps(name: string): string[][] {
   ];
 }
 
-/** The AnyIP route that lets the gateway bind any ClusterIP inside the namespace and receive what pods send there. */
-export const serviceRouteArgs = (netnsPath: string, op: 'replace' | 'del') => ['--net=' + netnsPath, 'ip', 'route', op, 'local', SERVICE_CIDR, 'dev', 'lo'];
-
-export async function ensureServiceRoute(netnsPath: string): Promise<void> {
-  await runOk('nsenter', serviceRouteArgs(netnsPath, 'replace'));
+/**
+ * How ClusterIPs are routed inside the node namespace. With the gateway's
+ * Service proxy: a local (AnyIP) route, so the gateway binds any ClusterIP
+ * without an address per Service and receives what pods send there. Without
+ * (kube-proxy in the namespace): an ordinary route over the bridge, so a
+ * connection from inside the namespace has a route and reaches kube-proxy's
+ * DNAT. Each list: first the route of the other mode goes (a failure there is
+ * fine), then this mode's is put in place.
+ */
+export function serviceRouteSteps(netnsPath: string, serviceProxy: boolean): { args: string[]; mayFail: boolean }[] {
+  const ip = (...a: string[]) => ['--net=' + netnsPath, 'ip', 'route', ...a];
+  const local = ['local', SERVICE_CIDR, 'dev', 'lo'];
+  const bridged = [SERVICE_CIDR, 'dev', BRIDGE, 'src', NODE_IP];
+  return serviceProxy
+    ? [
+        { args: ip('del', SERVICE_CIDR, 'dev', BRIDGE), mayFail: true },
+        { args: ip('replace', ...local), mayFail: false },
+      ]
+    : [
+        { args: ip('del', ...local), mayFail: true },
+        { args: ip('replace', ...bridged), mayFail: false },
+      ];
 }
 
-export async function removeServiceRoute(netnsPath: string): Promise<void> {
-  await run('nsenter', serviceRouteArgs(netnsPath, 'del'));
+export async function configureServiceRoute(netnsPath: string, serviceProxy: boolean): Promise<void> {
+  for (const s of serviceRouteSteps(netnsPath, serviceProxy)) {
+    if (s.mayFail) await run('nsenter', s.args);
+    else await runOk('nsenter', s.args);
+  }
 }
 
 /** True when /run/netns/<name> is a mounted namespace (a file alone is left over from a reboot). */

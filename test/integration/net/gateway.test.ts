@@ -15,7 +15,7 @@ import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { Gateway } from '../../../src/local/net/gateway.ts';
 import { dialThroughGateway, EgressError } from '../../../src/local/net/egress-client.ts';
 import { NetnsSockets, netnsPath } from '../../../src/local/net/netns-sockets.ts';
-import { deleteClusterNetns, ensureNodeNetns, ensureServiceRoute, listNetns, netnsUnsupportedReason } from '../../../src/local/net/netns.ts';
+import { deleteClusterNetns, ensureNodeNetns, configureServiceRoute, listNetns, netnsUnsupportedReason } from '../../../src/local/net/netns.ts';
 import { plugPodNetns } from '../../../src/local/net/pod-netns.ts';
 import { addressPlanFor, nodeNetnsName, podNetnsName } from '../../../src/local/net/topology.ts';
 import type { ClusterState } from '../../../src/local/net/routes.ts';
@@ -80,7 +80,7 @@ describe('net gateway: egress, Services in the node namespace, loopback mirrors'
     socket = join(dir, 'run', 'egress.sock');
     netns = new NetnsSockets({ path: netnsPath(NODE_NS), respawn: true, dialTimeoutMs: 3000, log: (m) => logs.push(m) });
     await netns.start();
-    await ensureServiceRoute(netnsPath(NODE_NS));
+    await configureServiceRoute(netnsPath(NODE_NS), true);
     gw = new Gateway({ netns, egressSocket: socket, apiserver: { host: '127.0.0.1', port: API_PORT }, plan, serviceProxy: true, dialTimeoutMs: 3000, log: (m) => logs.push(m) });
     await gw.start();
     state = {
@@ -243,6 +243,26 @@ describe('net gateway: egress, Services in the node namespace, loopback mirrors'
     await eventually('pod mirror closed', async () => !(gw.status().mirrors as string[]).includes(`127.${P}.0.10:8080`), 10_000, 50);
     await assert.rejects(dial(`127.${P}.0.10`, 8080), /ECONNREFUSED/);
     gw.update(state);
+  });
+
+  it('with the Service proxy off (kube-proxy in the namespace) keeps egress, mirrors and the node forward; ClusterIPs follow DNAT', async () => {
+    await gw.close();
+    await configureServiceRoute(netnsPath(NODE_NS), false);
+    // What kube-proxy's iptables mode writes for the Service, inside the node namespace only.
+    await inNetns(NODE_NS, ['iptables', '-t', 'nat', '-A', 'OUTPUT', '-d', `${SVC_IP}/32`, '-p', 'tcp', '--dport', '80', '-j', 'DNAT', '--to-destination', `${POD_IP}:8080`]);
+    gw = new Gateway({ netns, egressSocket: socket, apiserver: { host: '127.0.0.1', port: API_PORT }, plan, serviceProxy: false, dialTimeoutMs: 3000, log: (m) => logs.push(m) });
+    await gw.start();
+    gw.update(state);
+    await eventually('mirrors open', async () => (gw.status().mirrors as string[]).includes(`127.${S}.0.50:80`), 20_000, 50);
+    assert.deepEqual(gw.status().services, [`node:10.244.0.1:${API_PORT}`]);
+    const viaEgress = await connectThrough(socket, `${SVC_IP}:80`);
+    assert.equal(JSON.parse(await httpOver(viaEgress.socket!)).port, 8080);
+    assert.equal(JSON.parse(await httpOver(await dial(`127.${S}.0.50`, 80))).server, 'web-0');
+    assert.equal(JSON.parse(await httpOver(await dial(`127.${P}.0.10`, 8080))).server, 'web-0');
+    assert.equal(JSON.parse(await inNetns(POD_NS, ['curl', '-sS', '--max-time', '10', `http://10.244.0.1:${API_PORT}/`])).server, 'api');
+    // A ClusterIP kube-proxy has no rule for is not served by the gateway any more.
+    const r = await inNetns(NODE_NS, ['sh', '-c', 'curl -sS --max-time 3 http://10.96.0.51:7000/ 2>&1; echo rc=$?']);
+    assert.match(r, /rc=(7|28)/);
   });
 
   it('teardown leaves no namespace, mount, interface, address, route or sysctl behind', async () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterNetnsNames, nodeNetnsSteps, serviceRouteArgs } from '../../../src/local/net/netns.ts';
+import { clusterNetnsNames, nodeNetnsSteps, serviceRouteSteps } from '../../../src/local/net/netns.ts';
 import { podNetnsSteps } from '../../../src/local/net/pod-netns.ts';
 
 describe('net: namespace steps', () => {
@@ -14,7 +14,18 @@ describe('net: namespace steps', () => {
     ]);
     // No step touches the host: every `ip` has -n, the sysctl runs inside the namespace.
     for (const s of steps) assert.ok((s[0] === 'ip' && s[1] === '-n') || s[1]!.startsWith('--net='), s.join(' '));
-    assert.deepEqual(serviceRouteArgs('/run/netns/pgtls-21600', 'replace'), ['--net=/run/netns/pgtls-21600', 'ip', 'route', 'replace', 'local', '10.96.0.0/16', 'dev', 'lo']);
+  });
+
+  it('routes ClusterIPs locally for the gateway, over the bridge for kube-proxy', () => {
+    const ns = '/run/netns/pgtls-21600';
+    assert.deepEqual(serviceRouteSteps(ns, true), [
+      { args: ['--net=' + ns, 'ip', 'route', 'del', '10.96.0.0/16', 'dev', 'pgtls0'], mayFail: true },
+      { args: ['--net=' + ns, 'ip', 'route', 'replace', 'local', '10.96.0.0/16', 'dev', 'lo'], mayFail: false },
+    ]);
+    assert.deepEqual(serviceRouteSteps(ns, false), [
+      { args: ['--net=' + ns, 'ip', 'route', 'del', 'local', '10.96.0.0/16', 'dev', 'lo'], mayFail: true },
+      { args: ['--net=' + ns, 'ip', 'route', 'replace', '10.96.0.0/16', 'dev', 'pgtls0', 'src', '10.244.0.1'], mayFail: false },
+    ]);
   });
 
   it("picks the cluster's own namespaces for deletion, nobody else's", () => {

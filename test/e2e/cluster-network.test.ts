@@ -5,6 +5,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { k8s } from '../../src/kube/client.ts';
@@ -139,6 +142,72 @@ describe('cluster network: node namespace, egress through the gateway, kubernete
     assert.ok(after.egressNetns > before.egressNetns, `egress into the namespace counted (${before.egressNetns} → ${after.egressNetns})`);
     assert.equal(after.egressRefused, before.egressRefused);
     await c.kubectlOk(['delete', 'validatingwebhookconfiguration', 'nettest-hook']);
+  });
+
+  it('webhooks by URL go through the gateway too: loopback is dialled on the host, any other address refused', async (t) => {
+    const dir = tmpDir('pgtls-urlhook-');
+    const pki = await ensurePki(join(dir, 'pki'), [{ name: 'hook', commonName: 'hook', dnsNames: [], ipAddresses: ['127.0.0.1'] }], []);
+    const port = c.portBase + 93;
+    const server = createHttpsServer({ cert: readFileSync(pki.cert('hook')), key: readFileSync(pki.key('hook')) }, (req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const review = JSON.parse(body);
+        const deny = review.request?.object?.metadata?.labels?.deny === 'url';
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: !deny, status: deny ? { code: 403, message: 'denied by the URL webhook on loopback' } : undefined } }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    // The host's own non-loopback address: the gateway must refuse it; a sentinel proves nothing connected (and nothing could leave the machine).
+    const own = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    let reached = 0;
+    const sentinel = createServer((s) => {
+      reached++;
+      s.destroy();
+    });
+    if (own) await new Promise<void>((r) => sentinel.listen(c.portBase + 94, own, () => r()));
+    const hook = (name: string, url: string, failurePolicy: string, label: string) => ({
+      name,
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      failurePolicy,
+      timeoutSeconds: 5,
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NS } },
+      objectSelector: { matchLabels: { hook: label } },
+      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }],
+      clientConfig: { url, caBundle: readFileSync(pki.caCert).toString('base64') },
+    });
+    try {
+      await c.kube.apply({
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: { name: 'nettest-url' },
+        webhooks: [
+          hook('loopback.nettest.pgtls.dev', `https://127.0.0.1:${port}/validate`, 'Fail', 'loopback'),
+          ...(own ? [hook('own.nettest.pgtls.dev', `https://${own}:${c.portBase + 94}/validate`, 'Ignore', 'own')] : []),
+        ],
+      } as never);
+      const before = await counters();
+      const create = (name: string, labels: Record<string, string>) =>
+        c.kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS, labels }, data: { a: 'b' } }));
+      await eventually('the URL webhook denies', async () => {
+        const r = await create(`u-${Date.now()}`, { hook: 'loopback', deny: 'url' });
+        return r.code !== 0 && r.stderr.includes('denied by the URL webhook on loopback');
+      }, 60_000, 500);
+      const mid = await counters();
+      assert.ok(mid.egressHost > before.egressHost, 'the URL webhook call went through the gateway');
+      if (!own) return t.skip('no non-loopback host address to prove a refusal with');
+      const r = await create('refused-target', { hook: 'own' });
+      assert.equal(r.code, 0, r.stderr);
+      const after = await counters();
+      assert.ok(after.egressRefused > mid.egressRefused, 'the gateway refused the non-loopback URL');
+      assert.equal(reached, 0);
+    } finally {
+      await c.kubectl(['delete', 'validatingwebhookconfiguration', 'nettest-url', '--ignore-not-found']);
+      server.close();
+      sentinel.close();
+    }
   });
 
   it('the kubernetes Service inside the node namespace serves the API to a ServiceAccount token, verified with the cluster CA', async () => {

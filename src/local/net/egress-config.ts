@@ -1,6 +1,8 @@
-// kube-apiserver's --egress-selector-config-file: the `cluster` egress (calls
-// to webhooks, kubelets, pods and Services) goes through the gateway's unix
-// socket as HTTP CONNECT; `controlplane` and `etcd` stay direct (loopback).
+// kube-apiserver's --egress-selector-config-file: the `cluster` egress
+// (webhooks by Service, kubelets, pod and Service proxy) and the
+// `controlplane` egress (webhooks by URL, authentication webhooks) go through
+// the gateway's unix socket as HTTP CONNECT, so the gateway's rule decides
+// every address the API server dials for others; `etcd` stays direct.
 import { stringify } from 'yaml';
 
 /** sun_path holds 108 bytes including the terminating NUL. */
@@ -18,6 +20,6 @@ export function egressSelectorConfig(socketPath: string): string {
   return stringify({
     apiVersion: 'apiserver.k8s.io/v1beta1',
     kind: 'EgressSelectorConfiguration',
-    egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: socketPath } } } }],
+    egressSelections: ['cluster', 'controlplane'].map((name) => ({ name, connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: socketPath } } } })),
   });
 }

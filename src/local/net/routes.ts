@@ -100,11 +100,16 @@ export interface ClusterState {
 }
 
 /**
- * Service listeners (with the proxy on) and the node address's forward to
- * the API server (always: what a kubelet inside the namespace dials).
+ * Service listeners (with the proxy on) and the API server's forwards inside
+ * the namespace (always): at the node address, and at the namespace's own
+ * 127.0.0.1 with the host's port, so a kubelet or kube-proxy inside the
+ * namespace uses the very kubeconfig a host process uses.
  */
 export function serviceListeners(state: ClusterState, apiserver: Endpoint, serviceProxy: boolean): ServiceListener[] {
-  const out: ServiceListener[] = [{ key: `node:${NODE_IP}:${apiserver.port}`, ip: NODE_IP, port: apiserver.port, name: 'kube-apiserver (node address)', endpoints: [apiserver] }];
+  const out: ServiceListener[] = [
+    { key: `node:${NODE_IP}:${apiserver.port}`, ip: NODE_IP, port: apiserver.port, name: 'kube-apiserver (node address)', endpoints: [apiserver] },
+    { key: `node:127.0.0.1:${apiserver.port}`, ip: '127.0.0.1', port: apiserver.port, name: "kube-apiserver (the namespace's loopback)", endpoints: [apiserver] },
+  ];
   if (!serviceProxy) return out;
   for (const svc of state.services) {
     const ip = clusterIpOf(svc);

@@ -93,7 +93,7 @@ describe('net gateway: egress, Services in the node namespace, loopback mirrors'
       slices: [],
     };
     gw.update(state);
-    await eventually('listeners open', async () => (gw.status().services as string[]).length === 4 && (gw.status().mirrors as string[]).length >= 3, 20_000, 50);
+    await eventually('listeners open', async () => (gw.status().services as string[]).length === 5 && (gw.status().mirrors as string[]).length >= 3, 20_000, 50);
   });
 
   after(async () => {
@@ -111,7 +111,7 @@ describe('net gateway: egress, Services in the node namespace, loopback mirrors'
     assert.equal(h.status, 200, h.body);
     const st = JSON.parse((await control(socket, 'GET', '/status')).body);
     assert.equal(st.worker.alive, true);
-    assert.deepEqual(st.services.sort(), [`node:10.244.0.1:${API_PORT}`, 'svc:10.96.0.1:443', 'svc:10.96.0.50:80', 'svc:10.96.0.51:7000']);
+    assert.deepEqual(st.services.sort(), [`node:10.244.0.1:${API_PORT}`, `node:127.0.0.1:${API_PORT}`, 'svc:10.96.0.1:443', 'svc:10.96.0.50:80', 'svc:10.96.0.51:7000']);
   });
 
   it('CONNECTs to a pod inside the node namespace; the pod sees the node address', async () => {
@@ -211,6 +211,8 @@ describe('net gateway: egress, Services in the node namespace, loopback mirrors'
     assert.deepEqual(api, { server: 'api', remote: '127.0.0.1' });
     const node = JSON.parse(await inNetns(POD_NS, ['curl', '-sS', '--max-time', '10', `http://10.244.0.1:${API_PORT}/`]));
     assert.equal(node.server, 'api');
+    // Inside the node namespace, the host's API server URL works as it is.
+    assert.equal(JSON.parse(await inNetns(NODE_NS, ['curl', '-sS', '--max-time', '10', `http://127.0.0.1:${API_PORT}/`])).server, 'api');
   });
 
   it('rejects a ClusterIP whose Service has no ready endpoint', async () => {
@@ -254,7 +256,7 @@ describe('net gateway: egress, Services in the node namespace, loopback mirrors'
     await gw.start();
     gw.update(state);
     await eventually('mirrors open', async () => (gw.status().mirrors as string[]).includes(`127.${S}.0.50:80`), 20_000, 50);
-    assert.deepEqual(gw.status().services, [`node:10.244.0.1:${API_PORT}`]);
+    assert.deepEqual(gw.status().services, [`node:10.244.0.1:${API_PORT}`, `node:127.0.0.1:${API_PORT}`]);
     const viaEgress = await connectThrough(socket, `${SVC_IP}:80`);
     assert.equal(JSON.parse(await httpOver(viaEgress.socket!)).port, 8080);
     assert.equal(JSON.parse(await httpOver(await dial(`127.${S}.0.50`, 80))).server, 'web-0');

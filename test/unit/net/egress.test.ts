@@ -27,12 +27,16 @@ describe('net: egress', () => {
     }
   });
 
-  it('renders the API server egress selector for the cluster egress only', () => {
+  it('renders the API server egress selector: cluster and controlplane through the socket, etcd direct', () => {
     const cfg = parse(egressSelectorConfig('/root/.pgtls/run/egress.sock'));
+    const via = { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: '/root/.pgtls/run/egress.sock' } } };
     assert.deepEqual(cfg, {
       apiVersion: 'apiserver.k8s.io/v1beta1',
       kind: 'EgressSelectorConfiguration',
-      egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: '/root/.pgtls/run/egress.sock' } } } }],
+      egressSelections: [
+        { name: 'cluster', connection: via },
+        { name: 'controlplane', connection: via },
+      ],
     });
     assert.throws(() => egressSelectorConfig('/' + 'x'.repeat(120)), /at most 107/);
     assert.throws(() => egressSelectorConfig('run/egress.sock'), /must be absolute/);

@@ -28,9 +28,12 @@ describe('net: routes', () => {
     assert.equal(notReady.find((x) => x.key === 'svc:10.96.0.20:5432')!.endpoints.length, 3);
   });
 
-  it('always forwards the node address to the API server; headless Services get no listener', () => {
+  it("always forwards the node address and the namespace's loopback to the API server; headless Services get no listener", () => {
     const l = serviceListeners(state({ services: [svc('pg-pods', 'None')] }), api, true);
-    assert.deepEqual(l, [{ key: 'node:10.244.0.1:21600', ip: '10.244.0.1', port: 21600, name: 'kube-apiserver (node address)', endpoints: [api] }]);
+    assert.deepEqual(l, [
+      { key: 'node:10.244.0.1:21600', ip: '10.244.0.1', port: 21600, name: 'kube-apiserver (node address)', endpoints: [api] },
+      { key: 'node:127.0.0.1:21600', ip: '127.0.0.1', port: 21600, name: "kube-apiserver (the namespace's loopback)", endpoints: [api] },
+    ]);
   });
 
   it('points the kubernetes Service at the API server', () => {
@@ -55,9 +58,9 @@ describe('net: routes', () => {
     assert.deepEqual(l.find((x) => x.ip === '10.96.0.30')!.endpoints, [{ host: '10.244.0.40', port: 8443 }]);
   });
 
-  it('with the Service proxy off keeps only the node forward', () => {
+  it('with the Service proxy off keeps only the API server forwards', () => {
     const l = serviceListeners(state({ services: [svc('pg', '10.96.0.20')], pods: [pod('pg-0', '10.244.0.5', true)] }), api, false);
-    assert.deepEqual(l.map((x) => x.key), ['node:10.244.0.1:21600']);
+    assert.deepEqual(l.map((x) => x.key), ['node:10.244.0.1:21600', 'node:127.0.0.1:21600']);
   });
 
   it('mirrors declared TCP pod ports, Service ports and on-demand addresses onto host loopback', () => {

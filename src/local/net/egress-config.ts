@@ -3,7 +3,11 @@
 // `controlplane` egress (webhooks by URL, authentication webhooks) go through
 // the gateway's unix socket as HTTP CONNECT, so the gateway's rule decides
 // every address the API server dials for others; `etcd` stays direct.
+import { join } from 'node:path';
 import { stringify } from 'yaml';
+
+/** The API server's egress socket in a pgtls home, also the gateway's health and control endpoint. */
+export const egressSocketPath = (layout: { home: string }) => join(layout.home, 'run', 'egress.sock');
 
 /** sun_path holds 108 bytes including the terminating NUL. */
 export const MAX_UNIX_SOCKET_PATH = 107;

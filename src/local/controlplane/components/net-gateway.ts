@@ -5,11 +5,12 @@ import type { HomeLayout } from '../../home.ts';
 import { repoRoot } from '../../../util/repo.ts';
 import { addressPlanFor, podNetwork, serviceNetwork } from '../../node/network.ts';
 import { nodeNetnsName } from '../../net/topology.ts';
+import { egressSocketPath } from '../../net/egress-config.ts';
+
+export { egressSocketPath };
 
 export const NET_GATEWAY = 'net-gateway';
 
-/** The API server's egress socket (HTTP CONNECT), also the gateway's health and control endpoint. */
-export const egressSocketPath = (layout: Pick<HomeLayout, 'home'>) => join(layout.home, 'run', 'egress.sock');
 /** kube-apiserver --egress-selector-config-file. */
 export const egressConfigPath = (layout: Pick<HomeLayout, 'home'>) => join(layout.home, 'egress-selector.yaml');
 

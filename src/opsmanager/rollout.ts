@@ -15,6 +15,7 @@ import type { DbObject } from '../provisioner/reconciler.ts';
 import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
 import { governingServiceName } from '../provisioner/specs/services.ts';
 import type { OpsAdapter } from './adapter.ts';
+import { podDialAddress } from '../local/net/pod-address.ts';
 
 export type Expect = { certPem: string; ca: string } | 'no-ssl';
 
@@ -40,10 +41,10 @@ function serves(r: ProbeResult, e: Expect): boolean {
 }
 
 /** Probes the pod's address, checking the certificate against its stable DNS name, as a client would. */
-async function probePod(pod: k8s.V1Pod, port: number, e: Expect): Promise<ProbeResult> {
+async function probePod(kube: ProvisionerContext['kube'], pod: k8s.V1Pod, port: number, e: Expect): Promise<ProbeResult> {
   const db = pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '';
   const serverName = `${pod.metadata!.name}.${governingServiceName(db)}.${pod.metadata!.namespace}.svc`;
-  return probeTls({ host: pod.status!.podIP!, port, serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca });
+  return probeTls({ ...podDialAddress(kube, pod.status!.podIP!, port), serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca });
 }
 
 /** Writes the state (config and staged TLS) through the kind's provisioner. */
@@ -67,7 +68,7 @@ export async function reloadPod(ctx: ProvisionerContext, a: OpsAdapter, pod: k8s
     if (r.exitCode !== 0) throw new RolloutError(`reload in ${pod.metadata!.name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
     // The reload is asynchronous in the server: give it a few probes before reloading again.
     for (let i = 0; i < 10; i++) {
-      last = await probePod(pod, port, e);
+      last = await probePod(ctx.kube, pod, port, e);
       if (serves(last, e)) return { pod: pod.metadata!.name!, path: 'reload', ms: Date.now() - t0, attempts, served: describe(last) };
       await sleep(50);
     }
@@ -91,7 +92,7 @@ export async function restartPod(ctx: ProvisionerContext, a: OpsAdapter, pod: k8
     attempts++;
     const p = await core.readNamespacedPod({ name, namespace: ns }).catch(() => undefined);
     if (p && p.metadata?.uid !== oldUid && podReady(p) && p.status?.podIP) {
-      last = await probePod(p, port, e);
+      last = await probePod(ctx.kube, p, port, e);
       if (serves(last, e)) return { pod: name, path: 'restart', ms: Date.now() - t0, attempts, served: describe(last) };
     }
     await sleep(250);

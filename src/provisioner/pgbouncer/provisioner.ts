@@ -56,7 +56,7 @@ export const pgbouncerProvisioner: KindProvisioner<PgBouncerDb> = {
   info,
   apply: applyPgBouncer,
   stage: stagePgBouncer,
-  health: (_ctx, db, pods) => poolerHealth(db, pods, pgbouncerPort(db)),
+  health: (ctx, db, pods) => poolerHealth(db, pods, pgbouncerPort(db), ctx.kube),
   secretsOf(db) {
     const c = pgbouncerCertSecrets(db);
     return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), stagedTlsSecretName(db.metadata.name!), c.server, c.client, c.exporter];

@@ -59,7 +59,7 @@ export const pgpoolProvisioner: KindProvisioner<PgpoolDb> = {
   info,
   apply: applyPgpool,
   stage: stagePgpool,
-  health: (_ctx, db, pods) => poolerHealth(db, pods, PGPOOL_PORT),
+  health: (ctx, db, pods) => poolerHealth(db, pods, PGPOOL_PORT, ctx.kube),
   secretsOf(db) {
     const c = pgpoolCertSecrets(db);
     return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), stagedTlsSecretName(db.metadata.name!), c.server, c.client, c.exporter];

@@ -14,6 +14,7 @@ import { buildStagedTlsSecret, stagedTlsSecretName, type StagedTls } from '../sp
 import { certSecretNames, databaseCertificates, stageDatabase } from '../tls.ts';
 import { buildServices, ROLE_LABEL } from '../specs/services.ts';
 import { PG_PORT, renderPostgresFiles } from './config.ts';
+import { podDialAddress } from '../../local/net/pod-address.ts';
 import { buildPostgresStatefulSet } from './statefulset.ts';
 
 type PgDb = Postgres & DbObject;
@@ -81,7 +82,7 @@ async function healthPostgres(ctx: ProvisionerContext, db: PgDb, pods: k8s.V1Pod
   let accepting = false;
   let message: string | undefined;
   if (primary?.status?.podIP && podReady(primary)) {
-    const r = await probeTls({ host: primary.status.podIP, port: PG_PORT }, { timeoutMs: 2000 });
+    const r = await probeTls(podDialAddress(ctx.kube, primary.status.podIP, PG_PORT), { timeoutMs: 2000 });
     accepting = r.kind !== 'error';
     if (r.kind === 'error') message = `primary ${primary.metadata!.name}: ${r.error}`;
   } else {

@@ -1,0 +1,57 @@
+// Entry point of the gateway processes (`pgtls up --runtime kubelet` starts
+// them): `node` inside the node namespace, `host` on the host.
+//   gateway-main.ts node --egress-sock S --api-sock A --api-port P
+//   gateway-main.ts host --api-sock A --api-port P --egress-sock S --kubeconfig K
+import { parseArgs } from 'node:util';
+import { Kube, k8s } from '../../kube/client.ts';
+import { addressPlanFor } from '../net/topology.ts';
+import { mirrorsFor, serveEgress, serveTcpToUnix, serveUnixToTcp, ServiceMirrors } from './gateway.ts';
+
+const log = (m: string) => process.stderr.write(`${new Date().toISOString()} gateway: ${m}\n`);
+
+async function main(): Promise<void> {
+  const mode = process.argv[2];
+  const { values } = parseArgs({
+    args: process.argv.slice(3),
+    options: {
+      'egress-sock': { type: 'string' },
+      'api-sock': { type: 'string' },
+      'api-port': { type: 'string' },
+      kubeconfig: { type: 'string' },
+    },
+  });
+  const need = (k: keyof typeof values): string => {
+    const v = values[k];
+    if (!v) throw new Error(`--${k} is required`);
+    return v;
+  };
+  const apiPort = Number(need('api-port'));
+  if (mode === 'node') {
+    serveEgress(need('egress-sock'));
+    // 0.0.0.0 inside the namespace: the node address for pods, loopback for the kubelet and kube-proxy.
+    serveTcpToUnix(apiPort, '0.0.0.0', need('api-sock'));
+    log(`node side: egress proxy on ${values['egress-sock']}, API server on :${apiPort} → ${values['api-sock']}`);
+  } else if (mode === 'host') {
+    serveUnixToTcp(need('api-sock'), '127.0.0.1', apiPort);
+    const mirrors = new ServiceMirrors(need('egress-sock'), log);
+    const plan = addressPlanFor(apiPort);
+    const core = Kube.fromFile(need('kubeconfig')).api(k8s.CoreV1Api);
+    log(`host side: ${values['api-sock']} → 127.0.0.1:${apiPort}; Services mirrored on 127.${plan.serviceOctet}.x.y`);
+    // Level-triggered: the whole Service list every 2 s is small on a local cluster.
+    for (;;) {
+      try {
+        mirrors.sync(mirrorsFor((await core.listServiceForAllNamespaces()).items, plan));
+      } catch (err) {
+        log(`listing Services: ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  } else {
+    throw new Error(`mode must be "node" or "host", got ${mode ?? '(none)'}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  log((err as Error).message);
+  process.exit(1);
+});

@@ -85,6 +85,23 @@ export function preflight(bins: KubeletRuntimeBinaries = kubeletRuntimeBinaries(
   for (const [name, file] of Object.entries(bins)) if (!existsSync(file)) failing.push(`${name}: ${file} is missing (node scripts/setup.mjs --kubelet-runtime builds it)`);
   for (const tool of ['ip', 'nsenter', 'unshare']) if (spawnSync(tool, ['-V']).error) failing.push(`${tool} is not on PATH`);
   if (hierarchies().length === 0) failing.push('no cgroup hierarchy under /sys/fs/cgroup');
+  if (failing.length === 0) failing.push(...probeKernel());
+  return failing;
+}
+
+/** Throwaway checks that the kernel lets us do what `up` does: new namespaces, a child cgroup. Leaves nothing behind. */
+function probeKernel(): string[] {
+  const failing: string[] = [];
+  const ns = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', 'true'], { encoding: 'utf8' });
+  if (ns.status !== 0) failing.push(`cannot create network and mount namespaces: unshare: ${(ns.stderr || ns.error?.message || '').trim()}`);
+  const probe = `${cgroupRootFor(readFileSync('/proc/self/cgroup', 'utf8'), process.pid)}-probe`;
+  try {
+    const created = createCgroupRoot(probe);
+    const left = removeCgroupRoot(probe, created);
+    if (left.length > 0) failing.push(`cannot remove a probe cgroup: ${left.join('; ')}`);
+  } catch (err) {
+    failing.push(`cannot create a child cgroup under ${probe}: ${(err as Error).message}`);
+  }
   return failing;
 }
 

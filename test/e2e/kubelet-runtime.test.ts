@@ -139,6 +139,33 @@ describe('pgtls up --runtime kubelet', { skip }, () => {
     assert.equal(fromHost.trim(), 'pgtls busybox');
   });
 
+  it('mounts a PVC provisioned by the local-path provisioner, and a Secret that follows its updates', async () => {
+    await tc.kubectlOk(
+      ['apply', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: NS }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Mi' } } } }),
+    );
+    await tc.kubectlOk(['-n', NS, 'create', 'secret', 'generic', 'conf', '--from-literal=v=one']);
+    const p = pod('store', { command: ['sh', '-c', 'echo stored > /data/f; exec sleep 3600'], volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'conf', mountPath: '/conf' }] });
+    Object.assign(p.spec, { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }, { name: 'conf', secret: { secretName: 'conf' } }] });
+    await tc.kubectlOk(['apply', '-f', '-'], JSON.stringify(p));
+    await tc.kubectlOk(['-n', NS, 'wait', '--for=condition=Ready', 'pod/store', '--timeout=90s']);
+    assert.equal((await tc.kubectlOk(['-n', NS, 'exec', 'store', '--', 'cat', '/data/f'])).trim(), 'stored');
+    assert.equal((await tc.kubectlOk(['-n', NS, 'exec', 'store', '--', 'cat', '/conf/v'])).trim(), 'one');
+    const pv = await tc.kubectlOk(['-n', NS, 'get', 'pvc', 'data', '-o', 'jsonpath={.spec.volumeName}']);
+    assert.match(pv, /^pvc-/);
+    // The kubelet refreshes Secret volumes on its pod sync (about a minute by default), not at once.
+    await tc.kubectlOk(['-n', NS, 'create', 'secret', 'generic', 'conf', '--from-literal=v=two', '--dry-run=client', '-o', 'yaml'], undefined).then((y) => tc.kubectlOk(['apply', '-f', '-'], y));
+    const at = Date.now();
+    await eventually('the Secret update reaches the pod', async () => ((await tc.kubectlOk(['-n', NS, 'exec', 'store', '--', 'cat', '/conf/v'])).trim() === 'two' ? true : undefined), 150_000, 1000);
+    process.stderr.write(`kubelet-runtime: Secret update → file in the pod: ${((Date.now() - at) / 1000).toFixed(1)} s\n`);
+    // Any change to the pod object makes the kubelet sync that pod now, remounting its Secret volumes.
+    await tc.kubectlOk(['-n', NS, 'create', 'secret', 'generic', 'conf', '--from-literal=v=three', '--dry-run=client', '-o', 'yaml'], undefined).then((y) => tc.kubectlOk(['apply', '-f', '-'], y));
+    const at2 = Date.now();
+    await tc.kubectlOk(['-n', NS, 'annotate', '--overwrite', 'pod', 'store', `pgtls.dev/secret-sync=${at2}`]);
+    await eventually('the Secret update reaches the pod after a pod annotation', async () => ((await tc.kubectlOk(['-n', NS, 'exec', 'store', '--', 'cat', '/conf/v'])).trim() === 'three' ? true : undefined), 150_000, 250);
+    process.stderr.write(`kubelet-runtime: Secret update + pod annotation → file in the pod: ${((Date.now() - at2) / 1000).toFixed(1)} s\n`);
+  });
+
   it('honours imagePullPolicy: present images run without a registry, Never and Always do what they say', async () => {
     await tc.kubectlOk(['apply', '-f', '-'], JSON.stringify(pod('never-missing', { image: 'pgtls.local/not-imported:1', imagePullPolicy: 'Never', command: ['true'] })));
     await tc.kubectlOk(['apply', '-f', '-'], JSON.stringify(pod('always', { imagePullPolicy: 'Always', command: ['sleep', '3600'] })));

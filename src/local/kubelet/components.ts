@@ -74,6 +74,8 @@ export interface KubeletRuntimeInputs {
   kubeProxyKubeconfig: string;
   /** For the host gateway's Service mirrors. */
   mirrorKubeconfig: string;
+  /** The local-path provisioner (run by the host gateway): its identity and where volumes live. */
+  provisioner?: { kubeconfig: string; volumesDir: string };
 }
 
 function gatewayArgs(mode: 'node' | 'host', i: KubeletRuntimeInputs, extra: string[]): string[] {
@@ -93,7 +95,16 @@ function gatewayArgs(mode: 'node' | 'host', i: KubeletRuntimeInputs, extra: stri
 export function buildKubeletRuntime(i: KubeletRuntimeInputs): Component[] {
   const inNode = { net: netnsPath(i.node.netns), mount: i.node.mountNs };
   return [
-    { name: 'host-gateway', binary: process.execPath, links: ['kube-apiserver'], ports: [], args: gatewayArgs('host', i, [`--kubeconfig=${i.mirrorKubeconfig}`]) },
+    {
+      name: 'host-gateway',
+      binary: process.execPath,
+      links: ['kube-apiserver'],
+      ports: [],
+      args: gatewayArgs('host', i, [
+        `--kubeconfig=${i.mirrorKubeconfig}`,
+        ...(i.provisioner ? [`--provisioner-kubeconfig=${i.provisioner.kubeconfig}`, `--volumes-dir=${i.provisioner.volumesDir}`] : []),
+      ]),
+    },
     {
       name: 'node-gateway',
       binary: process.execPath,

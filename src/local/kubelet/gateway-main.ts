@@ -2,9 +2,11 @@
 // them): `node` inside the node namespace, `host` on the host.
 //   gateway-main.ts node --egress-sock S --api-sock A --api-port P
 //   gateway-main.ts host --api-sock A --api-port P --egress-sock S --kubeconfig K
+//                        [--provisioner-kubeconfig K2 --volumes-dir D]   (hostPath PVs, as with the node agent)
 import { parseArgs } from 'node:util';
 import { Kube, k8s } from '../../kube/client.ts';
 import { addressPlanFor } from '../net/topology.ts';
+import { Provisioner } from '../node/provisioner.ts';
 import { mirrorsFor, serveEgress, serveTcpToUnix, serveUnixToTcp, ServiceMirrors } from './gateway.ts';
 
 const log = (m: string) => process.stderr.write(`${new Date().toISOString()} gateway: ${m}\n`);
@@ -18,6 +20,8 @@ async function main(): Promise<void> {
       'api-sock': { type: 'string' },
       'api-port': { type: 'string' },
       kubeconfig: { type: 'string' },
+      'provisioner-kubeconfig': { type: 'string' },
+      'volumes-dir': { type: 'string' },
     },
   });
   const need = (k: keyof typeof values): string => {
@@ -37,6 +41,10 @@ async function main(): Promise<void> {
     const plan = addressPlanFor(apiPort);
     const core = Kube.fromFile(need('kubeconfig')).api(k8s.CoreV1Api);
     log(`host side: ${values['api-sock']} → 127.0.0.1:${apiPort}; Services mirrored on 127.${plan.serviceOctet}.x.y`);
+    if (values['provisioner-kubeconfig']) {
+      await new Provisioner(values['provisioner-kubeconfig'], need('volumes-dir'), log).start();
+      log(`local-path provisioner: volumes under ${values['volumes-dir']}`);
+    }
     // Level-triggered: the whole Service list every 2 s is small on a local cluster.
     for (;;) {
       try {

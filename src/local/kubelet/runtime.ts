@@ -8,6 +8,7 @@
 //   before containerd stops   every pod sandbox removed (CNI DEL, shims exit)
 //   after down            leftovers killed, namespaces and cgroups removed
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { spawnSync } from 'node:child_process';
 import type { HomeLayout } from '../home.ts';
@@ -25,6 +26,7 @@ import { cgroupRootFor, createCgroupRoot, hierarchies, removeCgroupRoot } from '
 import { deleteNetns, ensureMountNs, ensureNetns, netnsExists, processesInNode, releaseMountNs } from './namespaces.ts';
 import { buildImageArchive, busyboxImage, corednsImage, ctrFor, imageRef, importArchive, pauseImage, type ImageSpec } from './images.ts';
 import { dialThroughEgress } from './gateway.ts';
+import { provisionerRbac } from '../node/provisioner.ts';
 import { corednsObjects, COREDNS_NAMESPACE } from './coredns.ts';
 
 export type Log = (msg: string) => void;
@@ -39,6 +41,7 @@ export function parseRuntime(v: string | undefined): Runtime {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const KUBE_PROXY_USER = 'system:kube-proxy'; // bound to system:node-proxier by the bootstrap policy
+const PROVISIONER_USER = 'pgtls:local-path-provisioner'; // the identity `up` issues for the node agent's provisioner
 
 interface HostState {
   cgroupRoot: string;
@@ -55,6 +58,7 @@ function paths(cfg: ClusterConfig, layout: HomeLayout) {
   const kubeconfigs = {
     kubelet: `${layout.kubeconfigs}/node-agent.kubeconfig`, // the same node identity as the node agent's
     kubeProxy: `${layout.kubeconfigs}/kube-proxy.kubeconfig`,
+    provisioner: `${layout.kubeconfigs}/local-path-provisioner.kubeconfig`,
   };
   return { node, bins, kubeconfigs };
 }
@@ -71,6 +75,7 @@ export function kubeletRuntimeComponents(cfg: ClusterConfig, layout: HomeLayout,
     kubeletKubeconfig: kubeconfigs.kubelet,
     kubeProxyKubeconfig: kubeconfigs.kubeProxy,
     mirrorKubeconfig: kubeconfigs.kubelet,
+    provisioner: { kubeconfig: kubeconfigs.provisioner, volumesDir: join(layout.data, 'volumes') },
   });
   const at = adapted.findIndex((c) => c.name === 'operator');
   return at < 0 ? [...adapted, ...runtime] : [...adapted.slice(0, at), ...runtime, ...adapted.slice(at)];
@@ -177,7 +182,10 @@ export async function beforeStart(name: string, ctx: HookContext): Promise<void>
     mkdirSync(node.etc, { recursive: true, mode: 0o700 });
     writeFileSync(node.egressSelectorConfig, egressSelectorConfig(node));
   }
-  if (name === 'host-gateway') await writeFiles(ctx);
+  if (name === 'host-gateway') {
+    await writeFiles(ctx);
+    for (const o of provisionerRbac(PROVISIONER_USER)) await ctx.kube.apply(o);
+  }
   if (name === 'node-gateway') {
     ensureNetns(node.netns);
     ensureMountNs(node);

@@ -124,5 +124,10 @@ export function importArchive(ctr: Ctr, archive: string, ref: string): boolean {
   return true;
 }
 
-/** What an archive directory holds (for messages). */
-export const archivesIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.tar')) : []);
+/** The OCI archives in a directory. */
+export const archivesIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.tar')).sort().map((f) => join(dir, f)) : []);
+
+/** Imports an archive under the full name(s) its index carries (skopeo's oci-archive:FILE:NAME); returns the output of ctr. */
+export function importNamedArchive(ctr: Ctr, archive: string): string {
+  return ctr(['images', 'import', archive]).trim();
+}

@@ -38,6 +38,8 @@ export interface KubeletNodeLayout {
   sysctls: string;
   /** What `up` created on the host (cgroup directories) so `down` removes exactly that. */
   hostState: string;
+  /** OCI archives dropped here (e.g. by `pgtls images export --oci-archive`) are imported on every `up`, under the name each carries. */
+  imageDrop: string;
 }
 
 export function kubeletNodeLayout(home: HomeLayout, cfg: Pick<ClusterConfig, 'ports'>): KubeletNodeLayout {
@@ -69,6 +71,7 @@ export function kubeletNodeLayout(home: HomeLayout, cfg: Pick<ClusterConfig, 'po
     overlays: join(base, 'overlays'),
     sysctls: join(base, 'sysctls'),
     hostState: join(base, 'host-state.json'),
+    imageDrop: join(base, 'images'),
   };
 }
 

@@ -24,7 +24,7 @@ import { cniConfList, containerdConfig, crictlConfig, egressSelectorConfig, KUBE
 import { adaptControlPlane, buildKubeletRuntime, DEBIAN_TOOLS, kubeletRuntimeBinaries, kubeletRuntimeVersions, type KubeletRuntimeBinaries } from './components.ts';
 import { cgroupRootFor, createCgroupRoot, hierarchies, removeCgroupRoot } from './cgroups.ts';
 import { deleteNetns, ensureMountNs, ensureNetns, netnsExists, processesInNode, releaseMountNs } from './namespaces.ts';
-import { buildImageArchive, busyboxImage, corednsImage, ctrFor, imageRef, importArchive, pauseImage, type ImageSpec } from './images.ts';
+import { archivesIn, buildImageArchive, busyboxImage, corednsImage, ctrFor, imageRef, importArchive, importNamedArchive, pauseImage, type ImageSpec } from './images.ts';
 import { dialThroughEgress } from './gateway.ts';
 import { provisionerRbac } from '../node/provisioner.ts';
 import { corednsObjects, COREDNS_NAMESPACE } from './coredns.ts';
@@ -138,7 +138,7 @@ async function waitFor(what: string, timeoutMs: number, check: () => boolean | P
 async function writeFiles(ctx: HookContext): Promise<void> {
   const { cfg, layout } = ctx;
   const { node, bins, kubeconfigs } = paths(cfg, layout);
-  for (const d of [node.base, node.run, node.etc, node.staticPods, node.cniConfDir, node.cniIpamDir, node.podLogs, node.kubeletRoot]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [node.base, node.run, node.etc, node.imageDrop, node.staticPods, node.cniConfDir, node.cniIpamDir, node.podLogs, node.kubeletRoot]) mkdirSync(d, { recursive: true, mode: 0o700 });
   const pki = await ensurePki(
     layout.pki,
     [{ name: 'kubelet-serving', commonName: `system:node:${NODE_NAME}`, dnsNames: [NODE_NAME], ipAddresses: [NODE_IP] }],
@@ -200,6 +200,7 @@ export async function beforeStart(name: string, ctx: HookContext): Promise<void>
     const ctr = ctrFor(node.containerdSock);
     const at = Date.now();
     for (const spec of nodeImages(bins)) if (importArchive(ctr, buildImageArchive(spec), imageRef(spec))) log(`imported ${imageRef(spec)}`);
+    for (const file of archivesIn(node.imageDrop)) log(`imported ${file}: ${importNamedArchive(ctr, file)}`);
     log(`images present in containerd (${Date.now() - at} ms)`);
   }
 }

@@ -116,7 +116,7 @@ describe('pgtls up --runtime kubelet', { skip }, () => {
   });
 
   it('serves a Service to another pod (by DNS name) and to the host through its loopback mirror', async () => {
-    await tc.kubectlOk(['apply', '-f', '-'], JSON.stringify(pod('web', { command: ['httpd', '-f', '-p', '8080', '-h', '/www'], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }, { app: 'web' })));
+    await tc.kubectlOk(['apply', '-f', '-'], JSON.stringify(pod('web', { command: ['httpd', '-f', '-p', '8080', '-h', '/www'], ports: [{ containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }, { app: 'web' })));
     await tc.kubectlOk(
       ['apply', '-f', '-'],
       JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: NS }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } }),
@@ -137,6 +137,9 @@ describe('pgtls up --runtime kubelet', { skip }, () => {
     assert.ok(mirror, `ClusterIP ${clusterIP} has a loopback mirror`);
     const fromHost = await eventually('the mirror answers on the host', () => httpGet(mirror, 80).catch(() => undefined), 30_000, 500);
     assert.equal(fromHost.trim(), 'pgtls busybox');
+    const podIP = await tc.kubectlOk(['-n', NS, 'get', 'pod', 'web', '-o', 'jsonpath={.status.podIP}']);
+    const podMirror = hostMirror(podIP, addressPlanFor(portBase))!;
+    assert.equal((await eventually('the pod mirror answers on the host', () => httpGet(podMirror, 8080).catch(() => undefined), 30_000, 500)).trim(), 'pgtls busybox');
   });
 
   it('mounts a PVC provisioned by the local-path provisioner, and a Secret that follows its updates', async () => {

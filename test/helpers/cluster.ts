@@ -43,7 +43,14 @@ export async function startTestCluster(opts: { portBase?: number; operator?: boo
   const portBase = opts.portBase ?? testPortBase();
   const log = (m: string) => process.stderr.write(`[cluster] ${m}\n`);
   const operator = opts.operator ?? true;
-  let handle = await up(layout, { portBase, log, operator, runtime: opts.runtime });
+  let handle: ClusterHandle;
+  try {
+    handle = await up(layout, { portBase, log, operator, runtime: opts.runtime });
+  } catch (err) {
+    // What did start (processes, and the kubelet runtime's namespaces and cgroups) must not outlive the test.
+    await down(layout, { purge: true, log });
+    throw err;
+  }
   const env = { ...process.env, PGTLS_HOME: home, KUBECONFIG: layout.kubeconfig };
   const tc: TestCluster = {
     layout,

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { Kube, k8s } from '../../kube/client.ts';
 import { addressPlanFor } from '../net/topology.ts';
 import { Provisioner } from '../node/provisioner.ts';
-import { mirrorsFor, serveEgress, serveTcpToUnix, serveUnixToTcp, ServiceMirrors } from './gateway.ts';
+import { mirrorsFor, podMirrorsFor, serveEgress, serveTcpToUnix, serveUnixToTcp, ServiceMirrors } from './gateway.ts';
 
 const log = (m: string) => process.stderr.write(`${new Date().toISOString()} gateway: ${m}\n`);
 
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     const mirrors = new ServiceMirrors(need('egress-sock'), log);
     const plan = addressPlanFor(apiPort);
     const core = Kube.fromFile(need('kubeconfig')).api(k8s.CoreV1Api);
-    log(`host side: ${values['api-sock']} → 127.0.0.1:${apiPort}; Services mirrored on 127.${plan.serviceOctet}.x.y`);
+    log(`host side: ${values['api-sock']} → 127.0.0.1:${apiPort}; Services mirrored on 127.${plan.serviceOctet}.x.y, pods' declared ports on 127.${plan.podOctet}.x.y`);
     if (values['provisioner-kubeconfig']) {
       await new Provisioner(values['provisioner-kubeconfig'], need('volumes-dir'), log).start();
       log(`local-path provisioner: volumes under ${values['volumes-dir']}`);
@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     // Level-triggered: the whole Service list every 2 s is small on a local cluster.
     for (;;) {
       try {
-        mirrors.sync(mirrorsFor((await core.listServiceForAllNamespaces()).items, plan));
+        const services = (await core.listServiceForAllNamespaces()).items;
+        const pods = (await core.listPodForAllNamespaces()).items;
+        mirrors.sync([...mirrorsFor(services, plan), ...podMirrorsFor(pods, plan)]);
       } catch (err) {
         log(`listing Services: ${(err as Error).message}`);
       }

@@ -11,7 +11,7 @@
 // Unix socket files are shared across network namespaces; no route is.
 import { connect, createServer, isIPv4, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { hostMirror, inPodCidr, inServiceCidr, NODE_IP } from '../net/topology.ts';
 import type { AddressPlan } from '../node/network.ts';
 
@@ -169,6 +169,24 @@ export function mirrorsFor(services: V1Service[], plan: AddressPlan): MirrorPort
     for (const p of s.spec?.ports ?? []) {
       if ((p.protocol ?? 'TCP') !== 'TCP') continue;
       out.push({ listen: { host: mirror, port: p.port }, target: { host: ip, port: p.port } });
+    }
+  }
+  return out;
+}
+
+/** Every declared TCP container port of every running pod with a pod-network IP, on its loopback mirror 127.P.a.b (pure). */
+export function podMirrorsFor(pods: V1Pod[], plan: AddressPlan): MirrorPort[] {
+  const out: MirrorPort[] = [];
+  for (const p of pods) {
+    const ip = p.status?.podIP;
+    if (!ip || p.spec?.hostNetwork || p.status?.phase !== 'Running') continue;
+    const mirror = hostMirror(ip, plan);
+    if (!mirror) continue;
+    for (const c of p.spec?.containers ?? []) {
+      for (const port of c.ports ?? []) {
+        if ((port.protocol ?? 'TCP') !== 'TCP') continue;
+        out.push({ listen: { host: mirror, port: port.containerPort }, target: { host: ip, port: port.containerPort } });
+      }
     }
   }
   return out;

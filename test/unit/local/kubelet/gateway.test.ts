@@ -5,7 +5,7 @@ import { createServer, connect, type Server } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allowedTarget, dialThroughEgress, mirrorsFor, parseConnect, serveEgress, serveUnixToTcp } from '../../../../src/local/kubelet/gateway.ts';
+import { allowedTarget, dialThroughEgress, mirrorsFor, parseConnect, podMirrorsFor, serveEgress, serveUnixToTcp } from '../../../../src/local/kubelet/gateway.ts';
 import { addressPlanFor } from '../../../../src/local/net/topology.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgtls-gw-'));
@@ -76,5 +76,19 @@ describe('Service mirrors', () => {
       plan,
     );
     assert.deepEqual(m, [{ listen: { host: `127.${plan.serviceOctet}.3.4`, port: 80 }, target: { host: '10.96.3.4', port: 80 } }]);
+  });
+
+  it('mirrors the declared TCP ports of running pods on 127.P.a.b', () => {
+    const plan = addressPlanFor(21800);
+    const running = { phase: 'Running', podIP: '10.244.0.7' };
+    const m = podMirrorsFor(
+      [
+        { spec: { containers: [{ name: 'a', ports: [{ containerPort: 5432 }, { containerPort: 53, protocol: 'UDP' }] }] }, status: running },
+        { spec: { containers: [{ name: 'b', ports: [{ containerPort: 80 }] }] }, status: { phase: 'Pending' } },
+        { spec: { hostNetwork: true, containers: [{ name: 'c', ports: [{ containerPort: 81 }] }] }, status: running },
+      ],
+      plan,
+    );
+    assert.deepEqual(m, [{ listen: { host: `127.${plan.podOctet}.0.7`, port: 5432 }, target: { host: '10.244.0.7', port: 5432 } }]);
   });
 });

@@ -44,7 +44,9 @@ function cgroupDirs(dir: string, depth: number): string[] {
 }
 
 function snapshot(port: number, home: string): HostSnapshot {
-  const ours = (s: string) => s.includes(`pgtls-${port}`) || s.includes(home) || /\bcni-/.test(s) || /kubepods|containerd|kubelet/.test(s);
+  // Other work on the machine may mount or make namespaces meanwhile: only what this cluster could own counts.
+  const ours = (s: string) =>
+    s.includes(`pgtls-${port}`) || s.includes(home) || s.includes('/run/netns/cni-') || HOST_PATHS.some((p) => s.split(' ')[1]?.startsWith(p) || s === p);
   const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   return {
     netns: netns.filter(ours),

@@ -102,6 +102,7 @@ export function buildKubeletRuntime(i: KubeletRuntimeInputs): Component[] {
       ports: [],
       args: gatewayArgs('host', i, [
         `--kubeconfig=${i.mirrorKubeconfig}`,
+        `--node-name=${i.nodeName}`,
         ...(i.provisioner ? [`--provisioner-kubeconfig=${i.provisioner.kubeconfig}`, `--volumes-dir=${i.provisioner.volumesDir}`] : []),
       ]),
     },

@@ -1,7 +1,7 @@
 // Entry point of the gateway processes (`pgtls up --runtime kubelet` starts
 // them): `node` inside the node namespace, `host` on the host.
 //   gateway-main.ts node --egress-sock S --api-sock A --api-port P
-//   gateway-main.ts host --api-sock A --api-port P --egress-sock S --kubeconfig K
+//   gateway-main.ts host --api-sock A --api-port P --egress-sock S --kubeconfig K --node-name N
 //                        [--provisioner-kubeconfig K2 --volumes-dir D]   (hostPath PVs, as with the node agent)
 import { parseArgs } from 'node:util';
 import { Kube, k8s } from '../../kube/client.ts';
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
       'api-sock': { type: 'string' },
       'api-port': { type: 'string' },
       kubeconfig: { type: 'string' },
+      'node-name': { type: 'string' },
       'provisioner-kubeconfig': { type: 'string' },
       'volumes-dir': { type: 'string' },
     },
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
     for (;;) {
       try {
         const services = (await core.listServiceForAllNamespaces()).items;
-        const pods = (await core.listPodForAllNamespaces()).items;
+        // A node identity may list only its own pods (the Node authorizer's field-selector rule).
+        const pods = (await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${need('node-name')}` })).items;
         mirrors.sync([...mirrorsFor(services, plan), ...podMirrorsFor(pods, plan)]);
       } catch (err) {
         log(`listing Services: ${(err as Error).message}`);

@@ -49,7 +49,7 @@ function snapshot(port: number, home: string): HostSnapshot {
     s.includes(`pgtls-${port}`) || s.includes(home) || s.includes('/run/netns/cni-') || HOST_PATHS.some((p) => s.split(' ')[1]?.startsWith(p) || s === p);
   const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   return {
-    netns: netns.filter(ours),
+    netns: netns.filter((n) => n.startsWith(`pgtls-${port}`) || n.startsWith('cni-')),
     mounts: readFileSync('/proc/mounts', 'utf8').split('\n').filter(ours),
     // Deep enough for <session cgroup>/pgtls-<port>/kubepods/<qos>/pod<uid>.
     cgroups: hierarchies().flatMap((h) => cgroupDirs(h, 6)).filter(ours),

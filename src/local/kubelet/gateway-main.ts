@@ -4,9 +4,7 @@
 //   gateway-main.ts host --api-sock A --api-port P --egress-sock S --kubeconfig K --node-name N
 //                        [--provisioner-kubeconfig K2 --volumes-dir D]   (hostPath PVs, as with the node agent)
 import { parseArgs } from 'node:util';
-import { Kube, k8s } from '../../kube/client.ts';
 import { addressPlanFor } from '../net/topology.ts';
-import { Provisioner } from '../node/provisioner.ts';
 import { mirrorsFor, podMirrorsFor, serveEgress, serveTcpToUnix, serveUnixToTcp, ServiceMirrors } from './gateway.ts';
 
 const log = (m: string) => process.stderr.write(`${new Date().toISOString()} gateway: ${m}\n`);
@@ -38,11 +36,14 @@ async function main(): Promise<void> {
     log(`node side: egress proxy on ${values['egress-sock']}, API server on :${apiPort} → ${values['api-sock']}`);
   } else if (mode === 'host') {
     serveUnixToTcp(need('api-sock'), '127.0.0.1', apiPort);
+    // Loaded here only: the node side stays a small process.
+    const { Kube, k8s } = await import('../../kube/client.ts');
     const mirrors = new ServiceMirrors(need('egress-sock'), log);
     const plan = addressPlanFor(apiPort);
     const core = Kube.fromFile(need('kubeconfig')).api(k8s.CoreV1Api);
     log(`host side: ${values['api-sock']} → 127.0.0.1:${apiPort}; Services mirrored on 127.${plan.serviceOctet}.x.y, pods' declared ports on 127.${plan.podOctet}.x.y`);
     if (values['provisioner-kubeconfig']) {
+      const { Provisioner } = await import('../node/provisioner.ts');
       await new Provisioner(values['provisioner-kubeconfig'], need('volumes-dir'), log).start();
       log(`local-path provisioner: volumes under ${values['volumes-dir']}`);
     }

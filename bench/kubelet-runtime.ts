@@ -86,7 +86,7 @@ try {
   await sleep(10_000);
   result.rss_mib = Object.fromEntries(
     handle.components
-      .filter((c) => ['host-gateway', 'node-gateway', 'containerd', 'kubelet', 'kube-proxy'].includes(c.name))
+      .filter((c) => ['net-gateway', 'local-path-provisioner', 'containerd', 'kubelet', 'kube-proxy'].includes(c.name))
       .map((c) => {
         const st = processState(layout, c);
         return [c.name, st.state === 'running' ? rssMiB(st.pid) : null];

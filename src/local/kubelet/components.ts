@@ -12,7 +12,7 @@ import { NODE_IP } from '../net/topology.ts';
 import type { KubeletNodeLayout } from './layout.ts';
 import { netnsPath } from './layout.ts';
 
-export const KUBELET_COMPONENTS = ['host-gateway', 'node-gateway', 'containerd', 'kubelet', 'kube-proxy'] as const;
+export const KUBELET_COMPONENTS = ['local-path-provisioner', 'containerd', 'kubelet', 'kube-proxy'] as const;
 
 export interface KubeletRuntimeVersions {
   kubernetes: string;
@@ -69,52 +69,31 @@ export interface KubeletRuntimeInputs {
   node: KubeletNodeLayout;
   bins: KubeletRuntimeBinaries;
   nodeName: string;
-  /** The node identity (system:node:<name>); its server URL is 127.0.0.1:<port>, served inside the namespace by the node gateway. */
+  /** The node identity (system:node:<name>); its server URL is 127.0.0.1:<port>, which the net gateway serves inside the namespace too. */
   kubeletKubeconfig: string;
   kubeProxyKubeconfig: string;
-  /** For the host gateway's Service mirrors. */
-  mirrorKubeconfig: string;
-  /** The local-path provisioner (run by the host gateway): its identity and where volumes live. */
-  provisioner?: { kubeconfig: string; volumesDir: string };
-}
-
-function gatewayArgs(mode: 'node' | 'host', i: KubeletRuntimeInputs, extra: string[]): string[] {
-  return [
-    // tsx's loader by absolute URL: the process may start in any directory.
-    '--import',
-    import.meta.resolve('tsx'),
-    join(repoRoot(), 'src', 'local', 'kubelet', 'gateway-main.ts'),
-    mode,
-    `--api-sock=${i.node.apiSock}`,
-    `--egress-sock=${i.node.egressSock}`,
-    `--api-port=${i.cfg.ports.apiserver}`,
-    ...extra,
-  ];
+  /** The local-path provisioner: its identity and where volumes live. */
+  provisioner: { kubeconfig: string; volumesDir: string };
 }
 
 export function buildKubeletRuntime(i: KubeletRuntimeInputs): Component[] {
   const inNode = { net: netnsPath(i.node.netns), mount: i.node.mountNs };
   return [
     {
-      name: 'host-gateway',
+      name: 'local-path-provisioner',
       binary: process.execPath,
       links: ['kube-apiserver'],
       ports: [],
-      args: gatewayArgs('host', i, [
-        `--kubeconfig=${i.mirrorKubeconfig}`,
-        `--node-name=${i.nodeName}`,
-        ...(i.provisioner ? [`--provisioner-kubeconfig=${i.provisioner.kubeconfig}`, `--volumes-dir=${i.provisioner.volumesDir}`] : []),
-      ]),
+      args: [
+        // tsx's loader by absolute URL: the process may start in any directory.
+        '--import',
+        import.meta.resolve('tsx'),
+        join(repoRoot(), 'src', 'local', 'kubelet', 'provisioner-main.ts'),
+        `--kubeconfig=${i.provisioner.kubeconfig}`,
+        `--volumes-dir=${i.provisioner.volumesDir}`,
+      ],
     },
-    {
-      name: 'node-gateway',
-      binary: process.execPath,
-      links: ['host-gateway'],
-      ports: [],
-      args: gatewayArgs('node', i, []),
-      namespaces: { net: netnsPath(i.node.netns) },
-    },
-    { name: 'containerd', binary: DEBIAN_TOOLS.containerd, links: ['node-gateway'], ports: [], args: ['--config', i.node.containerdConfig], namespaces: inNode },
+    { name: 'containerd', binary: DEBIAN_TOOLS.containerd, links: ['net-gateway'], ports: [], args: ['--config', i.node.containerdConfig], namespaces: inNode },
     {
       name: 'kubelet',
       binary: i.bins.kubelet,
@@ -136,26 +115,19 @@ export function buildKubeletRuntime(i: KubeletRuntimeInputs): Component[] {
 
 /**
  * What the control plane changes for this runtime (pure): the API server
- * reaches nodes only by their InternalIP through the egress selector (never
- * the host's resolver, never a route the host lacks) and advertises the node
- * address for the `kubernetes` Service; the controller manager keeps its
- * EndpointSlice controllers (pod IPs are real here); the operator follows the kubelet.
+ * reaches nodes only by their InternalIP (through the net gateway's egress,
+ * never the host's resolver) and advertises the node address for the
+ * `kubernetes` Service; the net gateway leaves Services to kube-proxy; the
+ * controller manager keeps its EndpointSlice controllers (pod IPs are real
+ * here); the operator follows the kubelet.
  */
-export function adaptControlPlane(components: Component[], node: KubeletNodeLayout): Component[] {
+export function adaptControlPlane(components: Component[]): Component[] {
   return components.map((c) => {
     if (c.name === 'kube-apiserver') {
       const args = c.args.filter((a) => !a.startsWith('--endpoint-reconciler-type=') && !a.startsWith('--advertise-address='));
-      return {
-        ...c,
-        args: [
-          ...args,
-          `--advertise-address=${NODE_IP}`,
-          '--endpoint-reconciler-type=lease',
-          '--kubelet-preferred-address-types=InternalIP',
-          `--egress-selector-config-file=${node.egressSelectorConfig}`,
-        ],
-      };
+      return { ...c, args: [...args, `--advertise-address=${NODE_IP}`, '--endpoint-reconciler-type=lease', '--kubelet-preferred-address-types=InternalIP'] };
     }
+    if (c.name === 'net-gateway') return c.args.includes('--no-service-proxy') ? c : { ...c, args: [...c.args, '--no-service-proxy'] };
     if (c.name === 'kube-controller-manager') {
       return { ...c, args: c.args.map((a) => (a.startsWith('--controllers=') ? '--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle' : a)) };
     }

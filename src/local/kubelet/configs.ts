@@ -160,15 +160,6 @@ export function kubeProxyConfig(kubeconfig: string, nodeName: string): string {
   });
 }
 
-/** The API server reaches kubelets, pods and Services (`cluster` egress) only through the node gateway. */
-export function egressSelectorConfig(l: KubeletNodeLayout): string {
-  return stringify({
-    apiVersion: 'apiserver.k8s.io/v1beta1',
-    kind: 'EgressSelectorConfiguration',
-    egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: l.egressSock } } } }],
-  });
-}
-
 export function crictlConfig(l: KubeletNodeLayout): string {
   return stringify({ 'runtime-endpoint': `unix://${l.containerdSock}`, 'image-endpoint': `unix://${l.containerdSock}`, timeout: 10 });
 }

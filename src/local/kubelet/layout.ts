@@ -11,10 +11,6 @@ export interface KubeletNodeLayout {
   /** Sockets and the mount-namespace handle (a unix socket path must stay under 108 bytes). */
   run: string;
   containerdSock: string;
-  /** Host side of the API server forwarder: the node gateway dials it from inside the namespace. */
-  apiSock: string;
-  /** The API server's egress selector (HTTP CONNECT) into the node namespace. */
-  egressSock: string;
   /** bind-mounted handle of the node's private mount namespace (`unshare --mount=<file>`). */
   mountNs: string;
   netns: string;
@@ -22,7 +18,6 @@ export interface KubeletNodeLayout {
   containerdConfig: string;
   kubeletConfig: string;
   kubeProxyConfig: string;
-  egressSelectorConfig: string;
   crictlConfig: string;
   containerdRoot: string;
   containerdState: string;
@@ -50,15 +45,12 @@ export function kubeletNodeLayout(home: HomeLayout, cfg: Pick<ClusterConfig, 'po
     base,
     run,
     containerdSock: join(run, 'containerd.sock'),
-    apiSock: join(run, 'api.sock'),
-    egressSock: join(run, 'egress.sock'),
     mountNs: join(run, 'mntns'),
     netns: nodeNetnsName(cfg.ports.apiserver),
     etc,
     containerdConfig: join(etc, 'containerd.toml'),
     kubeletConfig: join(etc, 'kubelet.yaml'),
     kubeProxyConfig: join(etc, 'kube-proxy.yaml'),
-    egressSelectorConfig: join(etc, 'egress-selector.yaml'),
     crictlConfig: join(etc, 'crictl.yaml'),
     containerdRoot: join(base, 'containerd', 'root'),
     containerdState: join(base, 'containerd', 'state'),

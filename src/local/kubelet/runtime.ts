@@ -1,15 +1,15 @@
 // `pgtls up --runtime kubelet`: the hooks `up` and `down` call around the
 // kubelet runtime's components. Deciding lives in the pure modules (configs,
 // components, coredns); this file acts on the machine, in order:
-//   before host-gateway   preflight, certificates, config files, OCI archives
-//   before node-gateway   node network namespace, private mount namespace, cgroup root
+//   before etcd           preflight
+//   before the provisioner   certificates, config files, OCI archives
+//   before containerd     node network namespace (the net gateway's, checked), private mount namespace, cgroup root
 //   before kubelet        the images imported into containerd
 //   after up              CoreDNS
 //   before containerd stops   every pod sandbox removed (CNI DEL, shims exit)
 //   after down            leftovers killed, namespaces and cgroups removed
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request as httpRequest } from 'node:http';
 import { spawnSync } from 'node:child_process';
 import type { HomeLayout } from '../home.ts';
 import type { Component } from '../controlplane/component.ts';
@@ -20,12 +20,11 @@ import { NODE_NAME } from '../controlplane/components/node-agent.ts';
 import { conditionTrue, k8s, type Kube } from '../../kube/client.ts';
 import { NODE_IP } from '../net/topology.ts';
 import { kubeletNodeLayout, type KubeletNodeLayout } from './layout.ts';
-import { cniConfList, containerdConfig, crictlConfig, egressSelectorConfig, KUBE_PROXY_HEALTHZ_PORT, kubeletConfig, kubeProxyConfig } from './configs.ts';
+import { cniConfList, containerdConfig, crictlConfig, kubeletConfig, kubeProxyConfig } from './configs.ts';
 import { adaptControlPlane, buildKubeletRuntime, DEBIAN_TOOLS, kubeletRuntimeBinaries, kubeletRuntimeVersions, type KubeletRuntimeBinaries } from './components.ts';
 import { cgroupRootFor, createCgroupRoot, hierarchies, removeCgroupRoot } from './cgroups.ts';
-import { deleteNetns, ensureMountNs, ensureNetns, netnsExists, processesInNode, releaseMountNs } from './namespaces.ts';
+import { deleteNetns, ensureMountNs, ensureNetns, hostCommand, netnsExists, processesInNode, releaseMountNs } from './namespaces.ts';
 import { archivesIn, buildImageArchive, busyboxImage, corednsImage, ctrFor, imageRef, importArchive, importNamedArchive, pauseImage, type ImageSpec } from './images.ts';
-import { dialThroughEgress } from './gateway.ts';
 import { provisionerRbac } from '../node/provisioner.ts';
 import { corednsObjects, COREDNS_NAMESPACE } from './coredns.ts';
 
@@ -66,7 +65,7 @@ function paths(cfg: ClusterConfig, layout: HomeLayout) {
 /** The component list of this runtime: the control plane adapted, the node agent replaced by the kubelet runtime's processes. */
 export function kubeletRuntimeComponents(cfg: ClusterConfig, layout: HomeLayout, components: Component[]): Component[] {
   const { node, bins, kubeconfigs } = paths(cfg, layout);
-  const adapted = adaptControlPlane(components.filter((c) => c.name !== 'node-agent'), node);
+  const adapted = adaptControlPlane(components.filter((c) => c.name !== 'node-agent'));
   const runtime = buildKubeletRuntime({
     cfg,
     node,
@@ -74,7 +73,6 @@ export function kubeletRuntimeComponents(cfg: ClusterConfig, layout: HomeLayout,
     nodeName: NODE_NAME,
     kubeletKubeconfig: kubeconfigs.kubelet,
     kubeProxyKubeconfig: kubeconfigs.kubeProxy,
-    mirrorKubeconfig: kubeconfigs.kubelet,
     provisioner: { kubeconfig: kubeconfigs.provisioner, volumesDir: join(layout.data, 'volumes') },
   });
   const at = adapted.findIndex((c) => c.name === 'operator');
@@ -179,14 +177,13 @@ export async function beforeStart(name: string, ctx: HookContext): Promise<void>
   if (name === 'etcd') {
     const failing = preflight(bins);
     if (failing.length > 0) throw new Error(`the kubelet runtime cannot start here:\n  ${failing.join('\n  ')}`);
-    mkdirSync(node.etc, { recursive: true, mode: 0o700 });
-    writeFileSync(node.egressSelectorConfig, egressSelectorConfig(node));
   }
-  if (name === 'host-gateway') {
+  if (name === 'local-path-provisioner') {
     await writeFiles(ctx);
     for (const o of provisionerRbac(PROVISIONER_USER)) await ctx.kube.apply(o);
   }
-  if (name === 'node-gateway') {
+  if (name === 'containerd') {
+    // `up` made the node namespace (src/local/net); this only confirms the bridge, address and Service route.
     ensureNetns(node.netns);
     ensureMountNs(node);
     if (!readHostState(node)) {
@@ -205,27 +202,9 @@ export async function beforeStart(name: string, ctx: HookContext): Promise<void>
   }
 }
 
-function httpThroughEgress(egressSock: string, host: string, port: number, path: string): Promise<number | undefined> {
-  return dialThroughEgress(egressSock, host, port).then(
-    (socket) =>
-      new Promise((resolve) => {
-        const req = httpRequest({ createConnection: () => socket, path, timeout: 2000 }, (res) => {
-          res.resume();
-          resolve(res.statusCode);
-        });
-        req.on('error', () => resolve(undefined));
-        req.on('timeout', () => req.destroy());
-        req.end();
-      }),
-    () => undefined,
-  );
-}
-
 export async function afterStart(name: string, ctx: HookContext): Promise<void> {
   const { cfg, layout, kube, timeoutMs } = ctx;
   const { node } = paths(cfg, layout);
-  if (name === 'host-gateway') await waitFor(`${node.apiSock}`, timeoutMs, () => existsSync(node.apiSock));
-  if (name === 'node-gateway') await waitFor(`${node.egressSock}`, timeoutMs, () => existsSync(node.egressSock));
   if (name === 'containerd') {
     const ctr = ctrFor(node.containerdSock);
     await waitFor('containerd answering', timeoutMs, () => {
@@ -248,7 +227,15 @@ export async function afterStart(name: string, ctx: HookContext): Promise<void> 
     });
   }
   if (name === 'kube-proxy') {
-    await waitFor('kube-proxy healthy', timeoutMs, async () => (await httpThroughEgress(node.egressSock, '127.0.0.1', KUBE_PROXY_HEALTHZ_PORT, '/healthz')) === 200);
+    // Its first full sync creates the KUBE-SERVICES chain in the namespace's nat table.
+    await waitFor('kube-proxy synced', timeoutMs, () => {
+      try {
+        hostCommand('nsenter', [`--net=/run/netns/${node.netns}`, 'iptables', '-t', 'nat', '-n', '-L', 'KUBE-SERVICES']);
+        return true;
+      } catch {
+        return false;
+      }
+    });
   }
 }
 
@@ -307,6 +294,6 @@ export async function afterDown(cfg: ClusterConfig, layout: HomeLayout, log: Log
     if (failed.length > 0) log(`could not remove cgroups:\n  ${failed.join('\n  ')}`);
     else rmSync(node.hostState, { force: true });
   }
-  for (const s of [node.apiSock, node.egressSock, node.containerdSock, `${node.containerdSock}.ttrpc`]) rmSync(s, { force: true });
+  for (const s of [node.containerdSock, `${node.containerdSock}.ttrpc`]) rmSync(s, { force: true });
 }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { homeLayout } from '../../../../src/local/home.ts';
 import { kubeletNodeLayout } from '../../../../src/local/kubelet/layout.ts';
-import { cniConfList, containerdConfig, egressSelectorConfig, kubeletConfig, kubeProxyConfig } from '../../../../src/local/kubelet/configs.ts';
+import { cniConfList, containerdConfig, kubeletConfig, kubeProxyConfig } from '../../../../src/local/kubelet/configs.ts';
 import { adaptControlPlane, buildKubeletRuntime, kubeletRuntimeBinaries } from '../../../../src/local/kubelet/components.ts';
 import { cgroupRootFor, ownCgroupPath } from '../../../../src/local/kubelet/cgroups.ts';
 import { mountScript, sysctlsToMask } from '../../../../src/local/kubelet/namespaces.ts';
@@ -24,7 +24,7 @@ describe('kubelet runtime layout and configuration', () => {
   it('keeps every file under the home and names the namespace after the API server port', () => {
     assert.equal(node.netns, 'pgtls-21800');
     for (const p of [node.containerdSock, node.containerdRoot, node.kubeletRoot, node.mountNs, node.cniIpamDir, node.podLogs]) assert.ok(p.startsWith('/tmp/h/data/kubelet-node/'), p);
-    assert.ok(node.egressSock.length < 108, 'unix socket paths fit sun_path');
+    assert.ok(node.containerdSock.length < 108, 'unix socket paths fit sun_path');
   });
 
   it('configures containerd with its own root, state, socket, runc root, pause image and no OOM score below its own', () => {
@@ -69,24 +69,21 @@ describe('kubelet runtime layout and configuration', () => {
     assert.equal(p.conntrack.tcpEstablishedTimeout, '0s');
   });
 
-  it('sends the API server\'s cluster egress through the node gateway socket', () => {
-    const e = parse(egressSelectorConfig(node));
-    assert.deepEqual(e.egressSelections, [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: node.egressSock } } } }]);
-  });
 });
 
 describe('kubelet runtime components', () => {
   const cp: Component[] = [
     { name: 'kube-apiserver', binary: '/b', links: [], ports: [], args: ['--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none', '--v=1'] },
+    { name: 'net-gateway', binary: '/b', links: ['kube-apiserver'], ports: [], args: ['gateway'] },
     { name: 'kube-controller-manager', binary: '/b', links: [], ports: [], args: ['--controllers=*,-endpointslice,-endpointslicemirroring,-nodeipam'] },
     { name: 'operator', binary: '/b', links: ['kube-apiserver', 'node-agent'], ports: [], args: [] },
   ];
 
-  it('makes the API server reach nodes by InternalIP through the egress selector and advertise the node address', () => {
-    const out = adaptControlPlane(cp, node);
+  it('makes the API server reach nodes by InternalIP, advertise the node address, and leaves Services to kube-proxy', () => {
+    const out = adaptControlPlane(cp);
     const api = out.find((c) => c.name === 'kube-apiserver')!.args;
     assert.ok(api.includes('--kubelet-preferred-address-types=InternalIP'));
-    assert.ok(api.includes(`--egress-selector-config-file=${node.egressSelectorConfig}`));
+    assert.deepEqual(out.find((c) => c.name === 'net-gateway')!.args, ['gateway', '--no-service-proxy']);
     assert.ok(api.includes('--advertise-address=10.244.0.1'));
     assert.ok(api.includes('--endpoint-reconciler-type=lease'));
     assert.ok(!api.includes('--endpoint-reconciler-type=none'));
@@ -95,7 +92,7 @@ describe('kubelet runtime components', () => {
     assert.deepEqual(out.find((c) => c.name === 'operator')!.links, ['kube-apiserver', 'kubelet']);
   });
 
-  it('runs containerd, the kubelet and kube-proxy inside both node namespaces, the node gateway in the network one', () => {
+  it('runs containerd, the kubelet and kube-proxy inside both node namespaces, the provisioner on the host', () => {
     const comps = buildKubeletRuntime({
       cfg,
       node,
@@ -103,12 +100,12 @@ describe('kubelet runtime components', () => {
       nodeName: 'pgtls-node',
       kubeletKubeconfig: '/k',
       kubeProxyKubeconfig: '/kp',
-      mirrorKubeconfig: '/k',
+      provisioner: { kubeconfig: '/p', volumesDir: '/v' },
     });
-    assert.deepEqual(comps.map((c) => c.name), ['host-gateway', 'node-gateway', 'containerd', 'kubelet', 'kube-proxy']);
+    assert.deepEqual(comps.map((c) => c.name), ['local-path-provisioner', 'containerd', 'kubelet', 'kube-proxy']);
     const byName = new Map(comps.map((c) => [c.name, c]));
-    assert.equal(byName.get('host-gateway')!.namespaces, undefined);
-    assert.deepEqual(byName.get('node-gateway')!.namespaces, { net: '/run/netns/pgtls-21800' });
+    assert.equal(byName.get('local-path-provisioner')!.namespaces, undefined);
+    assert.deepEqual(byName.get('containerd')!.links, ['net-gateway']);
     for (const n of ['containerd', 'kubelet', 'kube-proxy']) assert.deepEqual(byName.get(n)!.namespaces, { net: '/run/netns/pgtls-21800', mount: node.mountNs });
     assert.equal(byName.get('kubelet')!.binary, '/cache/kubelet-1.34.4/kubelet');
     assert.deepEqual(nsenterArgs(byName.get('kube-proxy')!).slice(0, 4), ['--net=/run/netns/pgtls-21800', `--mount=${node.mountNs}`, '--', '/cache/kube-proxy-1.34.4/kube-proxy']);

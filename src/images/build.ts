@@ -95,7 +95,9 @@ async function buildInto(
   log(`building ${ref} (${digest.slice(0, 12)}): mmdebstrap ${recipe.suite} ${recipe.packages.join(' ')}`);
   for (const e of recipe.embed) checkEmbedSource(e);
   const args = mmdebstrapArgs(recipe, { target: rootfs, mirror, aptCacheIn: aptIn, aptCacheOut: aptOut });
-  await run('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/usr/bin/mmdebstrap', ...args], log, 'mmdebstrap');
+  // Only mmdebstrap's own status lines reach the log (the hooks' text and apt's progress stay in the error tail).
+  const status = (l: string) => /^[IWE]: /.test(l) && !l.startsWith('I: running --') && log(l);
+  await run('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/usr/bin/mmdebstrap', ...args], status, 'mmdebstrap');
   const added = mergeDebs(aptOut, aptIn);
   removeTree(aptOut);
   log(`${ref}: ${added} new .deb file(s) kept in ${aptIn}`);

@@ -57,7 +57,8 @@ export function applyOverrides(base: OciImageConfig, o: ConfigOverrides, extraLa
   const c = base.config;
   const env = [...c.Env];
   for (const e of o.env ?? []) {
-    const key = e.slice(0, e.indexOf('='));
+    const eq = e.indexOf('=');
+    const key = eq > 0 ? e.slice(0, eq) : '';
     if (!key) throw new Error(`config.env entry "${e}" must be KEY=value`);
     const i = env.findIndex((x) => x.startsWith(`${key}=`));
     if (i >= 0) env[i] = e;

@@ -45,7 +45,6 @@ export function imageConfig(r: ImageRecipe, i: ConfigInputs): OciImageConfig {
   const labels: Record<string, string> = {
     'org.opencontainers.image.title': r.repository.split('/').pop() ?? r.repository,
     'org.opencontainers.image.description': r.description,
-    'org.opencontainers.image.ref.name': i.ref,
     'org.opencontainers.image.created': i.created.toISOString(),
     [`${LABEL_PREFIX}.recipe.digest`]: i.digest,
     [`${LABEL_PREFIX}.debian.suite`]: r.suite,

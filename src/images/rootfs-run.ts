@@ -18,6 +18,12 @@ export interface RootfsRunOptions {
   network?: 'none' | 'loopback';
   timeoutMs?: number;
   input?: string;
+  /**
+   * A host directory for an overlay upper layer: writes land there and the image
+   * stays as built (what a runtime does). Without it the rootfs itself is used,
+   * read-only.
+   */
+  scratch?: string;
 }
 
 export interface RunResult {
@@ -27,10 +33,18 @@ export interface RunResult {
   stderr: string;
 }
 
-// $1 rootfs, $2 uid:gid, $3 workdir, $4 network; the rest is argv. Host tools are
-// named by absolute path: PATH is the image's.
+// $1 rootfs, $2 uid:gid, $3 workdir, $4 network, $5 scratch dir or ""; the rest is
+// argv. Host tools are named by absolute path: PATH is the image's.
 const SETUP = `set -eu
-r=$1 u=$2 wd=$3 net=$4; shift 4
+r=$1 u=$2 wd=$3 net=$4 ov=$5; shift 5
+if [ -n "$ov" ]; then
+  /bin/mkdir -p "$ov/upper" "$ov/work" "$ov/merged"
+  /bin/mount -t overlay pgtls-rootfs -o "lowerdir=$r,upperdir=$ov/upper,workdir=$ov/work" "$ov/merged"
+  r=$ov/merged
+else
+  /bin/mount --bind "$r" "$r"
+  /bin/mount -o remount,bind,ro "$r"
+fi
 /bin/mount -t proc proc "$r/proc"
 /bin/mount -t tmpfs -o nosuid,mode=0755,size=1m pgtls-dev "$r/dev"
 for d in null zero full random urandom tty; do : > "$r/dev/$d"; /bin/mount --bind "/dev/$d" "$r/dev/$d"; done
@@ -63,6 +77,7 @@ export function rootfsArgv(o: RootfsRunOptions): string[] {
     o.user,
     o.cwd ?? '/',
     o.network ?? 'none',
+    o.scratch ?? '',
     ...o.argv,
   ];
 }

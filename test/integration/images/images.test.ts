@@ -6,7 +6,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -56,7 +56,7 @@ const EXPECT: Record<string, { user: [string, number, number]; commands: [string
       [['pgbouncer', '--version'], /^PgBouncer 1\.18\.0$/m],
       [['psql', '--version'], /\(PostgreSQL\) 15\.\d+/],
     ],
-    owned: [['/etc/pgbouncer', 70, '755'], ['/run/postgresql', 70, '3777']],
+    owned: [['/etc/pgbouncer/pgbouncer.ini', 70, '640'], ['/run/postgresql', 70, '3777']],
   },
   'localhost/pgtls/pgpool:4.3.5': {
     user: ['postgres', 70, 70],
@@ -130,7 +130,7 @@ describe('catalog images, checked from the inside', { skip: why ?? false }, () =
       for (const [argv, pattern] of want.commands) {
         const r = await asImageUser(img, argv);
         assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
-        assert.match(r.stdout, pattern, argv.join(' '));
+        assert.match(r.stdout + r.stderr, pattern, argv.join(' '));
       }
       for (const [k, v] of Object.entries(img.config.config.Labels)) {
         if (k.startsWith('io.pgtls.version.')) assert.ok(img.meta.versions[k.slice('io.pgtls.version.'.length)] === v, `${k} label matches the build record`);
@@ -154,6 +154,7 @@ describe('catalog images, checked from the inside', { skip: why ?? false }, () =
       mkdirSync(certs, { recursive: true });
       const o = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(certs, 'server.key'), '-out', join(certs, 'server.crt')], { encoding: 'utf8' });
       assert.equal(o.status, 0, o.stderr);
+      chownSync(join(certs, 'server.key'), 999, 999);
       const script = `set -eu
 cd /tmp
 initdb -D /tmp/pg -U postgres -A trust >/dev/null

@@ -8,7 +8,7 @@ import type { ImageRecipe } from './recipe.ts';
  * Bumped whenever the build steps change what lands in a rootfs (trimming,
  * hooks, config shape), so old cache entries are not mistaken for new ones.
  */
-export const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 2;
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */
 export function canonicalJson(v: unknown): string {

@@ -1,7 +1,7 @@
 // `pgtls images`: the images pgtls builds from Debian's packages — list them,
 // build them, write them as OCI archives/layouts for kind or containerd.
 import type { Command } from 'commander';
-import { buildPrerequisites, CATALOG_IMAGES, ensureImage, exportImage, imageRecipes, imagesRoot, listImages, resolveImageRef, type ImageListing } from '../images/index.ts';
+import { buildPrerequisites, CATALOG_IMAGES, ensureImage, exportImage, imageRecipes, imagesRoot, listImages, pruneImages, resolveImageRef, type ImageListing } from '../images/index.ts';
 
 const log = (l: string): void => {
   process.stderr.write(`${l}\n`);
@@ -69,6 +69,11 @@ async function inspectCommand(ref: string): Promise<void> {
   process.stdout.write(JSON.stringify({ ref: img.ref, digest: img.digest, rootfs: img.rootfs, meta: img.meta, config: img.config }, null, 2) + '\n');
 }
 
+async function pruneCommand(opts: { aptCache?: boolean }): Promise<void> {
+  const r = await pruneImages({ ...(opts.aptCache ? { aptCache: true } : {}) });
+  process.stdout.write(`removed ${r.removed.length} item(s), ${mib(r.freedBytes)} freed${r.removed.length ? `: ${r.removed.map((d) => d.slice(0, 12)).join(', ')}` : ''}\n`);
+}
+
 export function registerImagesCommand(program: Command): void {
   const images = program
     .command('images')
@@ -90,5 +95,10 @@ export function registerImagesCommand(program: Command): void {
     .option('--oci-archive <file>', 'tar of an OCI image layout')
     .option('--oci-layout <dir>', 'OCI image layout directory (created or added to)')
     .action(exportCommand);
+  images
+    .command('prune')
+    .description('remove built images that no recipe or tag names any more (left by recipe or builder changes)')
+    .option('--apt-cache', "also remove the cache of Debian's .deb files (the next builds download again)")
+    .action(pruneCommand);
   images.command('inspect').description('print a built image’s OCI config and build record').argument('<ref>', 'image reference').action(inspectCommand);
 }

@@ -4,6 +4,7 @@
 //   listImages()          → every image pgtls knows, built or not
 //   layerImage(spec)      → a new image: host directories layered onto one of ours
 //   exportImage(ref, …)   → an OCI archive / layout for kind, containerd, skopeo
+//   pruneImages()         → removes images no recipe or tag names any more
 //   runInRootfs(…)        → a command inside a rootfs as a runtime would run it (checks, tests)
 export { resolveImageRef, ensureImage, listImages, layerImage, ImageNotBuiltError } from './registry.ts';
 export type { ResolvedImage, ImageSource, EnsureOptions, ImageListing } from './registry.ts';
@@ -15,3 +16,4 @@ export { imagesRoot, type BuiltImage, type ImageMeta } from './store.ts';
 export { configUser, versionsOf, type OciImageConfig } from './oci-config.ts';
 export { runInRootfs, runInRootfsOk, type RootfsRunOptions, type RunResult } from './rootfs-run.ts';
 export type { LayerSpec, ConfigOverrides } from './derived.ts';
+export { pruneImages, type PruneResult } from './prune.ts';

@@ -136,3 +136,22 @@ describe('ensureImage and listImages over the store', () => {
     await assert.rejects(layerImage({ ...spec, add: [{ from: app, to: '/bin' }] }, { layout, build: false }), /already exists/);
   });
 });
+
+describe('pruneImages', () => {
+  it('removes only images that no recipe or tag names', async () => {
+    const { pruneImages } = await import('../../../src/images/prune.ts');
+    const root = tmp('prune');
+    const layout = storeLayout(root);
+    const live = fakeBuilt(root, 'localhost/pgtls/debian:bookworm');
+    const orphan = 'f'.repeat(64);
+    mkdirSync(join(root, orphan, 'rootfs'), { recursive: true });
+    writeFileSync(join(root, orphan, 'rootfs', 'x'), '12345');
+    mkdirSync(join(root, 'apt', 'bookworm'), { recursive: true });
+    const r = await pruneImages({ layout });
+    assert.deepEqual(r.removed, [orphan]);
+    assert.equal(r.freedBytes, 5);
+    assert.ok(existsSync(join(root, live)));
+    assert.ok(existsSync(join(root, 'apt', 'bookworm')), 'the .deb cache stays unless asked');
+    assert.deepEqual((await pruneImages({ layout, aptCache: true })).removed, ['apt']);
+  });
+});

@@ -69,6 +69,9 @@ export function mmdebstrapArgs(r: ImageRecipe, i: MmdebstrapInputs): string[] {
     // files are past their Valid-Until; signatures are still checked.
     '--aptopt=Acquire::Check-Valid-Until "false"',
     '--aptopt=Acquire::Retries "3"',
+    // The rootfs lies under a 0700 cache directory that apt's _apt user cannot
+    // enter; apt would fall back to root with a warning, so say so up front.
+    '--aptopt=APT::Sandbox::User "root"',
     ...DPKG_EXCLUDES.map((o) => `--dpkgopt=${o}`),
     // No fsync per file: an interrupted build is thrown away whole anyway.
     '--dpkgopt=force-unsafe-io',

@@ -77,6 +77,14 @@ const EXPECT: Record<string, { user: [string, number, number]; commands: [string
   },
 };
 
+/** Images beyond the catalog: checked when already built (`pgtls images build --all`), not built here. */
+const EXTRA: Record<string, { user: string; commands: [string[], RegExp][] }> = {
+  'localhost/pgtls/postgres:17': { user: '999:999', commands: [[['postgres', '--version'], /\(PostgreSQL\) 17\.\d+/], [['pg_basebackup', '--version'], /\(PostgreSQL\) 17\.\d+/]] },
+  'localhost/pgtls/pgbouncer:1.24.1': { user: '70:70', commands: [[['pgbouncer', '--version'], /^PgBouncer 1\.24\.1$/m], [['psql', '--version'], /\(PostgreSQL\) 17\.\d+/]] },
+  'localhost/pgtls/pgpool:4.6.1': { user: '70:70', commands: [[['pgpool', '--version'], /pgpool-II version 4\.6\.1/], [['psql', '--version'], /\(PostgreSQL\) 17\.\d+/]] },
+  'localhost/pgtls/node:20': { user: '65534:65534', commands: [[['node', '-e', 'console.log(process.versions.node)'], /^(2\d)\.\d+\.\d+$/m]] },
+};
+
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `pgtls-it-${p}-`));
 const env = (img: BuiltImage, home: string) => [...img.config.config.Env, `HOME=${home}`];
 
@@ -184,6 +192,19 @@ echo "clone PG_VERSION $(cat /tmp/clone/PG_VERSION)"
       rmSync(scratch, { recursive: true, force: true });
     }
   });
+
+  for (const [ref, want] of Object.entries(EXTRA)) {
+    const built = readBuilt(storeLayout(), resolveImageRef(ref).digest);
+    it(`${ref} (beyond the catalog): user and versions inside`, { skip: built ? false : `not built here (pgtls images build ${ref})` }, async () => {
+      const img = await ensureImage(ref, { build: false });
+      assert.equal(img.config.config.User, want.user);
+      for (const [argv, pattern] of want.commands) {
+        const r = await asImageUser(img, argv);
+        assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+        assert.match(r.stdout + r.stderr, pattern, argv.join(' '));
+      }
+    });
+  }
 
   it('export: an OCI archive whose config skopeo reads back as the image config, loadable by containerd', { skip: exportPrerequisites() ?? false }, async (t) => {
     const ref = 'localhost/pgtls/pgbouncer:1.18.0';

@@ -1,7 +1,7 @@
 // `pgtls images`: the images pgtls builds from Debian's packages — list them,
 // build them, write them as OCI archives/layouts for kind or containerd.
 import type { Command } from 'commander';
-import { buildPrerequisites, CATALOG_IMAGES, ensureImage, exportImage, imageRecipes, imagesRoot, listImages, pruneImages, resolveImageRef, type ImageListing } from '../images/index.ts';
+import { buildPrerequisites, CATALOG_IMAGES, ensureImage, exportImage, imageRecipes, imagesRoot, listImages, pruneImages, resolveImageRef, untagImage, type ImageListing } from '../images/index.ts';
 
 const log = (l: string): void => {
   process.stderr.write(`${l}\n`);
@@ -100,5 +100,12 @@ export function registerImagesCommand(program: Command): void {
     .description('remove built images that no recipe or tag names any more (left by recipe or builder changes)')
     .option('--apt-cache', "also remove the cache of Debian's .deb files (the next builds download again)")
     .action(pruneCommand);
+  images
+    .command('untag')
+    .description('drop the tag of a layered image (e.g. the operator image); `prune` then removes its files')
+    .argument('<ref>', 'image reference')
+    .action(async (ref: string) => {
+      if (!(await untagImage(ref))) throw new Error(`${ref} is not a tag of a layered image (recipe images cannot be untagged)`);
+    });
   images.command('inspect').description('print a built image’s OCI config and build record').argument('<ref>', 'image reference').action(inspectCommand);
 }

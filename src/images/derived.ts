@@ -167,10 +167,27 @@ export async function layerImage(spec: LayerSpec, deps: LayerDeps): Promise<Buil
   return { ref, digest, rootfs: layout.rootfs(digest), ...built };
 }
 
-async function recordTag(layout: StoreLayout, ref: string, tag: DerivedTag): Promise<void> {
+/** Removes a layered image's tag (its files go at the next prune); false if there was none. */
+export async function untagImage(ref: string, layout: StoreLayout = storeLayout()): Promise<boolean> {
+  const key = tagKey(ref);
+  let found = false;
+  await updateTags(layout, (tags) => {
+    found = key in tags;
+    delete tags[key];
+  });
+  return found;
+}
+
+function recordTag(layout: StoreLayout, ref: string, tag: DerivedTag): Promise<void> {
+  return updateTags(layout, (tags) => {
+    tags[ref] = tag;
+  });
+}
+
+async function updateTags(layout: StoreLayout, change: (tags: Record<string, DerivedTag>) => void): Promise<void> {
   await withLock(join(layout.locks, 'tags.lock'), { timeoutMs: 60_000 }, async () => {
     const tags = readTags(layout);
-    tags[ref] = tag;
+    change(tags);
     const tmp = `${layout.tags}.${process.pid}`;
     writeFileSync(tmp, JSON.stringify(tags, null, 2) + '\n');
     renameSync(tmp, layout.tags);

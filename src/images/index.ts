@@ -4,6 +4,7 @@
 //   listImages()          → every image pgtls knows, built or not
 //   layerImage(spec)      → a new image: host directories layered onto one of ours
 //   exportImage(ref, …)   → an OCI archive / layout for kind, containerd, skopeo
+//   untagImage(ref)       → drops a layered image's tag
 //   pruneImages()         → removes images no recipe or tag names any more
 //   runInRootfs(…)        → a command inside a rootfs as a runtime would run it (checks, tests)
 export { resolveImageRef, ensureImage, listImages, layerImage, ImageNotBuiltError } from './registry.ts';
@@ -17,3 +18,4 @@ export { configUser, versionsOf, type OciImageConfig } from './oci-config.ts';
 export { runInRootfs, runInRootfsOk, type RootfsRunOptions, type RunResult } from './rootfs-run.ts';
 export type { LayerSpec, ConfigOverrides } from './derived.ts';
 export { pruneImages, type PruneResult } from './prune.ts';
+export { untagImage } from './derived.ts';

@@ -17,6 +17,8 @@ import {
   exportPrerequisites,
   layerImage,
   listImages,
+  pruneImages,
+  untagImage,
   resolveImageRef,
   runInRootfs,
   type BuiltImage,
@@ -271,6 +273,8 @@ echo "clone PG_VERSION $(cat /tmp/clone/PG_VERSION)"
       assert.equal(cfg.config.WorkingDir, '/opt/hello');
       assert.equal(cfg.rootfs.diff_ids.length, 2, 'the base layer and the added directory');
     } finally {
+      await untagImage('localhost/pgtls/it-layer:1');
+      await pruneImages();
       rmSync(app, { recursive: true, force: true });
       rmSync(out, { recursive: true, force: true });
     }

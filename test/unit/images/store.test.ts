@@ -132,6 +132,10 @@ describe('ensureImage and listImages over the store', () => {
     assert.notEqual(changed.digest, img.digest);
     assert.equal(resolveImageRef('localhost/pgtls/operator:0.1.0', layout).digest, changed.digest, 'the tag moves to the new build');
     assert.ok(listImages(layout).some((i) => i.ref === 'localhost/pgtls/operator:0.1.0' && i.built && i.base === 'localhost/pgtls/debian:bookworm'));
+    const { untagImage } = await import('../../../src/images/derived.ts');
+    assert.equal(await untagImage('localhost/pgtls/operator:0.1.0', layout), true);
+    assert.throws(() => resolveImageRef('localhost/pgtls/operator:0.1.0', layout), /not an image pgtls builds/);
+    assert.equal(await untagImage('localhost/pgtls/operator:0.1.0', layout), false);
     await assert.rejects(layerImage({ ...spec, ref: 'localhost/pgtls/postgres:15' }, { layout, build: false }), /is the name of an image pgtls builds/);
     await assert.rejects(layerImage({ ...spec, add: [{ from: app, to: '/bin' }] }, { layout, build: false }), /already exists/);
   });

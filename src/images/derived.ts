@@ -52,6 +52,12 @@ export function tagKey(ref: string): string {
   return `${repositoryOf(p)}:${p.tag}`;
 }
 
+/** The labels that describe the base image itself do not describe the new one; the versions inside still do. */
+const BASE_ONLY_LABELS = ['org.opencontainers.image.title', 'org.opencontainers.image.description', 'org.opencontainers.image.version', 'io.pgtls.recipe.digest'];
+function inheritedLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !BASE_ONLY_LABELS.includes(k)));
+}
+
 /** Pure: the base config with the overrides applied. */
 export function applyOverrides(base: OciImageConfig, o: ConfigOverrides, extraLabels: Record<string, string>, created: Date): OciImageConfig {
   const c = base.config;
@@ -76,7 +82,7 @@ export function applyOverrides(base: OciImageConfig, o: ConfigOverrides, extraLa
     ...(cmd ? { Cmd: cmd } : {}),
     ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
     ...(ports ? { ExposedPorts: ports } : {}),
-    Labels: { ...c.Labels, ...extraLabels, ...(o.labels ?? {}) },
+    Labels: { ...inheritedLabels(c.Labels), ...extraLabels, ...(o.labels ?? {}) },
   };
   return { ...base, created: created.toISOString(), config };
 }
@@ -135,6 +141,7 @@ export async function layerImage(spec: LayerSpec, deps: LayerDeps): Promise<Buil
         spec.config ?? {},
         {
           'org.opencontainers.image.ref.name': ref,
+          'org.opencontainers.image.title': parseRef(ref).path.split('/').pop() ?? ref,
           'org.opencontainers.image.created': created.toISOString(),
           'org.opencontainers.image.base.name': base.ref,
           'io.pgtls.base.digest': base.digest,

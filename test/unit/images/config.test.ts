@@ -65,7 +65,9 @@ describe('layered image config', () => {
     assert.equal(out.config.User, '65534:65534');
     assert.equal(out.config.Labels.a, 'b');
     assert.equal(out.config.Labels.extra, 'x');
-    assert.equal(out.config.Labels['io.pgtls.version.postgres'], '18.3', 'base labels kept');
+    assert.equal(out.config.Labels['io.pgtls.version.postgres'], '18.3', 'the versions inside are still true');
+    assert.equal(out.config.Labels['org.opencontainers.image.title'], undefined, "the base's own description is not");
+    assert.equal(out.config.Labels['io.pgtls.recipe.digest'], undefined);
     assert.deepEqual(applyOverrides(cfg, { cmd: ['bash'] }, {}, created).config.Cmd, ['bash']);
     assert.throws(() => applyOverrides(cfg, { user: 'nobody' }, {}, created), /must be numeric uid:gid/);
     assert.throws(() => applyOverrides(cfg, { env: ['NOVALUE'] }, {}, created), /must be KEY=value/);

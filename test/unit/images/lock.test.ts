@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { acquireLock, LockTimeoutError, withLock } from '../../../src/images/lock.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgtls-lock-'));
@@ -36,7 +37,7 @@ describe('build lock', () => {
 
   it('is freed when its holder is killed', async () => {
     const file = join(dir, 'c.lock');
-    const src = `import { acquireLock } from ${JSON.stringify(join(process.cwd(), 'src/images/lock.ts'))};
+    const src = `import { acquireLock } from ${JSON.stringify(fileURLToPath(new URL('../../../src/images/lock.ts', import.meta.url)))};
 await acquireLock(${JSON.stringify(file)}, { timeoutMs: 5000 }); process.stdout.write('held\\n'); setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {

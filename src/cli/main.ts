@@ -5,7 +5,7 @@ import { upCommand } from './up.ts';
 import { downCommand } from './down.ts';
 import { statusCommand } from './status.ts';
 import { agentCommand } from './agent.ts';
-import { imagesCommand } from './images.ts';
+import { registerImagesCommand } from './images.ts';
 import { operatorCommand } from './operator.ts';
 import { gatewayCommand } from './gateway.ts';
 
@@ -66,11 +66,7 @@ program
   .option('--dial-timeout <ms>', 'connect timeout for every dial', intArg, 10_000)
   .action(gatewayCommand);
 
-program
-  .command('images')
-  .description('list the images this machine can run as local programs')
-  .option('--json', 'print JSON')
-  .action(imagesCommand);
+registerImagesCommand(program);
 
 program
   .command('operator')

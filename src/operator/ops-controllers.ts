@@ -29,7 +29,7 @@ export function renewalHooks(a: OpsAdapter, ctx: OperatorContext): ProvisionerHo
   return {
     async filesChanged(db, staged) {
       const e = expectFor(staged['server.crt'] ? (staged as unknown as StagedTls) : null);
-      await rollPods(ctx, a, db, e, Date.now() + 120_000, a.path, new Set(), async (r) => {
+      await rollPods(ctx, a, db, e, ctx.clock.now() + 120_000, a.path, new Set(), async (r) => {
         ctx.log.info({ db: `${db.metadata.namespace}/${db.metadata.name}`, pod: r.pod, path: r.path, ms: r.ms }, 'new files taken');
       });
     },

@@ -2,6 +2,7 @@
 // a kind supplies its TLS view, its certificates, and how its pods take a
 // change (reload in place, or restart one by one).
 import type { k8s } from '../kube/client.ts';
+import type { KubeClient } from '../kube/api.ts';
 import type { KindInfo } from '../provisioner/kinds.ts';
 import type { DbObject, KindProvisioner } from '../provisioner/reconciler.ts';
 import type { DbTls } from './tls-plan.ts';
@@ -28,7 +29,7 @@ export interface OpsAdapter {
    * Databases that trust this one's CA (poolers in front of a Postgres): during
    * a CA change they must trust the new CA before this one serves it.
    */
-  dependents?(kube: import('../kube/client.ts').Kube, db: DbObject): Promise<DbObject[]>;
+  dependents?(kube: KubeClient, db: DbObject): Promise<DbObject[]>;
   /** Pods in the order they take the change. */
   order(pods: k8s.V1Pod[]): k8s.V1Pod[];
 }

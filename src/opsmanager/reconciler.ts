@@ -8,7 +8,8 @@
 //     → [CertificateSynced] → [TrustBundleUpdated] → UpdatePetSets → ReloadPods|RestartPods
 //     → [DropOldCA] → UpdateDatabase → resume → Successful
 //   any failure (after maxRetries) → restore the last working state, resume → Failed
-import { k8s, statusCode } from '../kube/client.ts';
+import type { k8s } from '../kube/client.ts';
+import { isConflict, refOf, type ObjectRef } from '../kube/api.ts';
 import { isConditionTrue, removeCondition, setCondition, type Condition } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
 import { bundleFingerprints, mergeCaBundles } from '../certs/index.ts';
@@ -114,7 +115,7 @@ export class OpsReconciler implements Reconciler {
   private async saveLastWorking(op: OpsObject, db: DbObject): Promise<void> {
     const current = (await readSecret(this.ctx.kube, db.metadata.namespace!, stagedTlsSecretName(db.metadata.name!))) ?? {};
     try {
-      await this.ctx.kube.objects.create({
+      await this.ctx.kube.create({
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: {
@@ -125,9 +126,9 @@ export class OpsReconciler implements Reconciler {
         },
         type: 'Opaque',
         data: base64Values(current),
-      } as k8s.KubernetesObject);
+      });
     } catch (err) {
-      if (statusCode(err) !== 409) throw err; // saved by an earlier pass: keep the first copy
+      if (!isConflict(err)) throw err; // saved by an earlier pass: keep the first copy
     }
   }
 
@@ -159,11 +160,11 @@ export class OpsReconciler implements Reconciler {
   private async deadline(op: OpsObject, step: string): Promise<number> {
     const timeout = parseDuration(op.spec.timeout, DEFAULT_STEP_TIMEOUT_MS);
     const noted = op.metadata.annotations?.[ANNOTATION.step];
-    let started = Date.now();
+    let started = this.ctx.clock.now();
     if (noted?.startsWith(`${step}@`)) started = Date.parse(noted.slice(step.length + 1));
     else await this.store.annotate(op, { [ANNOTATION.step]: `${step}@${new Date(started).toISOString()}` });
     const deadline = started + timeout;
-    if (Date.now() > deadline) throw new StepFailed(`step ${step} did not finish within ${op.spec.timeout ?? `${timeout / 1000}s`}`);
+    if (this.ctx.clock.now() > deadline) throw new StepFailed(`step ${step} did not finish within ${op.spec.timeout ?? `${timeout / 1000}s`}`);
     return deadline;
   }
 
@@ -245,7 +246,7 @@ export class OpsReconciler implements Reconciler {
       // Poolers in front of a backend that turned TLS on or off follow now, not at their next resync.
       if (plan.operation === 'add' || plan.operation === 'remove') {
         const fresh = await this.ctx.kube.get<DbObject>(this.a.info.apiVersion, this.a.info.kind, db.metadata.name!, db.metadata.namespace);
-        if (fresh) await this.refreshDependents(fresh, Date.now() + 60_000);
+        if (fresh) await this.refreshDependents(fresh, this.ctx.clock.now() + 60_000);
       }
       await this.mark(op, stepCondition('UpdateDatabase', `Successfully updated ${this.kindName}`, gen), 'UpdateDatabase');
       return { requeueAfterMs: 0 };
@@ -298,7 +299,6 @@ export class OpsReconciler implements Reconciler {
   }
 
   private async markIssuing(op: OpsObject, planned: DbObject): Promise<void> {
-    const custom = this.ctx.kube.api(k8s.CustomObjectsApi);
     const ns = op.metadata.namespace!;
     const revisions: Record<string, number> = op.metadata.annotations?.[ANNOTATION.revisions]
       ? JSON.parse(op.metadata.annotations[ANNOTATION.revisions]!)
@@ -317,32 +317,20 @@ export class OpsReconciler implements Reconciler {
       if ((got.status?.revision ?? 0) > (revisions[c.metadata!.name!] ?? 0)) continue; // already re-issued
       if (isConditionTrue(got.status?.conditions, 'Issuing')) continue;
       // What `cmctl renew` does: cert-manager re-issues a Certificate whose Issuing condition is True.
-      await custom.patchNamespacedCustomObjectStatus(
-        {
-          group: 'cert-manager.io',
-          version: 'v1',
-          namespace: ns,
-          plural: 'certificates',
-          name: c.metadata!.name!,
-          body: {
-            status: {
-              conditions: setCondition(got.status?.conditions, {
-                type: 'Issuing',
-                status: 'True',
-                reason: 'ManuallyTriggered',
-                message: `Certificate re-issuance manually triggered by ${this.a.info.opsKind} ${op.metadata.name}`,
-              }),
-            },
-          },
-        },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      );
+      await this.ctx.kube.patchStatus({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', name: c.metadata!.name!, namespace: ns }, {
+        conditions: setCondition(got.status?.conditions, {
+          type: 'Issuing',
+          status: 'True',
+          reason: 'ManuallyTriggered',
+          message: `Certificate re-issuance manually triggered by ${this.a.info.opsKind} ${op.metadata.name}`,
+        }),
+      });
     }
   }
 
   /** Applies the planned Certificates and waits for cert-manager: Ready, not Issuing, current generation, re-issued when rotating. */
   private async syncCertificates(op: OpsObject, planned: DbObject, deadline: number): Promise<{ ok: boolean; op: OpsObject }> {
-    if (Date.now() > deadline) throw new StepFailed('certificates were not issued in time');
+    if (this.ctx.clock.now() > deadline) throw new StepFailed('certificates were not issued in time');
     const ns = op.metadata.namespace!;
     const revisions: Record<string, number> = JSON.parse(op.metadata.annotations?.[ANNOTATION.revisions] ?? '{}');
     let allOk = true;
@@ -370,20 +358,15 @@ export class OpsReconciler implements Reconciler {
   }
 
   private async patchDbSpec(db: DbObject, spec: Record<string, unknown>): Promise<void> {
-    await this.ctx.kube.objects.patch(
-      { apiVersion: this.a.info.apiVersion, kind: this.a.info.kind, metadata: { name: db.metadata.name, namespace: db.metadata.namespace }, spec } as k8s.KubernetesObject,
-      undefined,
-      undefined,
-      'pgtls-ops-manager',
-      undefined,
-      k8s.PatchStrategy.MergePatch,
-    );
+    await this.ctx.kube.patch(this.dbRef(db), { spec }, 'pgtls-ops-manager');
+  }
+
+  private dbRef(db: DbObject): ObjectRef {
+    return { apiVersion: this.a.info.apiVersion, kind: this.a.info.kind, name: db.metadata.name!, namespace: db.metadata.namespace };
   }
 
   /** Paused is a status condition on the database (KubeDB's pause), written with resourceVersion. */
   private async setPaused(db: DbObject, paused: boolean, op: OpsObject): Promise<void> {
-    const custom = this.ctx.kube.api(k8s.CustomObjectsApi);
-    const [group, version] = this.a.info.apiVersion.split('/') as [string, string];
     for (let i = 0; i < 5; i++) {
       const fresh = await this.ctx.kube.get<DbObject>(this.a.info.apiVersion, this.a.info.kind, db.metadata.name!, db.metadata.namespace);
       if (!fresh) return;
@@ -393,17 +376,10 @@ export class OpsReconciler implements Reconciler {
         ? setCondition(fresh.status?.conditions, { type: 'Paused', status: 'True', reason: 'Paused', message: `paused by ${this.a.info.opsKind} ${op.metadata.name}` })
         : removeCondition(fresh.status?.conditions, 'Paused');
       try {
-        await custom.replaceNamespacedCustomObjectStatus({
-          group,
-          version,
-          namespace: db.metadata.namespace!,
-          plural: this.a.info.plural,
-          name: db.metadata.name!,
-          body: { ...fresh, status: { ...(fresh.status ?? {}), conditions } },
-        });
+        await this.ctx.kube.patchStatus(this.dbRef(fresh), { conditions }, { resourceVersion: fresh.metadata.resourceVersion });
         return;
       } catch (err) {
-        if (statusCode(err) !== 409) throw err;
+        if (!isConflict(err)) throw err;
       }
     }
     throw new Error(`could not ${paused ? 'pause' : 'resume'} ${db.metadata.name}: its status keeps changing`);
@@ -436,9 +412,9 @@ export class OpsReconciler implements Reconciler {
         const before = this.a.planned(db, plan.from);
         // Certificates back to the spec that worked (the issuer, names, SANs); ones this request created go.
         if (plan.from.tls) for (const c of this.a.certificates(before)) await this.ctx.kube.apply(c);
-        else for (const c of this.a.certificates(this.a.planned(db, plan.next))) await this.ctx.kube.objects.delete(c).catch(() => undefined);
+        else for (const c of this.a.certificates(this.a.planned(db, plan.next))) await this.ctx.kube.delete(refOf(c));
         await applyState(this.ctx, this.a, before, last);
-        await rollPods(this.ctx, this.a, before, expectFor(last), Date.now() + 120_000, this.a.path, new Set(), async () => undefined);
+        await rollPods(this.ctx, this.a, before, expectFor(last), this.ctx.clock.now() + 120_000, this.a.path, new Set(), async () => undefined);
         await this.event(fresh, 'Normal', 'RolledBack', 'restored the last working TLS configuration');
       } catch (err) {
         message += `; restoring the last working TLS configuration also failed: ${errorText(err)}`;

@@ -3,8 +3,7 @@
 // Ready before the next (Pgpool-II 4.3). The files reach the pods through
 // secret volumes, which lag the Secret a little, so a reload is repeated
 // until the server serves what is expected, within a deadline.
-import { k8s } from '../kube/client.ts';
-import { execInPod } from '../kube/exec.ts';
+import type { k8s } from '../kube/client.ts';
 import { probeTls, type ProbeResult } from '../engines/shared/probe.ts';
 import { describe } from '../engines/shared/probe.ts';
 import { fingerprint256 } from '../certs/index.ts';
@@ -27,8 +26,6 @@ export interface PodResult {
 }
 
 export class RolloutError extends Error {}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function expectFor(staged: StagedTls | null): Expect {
   return staged ? { certPem: staged['server.crt'], ca: staged['ca.crt'] } : 'no-ssl';
@@ -58,43 +55,45 @@ export async function podsOf(ctx: ProvisionerContext, a: OpsAdapter, db: DbObjec
 
 /** Reload one pod until it serves `e`; bounded by the deadline. */
 export async function reloadPod(ctx: ProvisionerContext, a: OpsAdapter, pod: k8s.V1Pod, e: Expect, deadline: number, port = a.port): Promise<PodResult> {
-  const t0 = Date.now();
+  const { clock } = ctx;
+  const t0 = clock.now();
   let attempts = 0;
   let last: ProbeResult = { kind: 'error', error: 'not probed' };
-  while (Date.now() < deadline && attempts < 600) {
+  while (clock.now() < deadline && attempts < 600) {
     attempts++;
-    const r = await execInPod(ctx.kube, { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, container: a.container }, a.reloadCommand, 20_000);
+    const r = await ctx.kube.exec({ namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, container: a.container }, a.reloadCommand, 20_000);
     if (r.exitCode !== 0) throw new RolloutError(`reload in ${pod.metadata!.name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
     // The reload is asynchronous in the server: give it a few probes before reloading again.
     for (let i = 0; i < 10; i++) {
       last = await probePod(pod, port, e);
-      if (serves(last, e)) return { pod: pod.metadata!.name!, path: 'reload', ms: Date.now() - t0, attempts, served: describe(last) };
-      await sleep(50);
+      if (serves(last, e)) return { pod: pod.metadata!.name!, path: 'reload', ms: clock.now() - t0, attempts, served: describe(last) };
+      await clock.sleep(50);
     }
     if (attempts % 10 === 0) ctx.log.warn({ pod: pod.metadata!.name, attempts, served: describe(last) }, 'reloaded, but the expected TLS state is not served yet');
-    await sleep(Math.min(1000, 100 * attempts));
+    await clock.sleep(Math.min(1000, 100 * attempts));
   }
   throw new RolloutError(`${pod.metadata!.name} does not serve the new TLS state after ${attempts} reloads: ${describe(last)} (a rejected file keeps the old configuration)`);
 }
 
 /** Delete the pod; the StatefulSet recreates it with the current files; wait for Ready and the wire. */
 export async function restartPod(ctx: ProvisionerContext, a: OpsAdapter, pod: k8s.V1Pod, e: Expect, deadline: number, port = a.port): Promise<PodResult> {
-  const t0 = Date.now();
-  const core = ctx.kube.api(k8s.CoreV1Api);
+  const { clock } = ctx;
+  const t0 = clock.now();
   const ns = pod.metadata!.namespace!;
   const name = pod.metadata!.name!;
   const oldUid = pod.metadata!.uid;
-  await core.deleteNamespacedPod({ name, namespace: ns }).catch(() => undefined);
+  // Already gone (a retry after a crash) is as good as deleted.
+  await ctx.kube.delete({ apiVersion: 'v1', kind: 'Pod', name, namespace: ns });
   let attempts = 0;
   let last: ProbeResult = { kind: 'error', error: 'not started' };
-  while (Date.now() < deadline && attempts < 2000) {
+  while (clock.now() < deadline && attempts < 2000) {
     attempts++;
-    const p = await core.readNamespacedPod({ name, namespace: ns }).catch(() => undefined);
+    const p = await ctx.kube.get<k8s.V1Pod>('v1', 'Pod', name, ns);
     if (p && p.metadata?.uid !== oldUid && podReady(p) && p.status?.podIP) {
       last = await probePod(p, port, e);
-      if (serves(last, e)) return { pod: name, path: 'restart', ms: Date.now() - t0, attempts, served: describe(last) };
+      if (serves(last, e)) return { pod: name, path: 'restart', ms: clock.now() - t0, attempts, served: describe(last) };
     }
-    await sleep(250);
+    await clock.sleep(250);
   }
   throw new RolloutError(`${name} did not come back serving the new TLS state: ${describe(last)}`);
 }

@@ -2,7 +2,8 @@
 // deletionPolicy, Paused, halted, conditions, phase) around a kind's own
 // `apply` and `health`. Level-triggered: each pass reads the world, applies
 // the whole desired state (server-side apply is idempotent), records status.
-import { k8s, statusCode, type KubeObject } from '../kube/client.ts';
+import type { k8s } from '../kube/client.ts';
+import { isConflict, type KubeObject, type ObjectRef } from '../kube/api.ts';
 import { isConditionTrue, newCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
 import type { KindInfo } from './kinds.ts';
@@ -161,48 +162,36 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
    * outdated pod at a time, standbys first, only while everything is healthy.
    */
   private async rollOutdatedPod(db: DB, pods: k8s.V1Pod[]): Promise<void> {
-    const sts = await this.ctx.kube.api(k8s.AppsV1Api).readNamespacedStatefulSet({ name: db.metadata.name!, namespace: db.metadata.namespace! }).catch(() => undefined);
+    const sts = await this.ctx.kube.get<k8s.V1StatefulSet>('apps/v1', 'StatefulSet', db.metadata.name!, db.metadata.namespace);
     const want = sts?.status?.updateRevision;
     if (!want) return;
     const outdated = pods.filter((p) => p.metadata?.labels?.['controller-revision-hash'] !== want).sort((a, b) => ordinal(b) - ordinal(a));
     const victim = outdated[0];
     if (!victim) return;
     await this.ctx.events.record(this.ref(db), 'Normal', 'RollingUpdate', `restarting ${victim.metadata!.name} to apply the new pod template`);
-    await this.ctx.kube.api(k8s.CoreV1Api).deleteNamespacedPod({ name: victim.metadata!.name!, namespace: victim.metadata!.namespace! });
+    await this.ctx.kube.delete({ apiVersion: 'v1', kind: 'Pod', name: victim.metadata!.name!, namespace: victim.metadata!.namespace });
   }
 
   private ref(db: DB) {
     return { apiVersion: this.info.apiVersion, kind: this.info.kind, metadata: db.metadata };
   }
 
+  private objectRef(db: DB): ObjectRef {
+    return { apiVersion: this.info.apiVersion, kind: this.info.kind, name: db.metadata.name!, namespace: db.metadata.namespace };
+  }
+
   private async patchMeta(db: DB, metadata: Partial<k8s.V1ObjectMeta>): Promise<void> {
-    await this.ctx.kube.objects.patch(
-      { apiVersion: this.info.apiVersion, kind: this.info.kind, metadata: { name: db.metadata.name, namespace: db.metadata.namespace, ...metadata } },
-      undefined,
-      undefined,
-      'pgtls',
-      undefined,
-      k8s.PatchStrategy.MergePatch,
-    );
+    await this.ctx.kube.patch(this.objectRef(db), { metadata });
   }
 
   /** Status through the status subresource, guarded by resourceVersion so an ops-manager's Paused is never lost. */
   private async writeStatus(db: DB, conds: Condition[]): Promise<void> {
     const status = { ...(db.status ?? {}), conditions: conds, phase: phaseFromConditions(conds), observedGeneration: db.metadata.generation };
     if (JSON.stringify(status) === JSON.stringify(db.status ?? {})) return;
-    const custom = this.ctx.kube.api(k8s.CustomObjectsApi);
-    const [group, version] = this.info.apiVersion.split('/') as [string, string];
     try {
-      await custom.replaceNamespacedCustomObjectStatus({
-        group,
-        version,
-        namespace: db.metadata.namespace!,
-        plural: this.info.plural,
-        name: db.metadata.name!,
-        body: { ...db, status },
-      });
+      await this.ctx.kube.patchStatus(this.objectRef(db), status, { resourceVersion: db.metadata.resourceVersion });
     } catch (err) {
-      if (statusCode(err) === 409) throw new Error(`status of ${db.metadata.name} changed underneath; retrying`);
+      if (isConflict(err)) throw new Error(`status of ${this.info.kind} ${db.metadata.namespace}/${db.metadata.name} changed underneath; retrying`, { cause: err });
       throw err;
     }
   }
@@ -216,15 +205,10 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
 
   private async deleteWorkload(db: DB): Promise<void> {
     const ns = db.metadata.namespace!;
-    const apps = this.ctx.kube.api(k8s.AppsV1Api);
-    const core = this.ctx.kube.api(k8s.CoreV1Api);
-    const ignore404 = (err: unknown) => {
-      if (statusCode(err) !== 404) throw err;
-    };
-    await apps.deleteNamespacedStatefulSet({ name: db.metadata.name!, namespace: ns, propagationPolicy: 'Background' }).catch(ignore404);
-    const sel = Object.entries(selectorLabels(this.info, db.metadata.name!)).map(([k, v]) => `${k}=${v}`).join(',');
-    const svcs = await core.listNamespacedService({ namespace: ns, labelSelector: sel });
-    for (const s of svcs.items) await core.deleteNamespacedService({ name: s.metadata!.name!, namespace: ns }).catch(ignore404);
+    const { kube } = this.ctx;
+    await kube.delete({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: db.metadata.name!, namespace: ns }, { propagationPolicy: 'Background' });
+    const svcs = await kube.list<k8s.V1Service>('v1', 'Service', { namespace: ns, labelSelector: selectorLabels(this.info, db.metadata.name!) });
+    for (const s of svcs) await kube.delete({ apiVersion: 'v1', kind: 'Service', name: s.metadata!.name!, namespace: ns });
   }
 
   /** deletionPolicy: Halt keeps PVCs and secrets, Delete keeps secrets, WipeOut removes everything. */
@@ -236,18 +220,14 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
       return;
     }
     const ns = db.metadata.namespace!;
-    const core = this.ctx.kube.api(k8s.CoreV1Api);
-    const ignore404 = (err: unknown) => {
-      if (statusCode(err) !== 404) throw err;
-    };
+    const { kube } = this.ctx;
     await this.deleteWorkload(db);
     if (policy === 'Delete' || policy === 'WipeOut') {
-      const sel = Object.entries(selectorLabels(this.info, db.metadata.name!)).map(([k, v]) => `${k}=${v}`).join(',');
-      const pvcs = await core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: sel });
-      for (const p of pvcs.items) await core.deleteNamespacedPersistentVolumeClaim({ name: p.metadata!.name!, namespace: ns }).catch(ignore404);
+      const pvcs = await kube.list<k8s.V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', { namespace: ns, labelSelector: selectorLabels(this.info, db.metadata.name!) });
+      for (const p of pvcs) await kube.delete({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: p.metadata!.name!, namespace: ns });
     }
     if (policy === 'WipeOut') {
-      for (const s of this.kind.secretsOf(db)) await core.deleteNamespacedSecret({ name: s, namespace: ns }).catch(ignore404);
+      for (const s of this.kind.secretsOf(db)) await kube.delete({ apiVersion: 'v1', kind: 'Secret', name: s, namespace: ns });
     }
     await this.patchMeta(db, { finalizers: (db.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) });
     this.ctx.log.info({ db: `${ns}/${db.metadata.name}`, policy }, 'deleted');

@@ -34,7 +34,7 @@ export const postgresOps: OpsAdapter = {
   async dependents(kube, db) {
     const ns = db.metadata.namespace;
     const name = db.metadata.name;
-    const list = async (apiVersion: string, kind: string) => (await kube.objects.list<DbObject>(apiVersion, kind)).items.map((o) => ({ ...o, apiVersion, kind }) as DbObject);
+    const list = (apiVersion: string, kind: string) => kube.list<DbObject>(apiVersion, kind);
     const pbs = (await list('kubedb.com/v1', 'PgBouncer')).filter((o) => {
       const ref = (o.spec as unknown as { database?: { databaseRef?: { name?: string; namespace?: string } } }).database?.databaseRef;
       return ref?.name === name && (ref?.namespace ?? o.metadata.namespace) === ns;

@@ -65,14 +65,10 @@ export async function applyPostgres(ctx: ProvisionerContext, db: PgDb, staged?: 
 
 /** Labels pods with their role (what pg-coordinator does in KubeDB) and probes the primary. */
 async function healthPostgres(ctx: ProvisionerContext, db: PgDb, pods: k8s.V1Pod[]): Promise<Health> {
-  const core = ctx.kube.api(k8s.CoreV1Api);
   for (const p of pods) {
     const role = ordinal(p) === 0 ? 'primary' : 'standby';
     if (p.metadata?.labels?.[ROLE_LABEL] !== role) {
-      await core.patchNamespacedPod(
-        { name: p.metadata!.name!, namespace: p.metadata!.namespace!, body: { metadata: { labels: { [ROLE_LABEL]: role } } } },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      );
+      await ctx.kube.patch({ apiVersion: 'v1', kind: 'Pod', name: p.metadata!.name!, namespace: p.metadata!.namespace }, { metadata: { labels: { [ROLE_LABEL]: role } } });
     }
   }
   const ready = pods.filter(podReady);

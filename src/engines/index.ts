@@ -1,17 +1,17 @@
 // Registers the built-in engines. A fourth engine: one folder plus one line here.
-import { registerEngine, engineKinds } from './engine.ts';
-import { postgresEngine } from './postgres/index.ts';
-import { pgbouncerEngine } from './pgbouncer/index.ts';
-import { pgpoolEngine } from './pgpool/index.ts';
+import { registerEngine, engineKinds } from './process-engine.ts';
+import { postgresProcessEngine, postgresEngine } from './postgres/index.ts';
+import { pgbouncerProcessEngine, pgbouncerEngine } from './pgbouncer/index.ts';
+import { pgpoolProcessEngine, pgpoolEngine } from './pgpool/index.ts';
 
 if (engineKinds().length === 0) {
-  registerEngine(postgresEngine);
-  registerEngine(pgbouncerEngine);
-  registerEngine(pgpoolEngine);
+  registerEngine(postgresProcessEngine);
+  registerEngine(pgbouncerProcessEngine);
+  registerEngine(pgpoolProcessEngine);
 }
 
-export { getEngine, engineKinds, type Engine, type EngineKind, type ApplyTlsOptions } from './engine.ts';
-export { postgresEngine, pgbouncerEngine, pgpoolEngine };
+export { getEngine, engineKinds, type Engine, type EngineKind, type ApplyTlsOptions } from './process-engine.ts';
+export { postgresEngine, pgbouncerEngine, pgpoolEngine, postgresProcessEngine, pgbouncerProcessEngine, pgpoolProcessEngine };
 export * from './types.ts';
 export { probeTls, verifyServed, ServedMismatchError, type ProbeResult, type ServedCert, type Expected } from './shared/probe.ts';
 export { installFiles, restoreFiles, configFileSpecs, tlsFileSpecs, type FileSpec, type TlsMaterial } from './shared/files.ts';

@@ -1,22 +1,11 @@
 // Reading and writing an ops request: status through the status subresource
 // (guarded by resourceVersion), progress notes in annotations (the spec is
 // immutable), and KubeDB's condition shapes.
-import type { k8s } from '../kube/client.ts';
+import type { OpsObject } from '../api/objects.ts';
 import { isConflict, type KubeClient, type ObjectRef } from '../kube/api.ts';
-import { setCondition, type Condition } from '../kube/conditions.ts';
+import { setCondition, type NewCondition } from '../kube/conditions.ts';
 
-export interface OpsObject extends k8s.KubernetesObject {
-  metadata: k8s.V1ObjectMeta;
-  spec: {
-    databaseRef: { name: string };
-    type: string;
-    tls?: Record<string, unknown>;
-    timeout?: string;
-    apply?: 'IfReady' | 'Always';
-    maxRetries?: number;
-  };
-  status?: { phase?: string; observedGeneration?: number; conditions?: Condition[] };
-}
+export type { OpsObject };
 
 export const ANNOTATION = {
   plan: 'ops.pgtls.dev/plan',
@@ -30,7 +19,6 @@ export class OpsStore {
     private readonly kube: KubeClient,
     private readonly apiVersion: string,
     private readonly kind: string,
-    private readonly plural: string,
   ) {}
 
   get(namespace: string, name: string): Promise<OpsObject | undefined> {
@@ -63,17 +51,17 @@ export class OpsStore {
 }
 
 /** A step condition as KubeDB's NewCondition makes it: type == reason. */
-export function stepCondition(type: string, message: string, generation?: number): Condition {
+export function stepCondition(type: string, message: string, generation?: number): NewCondition {
   return { type, status: 'True', reason: type, message, observedGeneration: generation };
 }
 
 /** A sub-step condition as KubeDB's step helpers record them: no reason, a structured message. */
-export function subStep(type: string, verb: string, ok: boolean, pod?: string, extra?: string): Condition {
+export function subStep(type: string, verb: string, ok: boolean, pod?: string, extra?: string): NewCondition {
   const msg = `${verb}; ConditionStatus:${ok ? 'True' : 'False'}${pod ? `; PodName:${pod}` : ''}${extra ? `; ${extra}` : ''}`;
   return { type: pod ? `${type}--${pod}` : type, status: ok ? 'True' : 'False', message: msg };
 }
 
-export function withCondition(op: OpsObject, c: Condition): NonNullable<OpsObject['status']> {
+export function withCondition(op: OpsObject, c: NewCondition): NonNullable<OpsObject['status']> {
   return { ...(op.status ?? {}), conditions: setCondition(op.status?.conditions, c) };
 }
 

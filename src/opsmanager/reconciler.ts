@@ -10,16 +10,17 @@
 //   any failure (after maxRetries) → restore the last working state, resume → Failed
 import type { k8s } from '../kube/client.ts';
 import { isConflict, refOf, type ObjectRef } from '../kube/api.ts';
-import { isConditionTrue, removeCondition, setCondition, type Condition } from '../kube/conditions.ts';
+import { isConditionTrue, removeCondition, setCondition, type Condition, type NewCondition } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
 import { bundleFingerprints, mergeCaBundles } from '../certs/index.ts';
 import { WaitFor, type ProvisionerContext } from '../provisioner/context.ts';
 import { readSecret } from '../provisioner/objects.ts';
-import type { DbObject } from '../provisioner/reconciler.ts';
-import { stagedTlsSecretName, type StagedTls } from '../provisioner/specs/tls-staging.ts';
+import type { DbObject, OpsObject } from '../api/objects.ts';
+import { asStagedTls, stagedTlsSecretName, type StagedTls } from '../provisioner/specs/tls-staging.ts';
 import { base64Values } from '../provisioner/specs/secrets.ts';
-import { findOpsAdapter, type OpsAdapter } from './adapter.ts';
-import { ANNOTATION, OpsStore, parseDuration, stepCondition, subStep, withCondition, type OpsObject } from './ops-status.ts';
+import { kindOf } from '../kinds/index.ts';
+import type { Kind } from '../kinds/types.ts';
+import { ANNOTATION, OpsStore, parseDuration, stepCondition, subStep, withCondition } from './ops-status.ts';
 import { decide } from './queue.ts';
 import { expectFor, rollPods, applyState, type PodResult } from './rollout.ts';
 import { planTls, PlanError, type TlsPlan } from './tls-plan.ts';
@@ -39,13 +40,13 @@ export class OpsReconciler implements Reconciler {
 
   constructor(
     private readonly ctx: ProvisionerContext,
-    private readonly a: OpsAdapter,
+    private readonly k: Kind,
   ) {
-    this.store = new OpsStore(ctx.kube, 'ops.kubedb.com/v1alpha1', a.info.opsKind, a.info.opsPlural);
+    this.store = new OpsStore(ctx.kube, 'ops.kubedb.com/v1alpha1', k.info.opsKind);
   }
 
   private get kindName(): string {
-    return this.a.info.kind;
+    return this.k.info.kind;
   }
 
   async reconcile(key: ObjectKey): Promise<Result | void> {
@@ -53,10 +54,10 @@ export class OpsReconciler implements Reconciler {
     if (!op || op.metadata.deletionTimestamp) return;
     const phase = op.status?.phase ?? 'Pending';
     if (TERMINAL.has(phase)) return;
-    const db = await this.ctx.kube.get<DbObject>(this.a.info.apiVersion, this.a.info.kind, op.spec.databaseRef.name, key.namespace);
+    const db = await this.ctx.kube.get<DbObject>(this.k.info.apiVersion, this.k.info.kind, op.spec.databaseRef.name, key.namespace);
     // One admission at a time per database (KubeDB's try-lock), so two workers
     // never both see "nothing Progressing" and start together.
-    if (phase === 'Pending' || phase === '') return this.locks.run(`${key.namespace}/${op.spec.databaseRef.name}`, () => this.admit(op, db));
+    if (phase === 'Pending') return this.locks.run(`${key.namespace}/${op.spec.databaseRef.name}`, () => this.admit(op, db));
     if (!db) return this.fail(op, undefined, `database ${key.namespace}/${op.spec.databaseRef.name} not found`);
     try {
       return await this.progress(op, db);
@@ -74,7 +75,7 @@ export class OpsReconciler implements Reconciler {
     const d = decide(
       { name: op.metadata.name!, namespace: ns, type: op.spec.type, phase: op.status?.phase, creationTimestamp: String(op.metadata.creationTimestamp) },
       siblings.map((o) => ({ name: o.metadata.name!, namespace: ns, type: o.spec.type, phase: o.status?.phase, creationTimestamp: String(o.metadata.creationTimestamp) })),
-      this.a.info.opsKind,
+      this.k.info.opsKind,
     );
     if (d.action === 'wait') return { requeueAfterMs: 5_000 };
     if (d.action === 'skip') {
@@ -90,12 +91,12 @@ export class OpsReconciler implements Reconciler {
     if ((op.spec.apply ?? 'IfReady') === 'IfReady' && db.status?.phase !== 'Ready') return { requeueAfterMs: 5_000 };
     let plan: TlsPlan;
     try {
-      plan = planTls(this.a.dbTls(db), (op.spec.tls ?? {}) as Parameters<typeof planTls>[1], this.a.defaultAuth(db));
+      plan = planTls(this.k.ops.dbTls(db), (op.spec.tls ?? {}) as Parameters<typeof planTls>[1], this.k.ops.defaultAuth(db));
     } catch (err) {
       if (err instanceof PlanError) return this.fail(op, undefined, err.message);
       throw err;
     }
-    const stored: StoredPlan = { ...plan, from: this.a.dbTls(db) };
+    const stored: StoredPlan = { ...plan, from: this.k.ops.dbTls(db) };
     await this.store.annotate(op, { [ANNOTATION.plan]: JSON.stringify(stored) });
     await this.saveLastWorking(op, db);
     await this.store.writeStatus(op, {
@@ -103,7 +104,7 @@ export class OpsReconciler implements Reconciler {
       phase: 'Progressing',
       observedGeneration: op.metadata.generation,
     });
-    await this.event(op, 'Normal', 'Starting', `Start processing for ${this.a.info.opsKind}: ${ns}/${op.metadata.name}`);
+    await this.event(op, 'Normal', 'Starting', `Start processing for ${this.k.info.opsKind}: ${ns}/${op.metadata.name}`);
     return { requeueAfterMs: 0 };
   }
 
@@ -121,8 +122,8 @@ export class OpsReconciler implements Reconciler {
         metadata: {
           name: this.lastWorkingName(op),
           namespace: op.metadata.namespace,
-          labels: { 'ops.kubedb.com/name': op.metadata.name!, 'ops.kubedb.com/kind': this.a.info.opsKind },
-          ownerReferences: [{ apiVersion: 'ops.kubedb.com/v1alpha1', kind: this.a.info.opsKind, name: op.metadata.name!, uid: op.metadata.uid!, controller: true }],
+          labels: { 'ops.kubedb.com/name': op.metadata.name!, 'ops.kubedb.com/kind': this.k.info.opsKind },
+          ownerReferences: [{ apiVersion: 'ops.kubedb.com/v1alpha1', kind: this.k.info.opsKind, name: op.metadata.name!, uid: op.metadata.uid!, controller: true }],
         },
         type: 'Opaque',
         data: base64Values(current),
@@ -134,7 +135,7 @@ export class OpsReconciler implements Reconciler {
 
   private async lastWorking(op: OpsObject): Promise<StagedTls | null> {
     const s = await readSecret(this.ctx.kube, op.metadata.namespace!, this.lastWorkingName(op));
-    return s && s['server.crt'] ? (s as unknown as StagedTls) : null;
+    return asStagedTls(s);
   }
 
   private plan(op: OpsObject): StoredPlan {
@@ -149,7 +150,7 @@ export class OpsReconciler implements Reconciler {
     return isConditionTrue(op.status?.conditions, type);
   }
 
-  private async mark(op: OpsObject, c: Condition, reason?: string): Promise<OpsObject> {
+  private async mark(op: OpsObject, c: NewCondition, reason?: string): Promise<OpsObject> {
     const next = await this.store.writeStatus(op, withCondition(op, c));
     this.ctx.log.info({ ops: `${op.metadata.namespace}/${op.metadata.name}`, step: c.type }, c.message ?? c.type);
     if (reason) await this.event(op, 'Normal', reason, c.message ?? reason);
@@ -171,7 +172,7 @@ export class OpsReconciler implements Reconciler {
   private async progress(op: OpsObject, db: DbObject): Promise<Result | void> {
     const plan = this.plan(op);
     const gen = op.metadata.generation;
-    const planned = this.a.planned(db, plan.next);
+    const planned = this.k.ops.planned(db, plan.next);
 
     if (!this.done(op, 'DatabasePauseSucceeded')) {
       await this.event(op, 'Normal', 'Starting', `Pausing ${this.kindName} database: ${db.metadata.namespace}/${db.metadata.name}`);
@@ -197,16 +198,16 @@ export class OpsReconciler implements Reconciler {
     }
 
     const last = await this.lastWorking(op);
-    const target = plan.operation === 'remove' ? null : await this.a.provisioner.stage!(this.ctx, planned);
+    const target = plan.operation === 'remove' ? null : await this.k.provisioner.stage!(this.ctx, planned);
     if (target === undefined) throw new StepFailed('the planned database has no TLS material');
     const caChange = !!(last && target) && !sameCas(last['ca.crt'], target['ca.crt']);
-    const reload = this.a.path === 'reload';
+    const reload = this.k.engine.tlsChange === 'reload';
 
     // 1. With a new CA, first make every server trust both CAs while serving the old certificate.
     if (caChange && reload && !this.done(op, 'TrustBundleUpdated')) {
       const deadline = await this.deadline(op, 'TrustBundleUpdated');
       const trustBoth = withTrust(last!, target!);
-      await applyState(this.ctx, this.a, this.a.planned(db, plan.from), trustBoth);
+      await applyState(this.ctx, this.k, this.k.ops.planned(db, plan.from), trustBoth);
       op = await this.roll(op, db, 'TrustBundleUpdated', expectFor(trustBoth), deadline, 'reload');
       await this.refreshDependents(db, deadline);
       await this.mark(op, stepCondition('TrustBundleUpdated', 'every server, and every pooler in front of it, trusts the old and the new CA', gen), 'TrustBundleUpdated');
@@ -217,15 +218,15 @@ export class OpsReconciler implements Reconciler {
     const serve = target && caChange && reload ? withTrust(target, last!) : target;
     if (!this.done(op, 'UpdatePetSets')) {
       await this.deadline(op, 'UpdatePetSets');
-      await applyState(this.ctx, this.a, planned, serve);
+      await applyState(this.ctx, this.k, planned, serve);
       await this.mark(op, stepCondition('UpdatePetSets', `successfully reconciled the ${this.kindName} with TLS`, gen), 'UpdatePetSets');
       return { requeueAfterMs: 0 };
     }
     const podStep = reload ? 'ReloadPods' : 'RestartPods';
     if (!this.done(op, podStep)) {
       const deadline = await this.deadline(op, podStep);
-      await applyState(this.ctx, this.a, planned, serve);
-      op = await this.roll(op, db, podStep, expectFor(serve), deadline, this.a.path);
+      await applyState(this.ctx, this.k, planned, serve);
+      op = await this.roll(op, db, podStep, expectFor(serve), deadline, this.k.engine.tlsChange);
       const msg = reload ? `Successfully reloaded ${this.kindName} pods; each serves the new TLS state` : `Successfully Restarted ${this.kindName} pods`;
       await this.mark(op, stepCondition(podStep, msg, gen), podStep);
       return { requeueAfterMs: 0 };
@@ -234,7 +235,7 @@ export class OpsReconciler implements Reconciler {
     // 3. Drop the old CA once nothing presents a certificate from it.
     if (caChange && reload && !this.done(op, 'DropOldCA')) {
       const deadline = await this.deadline(op, 'DropOldCA');
-      await applyState(this.ctx, this.a, planned, target);
+      await applyState(this.ctx, this.k, planned, target);
       op = await this.roll(op, db, 'DropOldCA', expectFor(target), deadline, 'reload');
       await this.refreshDependents(db, deadline);
       await this.mark(op, stepCondition('DropOldCA', 'the old CA is no longer trusted', gen), 'DropOldCA');
@@ -242,10 +243,10 @@ export class OpsReconciler implements Reconciler {
     }
 
     if (!this.done(op, 'UpdateDatabase')) {
-      await this.patchDbSpec(db, this.a.specPatch(plan.next));
+      await this.patchDbSpec(db, this.k.ops.specPatch(plan.next));
       // Poolers in front of a backend that turned TLS on or off follow now, not at their next resync.
       if (plan.operation === 'add' || plan.operation === 'remove') {
-        const fresh = await this.ctx.kube.get<DbObject>(this.a.info.apiVersion, this.a.info.kind, db.metadata.name!, db.metadata.namespace);
+        const fresh = await this.ctx.kube.get<DbObject>(this.k.info.apiVersion, this.k.info.kind, db.metadata.name!, db.metadata.namespace);
         if (fresh) await this.refreshDependents(fresh, this.ctx.clock.now() + 60_000);
       }
       await this.mark(op, stepCondition('UpdateDatabase', `Successfully updated ${this.kindName}`, gen), 'UpdateDatabase');
@@ -254,7 +255,7 @@ export class OpsReconciler implements Reconciler {
 
     await this.event(op, 'Normal', 'Starting', `Resuming ${this.kindName} database: ${db.metadata.namespace}/${db.metadata.name}`);
     await this.setPaused(db, false, op);
-    await this.event(op, 'Normal', 'Successful', `Successfully resumed ${this.kindName} database: ${db.metadata.namespace}/${db.metadata.name} for ${this.a.info.opsKind}: ${op.metadata.name}`);
+    await this.event(op, 'Normal', 'Successful', `Successfully resumed ${this.kindName} database: ${db.metadata.namespace}/${db.metadata.name} for ${this.k.info.opsKind}: ${op.metadata.name}`);
     await this.store.writeStatus(op, { ...withCondition(op, stepCondition('Successful', `Successfully updated ${this.kindName} TLS`, gen)), phase: 'Successful' });
     await this.store.annotate(op, { [ANNOTATION.step]: null });
   }
@@ -266,12 +267,12 @@ export class OpsReconciler implements Reconciler {
       (op.status?.conditions ?? []).filter((c) => c.type.startsWith(`${prefix}--`) && c.status === 'True').map((c) => c.type.slice(prefix.length + 2)),
     );
     let current = op;
-    await rollPods(this.ctx, this.a, db, e, deadline, path, done, async (r: PodResult) => {
+    await rollPods(this.ctx, this.k, db, e, deadline, done, async (r: PodResult) => {
       current = await this.store.writeStatus(
         current,
         withCondition(current, subStep(prefix, `${path} pod`, true, r.pod, `took ${r.ms}ms; serves ${r.served}`)),
       );
-    });
+    }, path);
     return current;
   }
 
@@ -281,8 +282,8 @@ export class OpsReconciler implements Reconciler {
    * re-reads its CA file for every new backend connection, so it needs nothing.
    */
   private async refreshDependents(db: DbObject, deadline: number): Promise<void> {
-    for (const dep of (await this.a.dependents?.(this.ctx.kube, db)) ?? []) {
-      const da = findOpsAdapter(dep.kind!);
+    for (const dep of (await this.k.ops.dependents?.(this.ctx.kube, db)) ?? []) {
+      const da = kindOf(dep);
       if (!da || isConditionTrue(dep.status?.conditions, 'Paused')) continue;
       try {
         await da.provisioner.apply(this.ctx, dep);
@@ -290,10 +291,9 @@ export class OpsReconciler implements Reconciler {
         if (err instanceof WaitFor) continue;
         throw err;
       }
-      if (da.path !== 'reload') continue;
+      if (da.engine.tlsChange !== 'reload') continue;
       const staged = await readSecret(this.ctx.kube, dep.metadata.namespace!, stagedTlsSecretName(dep.metadata.name!));
-      const e = expectFor(staged?.['server.crt'] ? (staged as unknown as StagedTls) : null);
-      await rollPods(this.ctx, da, dep, e, deadline, 'reload', new Set(), async () => undefined);
+      await rollPods(this.ctx, da, dep, expectFor(asStagedTls(staged)), deadline, new Set(), async () => undefined, 'reload');
       this.ctx.log.info({ db: `${db.metadata.namespace}/${db.metadata.name}`, dependent: `${dep.kind} ${dep.metadata.namespace}/${dep.metadata.name}` }, 'dependent trusts the new backend CA state');
     }
   }
@@ -303,7 +303,7 @@ export class OpsReconciler implements Reconciler {
     const revisions: Record<string, number> = op.metadata.annotations?.[ANNOTATION.revisions]
       ? JSON.parse(op.metadata.annotations[ANNOTATION.revisions]!)
       : {};
-    const certs = this.a.certificates(planned);
+    const certs = this.k.provisioner.certificates(planned);
     if (!op.metadata.annotations?.[ANNOTATION.revisions]) {
       for (const c of certs) {
         const got = await this.ctx.kube.get<k8s.KubernetesObject & { status?: { revision?: number } }>('cert-manager.io/v1', 'Certificate', c.metadata!.name!, ns);
@@ -322,7 +322,7 @@ export class OpsReconciler implements Reconciler {
           type: 'Issuing',
           status: 'True',
           reason: 'ManuallyTriggered',
-          message: `Certificate re-issuance manually triggered by ${this.a.info.opsKind} ${op.metadata.name}`,
+          message: `Certificate re-issuance manually triggered by ${this.k.info.opsKind} ${op.metadata.name}`,
         }),
       });
     }
@@ -335,7 +335,7 @@ export class OpsReconciler implements Reconciler {
     const revisions: Record<string, number> = JSON.parse(op.metadata.annotations?.[ANNOTATION.revisions] ?? '{}');
     let allOk = true;
     let conds = op.status?.conditions ?? [];
-    for (const c of this.a.certificates(planned)) {
+    for (const c of this.k.provisioner.certificates(planned)) {
       await this.ctx.kube.apply(c);
       const got = await this.ctx.kube.get<k8s.KubernetesObject & { metadata: k8s.V1ObjectMeta; status?: { revision?: number; conditions?: (Condition & { observedGeneration?: number })[] } }>(
         'cert-manager.io/v1',
@@ -362,18 +362,18 @@ export class OpsReconciler implements Reconciler {
   }
 
   private dbRef(db: DbObject): ObjectRef {
-    return { apiVersion: this.a.info.apiVersion, kind: this.a.info.kind, name: db.metadata.name!, namespace: db.metadata.namespace };
+    return { apiVersion: this.k.info.apiVersion, kind: this.k.info.kind, name: db.metadata.name!, namespace: db.metadata.namespace };
   }
 
   /** Paused is a status condition on the database (KubeDB's pause), written with resourceVersion. */
   private async setPaused(db: DbObject, paused: boolean, op: OpsObject): Promise<void> {
     for (let i = 0; i < 5; i++) {
-      const fresh = await this.ctx.kube.get<DbObject>(this.a.info.apiVersion, this.a.info.kind, db.metadata.name!, db.metadata.namespace);
+      const fresh = await this.ctx.kube.get<DbObject>(this.k.info.apiVersion, this.k.info.kind, db.metadata.name!, db.metadata.namespace);
       if (!fresh) return;
       const has = isConditionTrue(fresh.status?.conditions, 'Paused');
       if (has === paused) return;
       const conditions = paused
-        ? setCondition(fresh.status?.conditions, { type: 'Paused', status: 'True', reason: 'Paused', message: `paused by ${this.a.info.opsKind} ${op.metadata.name}` })
+        ? setCondition(fresh.status?.conditions, { type: 'Paused', status: 'True', reason: 'Paused', message: `paused by ${this.k.info.opsKind} ${op.metadata.name}` })
         : removeCondition(fresh.status?.conditions, 'Paused');
       try {
         await this.ctx.kube.patchStatus(this.dbRef(fresh), { conditions }, { resourceVersion: fresh.metadata.resourceVersion });
@@ -409,12 +409,12 @@ export class OpsReconciler implements Reconciler {
       try {
         const plan = this.plan(fresh);
         const last = await this.lastWorking(fresh);
-        const before = this.a.planned(db, plan.from);
+        const before = this.k.ops.planned(db, plan.from);
         // Certificates back to the spec that worked (the issuer, names, SANs); ones this request created go.
-        if (plan.from.tls) for (const c of this.a.certificates(before)) await this.ctx.kube.apply(c);
-        else for (const c of this.a.certificates(this.a.planned(db, plan.next))) await this.ctx.kube.delete(refOf(c));
-        await applyState(this.ctx, this.a, before, last);
-        await rollPods(this.ctx, this.a, before, expectFor(last), this.ctx.clock.now() + 120_000, this.a.path, new Set(), async () => undefined);
+        if (plan.from.tls) for (const c of this.k.provisioner.certificates(before)) await this.ctx.kube.apply(c);
+        else for (const c of this.k.provisioner.certificates(this.k.ops.planned(db, plan.next))) await this.ctx.kube.delete(refOf(c));
+        await applyState(this.ctx, this.k, before, last);
+        await rollPods(this.ctx, this.k, before, expectFor(last), this.ctx.clock.now() + 120_000, new Set(), async () => undefined);
         await this.event(fresh, 'Normal', 'RolledBack', 'restored the last working TLS configuration');
       } catch (err) {
         message += `; restoring the last working TLS configuration also failed: ${errorText(err)}`;
@@ -429,7 +429,7 @@ export class OpsReconciler implements Reconciler {
   }
 
   private async event(op: OpsObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    await this.ctx.events.record({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: this.a.info.opsKind, metadata: op.metadata }, type, reason, message);
+    await this.ctx.events.record({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: this.k.info.opsKind, metadata: op.metadata }, type, reason, message);
   }
 }
 

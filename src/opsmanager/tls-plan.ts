@@ -2,20 +2,22 @@
 // is, and the TLS part of the database spec once it is done (the spec the
 // UpdateDatabase step writes and the provisioner then agrees with).
 import type { CertificateSpec, TLSConfig } from '../api/shared/tls.ts';
+import type { SslMode } from '../api/shared/enums.ts';
 
 export type TlsOperation = 'add' | 'remove' | 'rotate' | 'change-issuer' | 'update' | 'none';
 
 /** The TLS-relevant fields of a database, engine-neutral (PgBouncer's authType mapped in and out by the caller). */
 export interface DbTls {
   tls?: TLSConfig;
-  sslMode: string;
+  sslMode: SslMode;
+  /** The kind's own value (PgBouncer: md5 or scram-sha-256). */
   clientAuthMode: string;
 }
 
 export interface OpsTls extends TLSConfig {
   rotateCertificates?: boolean;
   remove?: boolean;
-  sslMode?: string;
+  sslMode?: SslMode;
   clientAuthMode?: string;
 }
 

@@ -4,10 +4,11 @@
 // the whole desired state (server-side apply is idempotent), records status.
 import type { k8s } from '../kube/client.ts';
 import { isConflict, type KubeObject, type ObjectRef } from '../kube/api.ts';
+import type { DbObject } from '../api/objects.ts';
 import { isConditionTrue, newCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
-import type { KindInfo } from './kinds.ts';
-import { selectorLabels } from './kinds.ts';
+import type { KindInfo } from '../kinds/info.ts';
+import { selectorLabels } from '../kinds/info.ts';
 import { WaitFor, type ProvisionerContext } from './context.ts';
 import { listPods, ordinal, readSecret } from './objects.ts';
 import { stagedTlsSecretName, type StagedTls } from './specs/tls-staging.ts';
@@ -17,18 +18,7 @@ import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
 export const FINALIZER = 'kubedb.com';
 const HEALTH_PERIOD_MS = 10_000;
 
-export interface DbObject extends KubeObject {
-  metadata: k8s.V1ObjectMeta;
-  spec: {
-    version: string;
-    replicas?: number;
-    halted?: boolean;
-    deletionPolicy?: string;
-    authSecret?: { name?: string };
-    tls?: { certificates?: { alias: string; secretName?: string }[] };
-  };
-  status?: { phase?: string; observedGeneration?: number; conditions?: Condition[] };
-}
+export type { DbObject };
 
 export interface Health {
   replicasReady: boolean;
@@ -48,6 +38,8 @@ export interface KindProvisioner<DB extends DbObject = DbObject> {
   /** Validated TLS material from cert-manager's secrets (undefined when TLS is off). */
   stage?(ctx: ProvisionerContext, db: DB, extraCas?: string[]): Promise<StagedTls | undefined>;
   health(ctx: ProvisionerContext, db: DB, pods: k8s.V1Pod[]): Promise<Health>;
+  /** The cert-manager Certificates the TLS spec asks for (none without an issuer). */
+  certificates(db: DB): KubeObject[];
   /** Secrets named after the database that WipeOut removes besides its owned objects. */
   secretsOf(db: DB): string[];
 }

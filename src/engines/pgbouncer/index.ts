@@ -1,21 +1,15 @@
 // The PgBouncer engine: client and server TLS, CA switches and TLS on/off all by reload.
-import type { Engine } from '../engine.ts';
+import type { Engine } from '../process-engine.ts';
 import { applyAndVerify } from '../shared/apply.ts';
-import { tlsChanges } from '../shared/diff.ts';
+import { pgbouncerEngine } from './engine.ts';
 import { probeTls } from '../shared/probe.ts';
 import { reloadPgBouncer } from './admin.ts';
 import { renderPgBouncerConfig, type PgBouncerConfigInput } from './ini.ts';
 
-export const pgbouncerEngine: Engine<PgBouncerConfigInput> = {
+export const pgbouncerProcessEngine: Engine<PgBouncerConfigInput> = {
   kind: 'PgBouncer',
   renderConfig: renderPgBouncerConfig,
-  tlsApplyMode(from, to) {
-    const changes = tlsChanges(from, to);
-    // listen_addr/listen_port are changeable=no in SHOW CONFIG; every *_tls_* key is changeable=yes.
-    if (changes.includes('listen')) return { mode: 'restart', reason: 'listen address or port changed (not reloadable)' };
-    if (changes.length === 0) return { mode: 'none', reason: 'nothing TLS-related changed' };
-    return { mode: 'reload', reason: `PgBouncer reloads ${changes.join(', ')} on RELOAD` };
-  },
+  tlsApplyMode: pgbouncerEngine.applyMode,
   reload: reloadPgBouncer,
   probe: probeTls,
   async applyTls(target, o) {
@@ -32,6 +26,7 @@ export const pgbouncerEngine: Engine<PgBouncerConfigInput> = {
   },
 };
 
+export { pgbouncerEngine };
 export * from './admin.ts';
 export * from './ini.ts';
 export * from './paths.ts';

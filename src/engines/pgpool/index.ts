@@ -1,12 +1,11 @@
 // The Pgpool-II 4.3 engine. Its frontend SSL context is built once in the main process, so
 // certificate, key, frontend CA and ssl on/off need a restart; pool_hba/pool_passwd reload;
 // the CA file's *content* for backend verification is re-read per backend connection.
-import type { Engine } from '../engine.ts';
+import type { Engine } from '../process-engine.ts';
 import { applyAndVerify } from '../shared/apply.ts';
-import { tlsChanges } from '../shared/diff.ts';
+import { pgpoolApplyMode, pgpoolEngine } from './engine.ts';
 import { probeTls } from '../shared/probe.ts';
 import { signal, type ServerTarget } from '../shared/target.ts';
-import type { ApplyDecision, TlsState } from '../types.ts';
 import { renderPgpoolConfig, type PgpoolConfigInput } from './config.ts';
 
 export async function reloadPgpool(t: ServerTarget): Promise<void> {
@@ -14,23 +13,7 @@ export async function reloadPgpool(t: ServerTarget): Promise<void> {
   signal(t, 'SIGHUP');
 }
 
-export function pgpoolApplyMode(from: TlsState, to: TlsState): ApplyDecision {
-  const changes = tlsChanges(from, to);
-  const tlsOn = to.sslMode !== 'disable';
-  if (changes.includes('listen')) return { mode: 'restart', reason: 'listen address or port changed' };
-  if (changes.includes('tls-on-off')) return { mode: 'restart', reason: 'Pgpool 4.3 ignores ssl on/off on reload' };
-  if (tlsOn && (changes.includes('cert') || changes.includes('paths'))) {
-    return { mode: 'restart', reason: 'Pgpool 4.3 loads ssl_cert/ssl_key only at start' };
-  }
-  if (tlsOn && changes.includes('ca') && to.clientAuthMode === 'cert') {
-    return { mode: 'restart', reason: 'Pgpool 4.3 loads the CA for client certificates only at start' };
-  }
-  if (changes.includes('ssl-mode') || changes.includes('client-auth')) return { mode: 'reload', reason: 'pool_hba.conf changed (reloadable)' };
-  if (changes.length === 0) return { mode: 'none', reason: 'nothing TLS-related changed' };
-  return { mode: 'none', reason: `${changes.join(', ')}: the CA file is re-read for every new backend connection` };
-}
-
-export const pgpoolEngine: Engine<PgpoolConfigInput> = {
+export const pgpoolProcessEngine: Engine<PgpoolConfigInput> = {
   kind: 'Pgpool',
   renderConfig: renderPgpoolConfig,
   tlsApplyMode: pgpoolApplyMode,
@@ -51,5 +34,6 @@ export const pgpoolEngine: Engine<PgpoolConfigInput> = {
   },
 };
 
+export { pgpoolEngine, pgpoolApplyMode };
 export * from './config.ts';
 export * from './paths.ts';

@@ -1,22 +1,16 @@
 // The PostgreSQL engine: every TLS change by reload; only the listener needs a restart.
-import type { Engine } from '../engine.ts';
+import type { Engine } from '../process-engine.ts';
 import { probeTls } from '../shared/probe.ts';
-import { tlsChanges } from '../shared/diff.ts';
+import { postgresEngine } from './engine.ts';
 import { applyAndVerify } from '../shared/apply.ts';
 import { applyPostgresTls } from './apply-tls.ts';
 import { renderPostgresConfig, type PostgresConfigInput } from './config.ts';
 import { reloadPostgres } from './reload.ts';
 
-export const postgresEngine: Engine<PostgresConfigInput> = {
+export const postgresProcessEngine: Engine<PostgresConfigInput> = {
   kind: 'Postgres',
   renderConfig: renderPostgresConfig,
-  tlsApplyMode(from, to) {
-    const changes = tlsChanges(from, to);
-    // port / listen_addresses are postmaster-context; every ssl* setting and the files are sighup.
-    if (changes.includes('listen')) return { mode: 'restart', reason: 'listen address or port changed (postmaster context)' };
-    if (changes.length === 0) return { mode: 'none', reason: 'nothing TLS-related changed' };
-    return { mode: 'reload', reason: `PostgreSQL reloads ${changes.join(', ')} on SIGHUP` };
-  },
+  tlsApplyMode: postgresEngine.applyMode,
   reload: reloadPostgres,
   probe: probeTls,
   async applyTls(target, o) {
@@ -31,6 +25,7 @@ export const postgresEngine: Engine<PostgresConfigInput> = {
   },
 };
 
+export { postgresEngine };
 export * from './config.ts';
 export * from './hba.ts';
 export * from './paths.ts';

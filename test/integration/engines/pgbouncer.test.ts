@@ -9,7 +9,7 @@ import pg from 'pg';
 import { PgInstance, pgAvailable } from './harness/postgres.ts';
 import { PgBouncerInstance, PGBOUNCER_BIN, ADMIN } from './harness/pgbouncer.ts';
 import { testPki, type TestPki } from './harness/pki.ts';
-import { pgbouncerEngine, reconnectPgBouncer, reloadPgBouncer } from '../../../src/engines/pgbouncer/index.ts';
+import { pgbouncerProcessEngine as pgbouncerEngine, reconnectPgBouncer, reloadPgBouncer } from '../../../src/engines/pgbouncer/index.ts';
 import { applyPostgresTls } from '../../../src/engines/postgres/apply-tls.ts';
 import { probeTls, type ServedCert } from '../../../src/engines/shared/probe.ts';
 import { restoreAndVerify, TlsApplyError } from '../../../src/engines/shared/apply.ts';

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { PgInstance, pgAvailable } from './harness/postgres.ts';
 import { PgpoolInstance, PGPOOL_BIN } from './harness/pgpool.ts';
 import { testPki, type TestPki } from './harness/pki.ts';
-import { pgpoolEngine } from '../../../src/engines/pgpool/index.ts';
+import { pgpoolProcessEngine as pgpoolEngine } from '../../../src/engines/pgpool/index.ts';
 import { applyPostgresTls } from '../../../src/engines/postgres/apply-tls.ts';
 import { probeTls, type ServedCert } from '../../../src/engines/shared/probe.ts';
 import { TlsApplyError } from '../../../src/engines/shared/apply.ts';

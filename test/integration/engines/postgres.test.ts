@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { PgInstance, pgAvailable, type PgVersion } from './harness/postgres.ts';
 import { testPki, type TestPki } from './harness/pki.ts';
-import { postgresEngine } from '../../../src/engines/postgres/index.ts';
+import { postgresProcessEngine as postgresEngine } from '../../../src/engines/postgres/index.ts';
 import { applyPostgresTls } from '../../../src/engines/postgres/apply-tls.ts';
 import { probeTls } from '../../../src/engines/shared/probe.ts';
 import { restoreAndVerify, TlsApplyError } from '../../../src/engines/shared/apply.ts';

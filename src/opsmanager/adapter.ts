@@ -4,7 +4,7 @@
 import type { k8s } from '../kube/client.ts';
 import type { KubeClient } from '../kube/api.ts';
 import type { DbObject } from '../api/objects.ts';
-import type { DbTls } from './tls-plan.ts';
+import type { DbTls } from './reconfigure-tls/plan.ts';
 
 export interface OpsAdapter<DB extends DbObject = DbObject> {
   dbTls(db: DB): DbTls;

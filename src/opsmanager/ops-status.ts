@@ -61,8 +61,8 @@ export function subStep(type: string, verb: string, ok: boolean, pod?: string, e
   return { type: pod ? `${type}--${pod}` : type, status: ok ? 'True' : 'False', message: msg };
 }
 
-export function withCondition(op: OpsObject, c: NewCondition): NonNullable<OpsObject['status']> {
-  return { ...(op.status ?? {}), conditions: setCondition(op.status?.conditions, c) };
+export function withCondition(op: OpsObject, c: NewCondition, now = new Date()): NonNullable<OpsObject['status']> {
+  return { ...(op.status ?? {}), conditions: setCondition(op.status?.conditions, c, now) };
 }
 
 /** Go-style durations as KubeDB writes them: "5m", "30s", "1h30m". */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { planTls, PlanError, type DbTls } from '../../../src/opsmanager/tls-plan.ts';
+import { planTls, PlanError, type DbTls } from '../../../src/opsmanager/reconfigure-tls/plan.ts';
 
 const issuer = { name: 'pg-issuer', kind: 'Issuer', apiGroup: 'cert-manager.io' };
 const plain: DbTls = { sslMode: 'disable', clientAuthMode: 'md5' };

@@ -1,8 +1,8 @@
 // What a ReconfigureTLS request means for one database: which operation it
 // is, and the TLS part of the database spec once it is done (the spec the
 // UpdateDatabase step writes and the provisioner then agrees with).
-import type { CertificateSpec, TLSConfig } from '../api/shared/tls.ts';
-import type { SslMode } from '../api/shared/enums.ts';
+import type { CertificateSpec, TLSConfig } from '../../api/shared/tls.ts';
+import type { SslMode } from '../../api/shared/enums.ts';
 
 export type TlsOperation = 'add' | 'remove' | 'rotate' | 'change-issuer' | 'update' | 'none';
 
@@ -26,6 +26,11 @@ export interface TlsPlan {
   /** Certificates must be re-issued even though their spec is unchanged. */
   rotate: boolean;
   next: DbTls;
+}
+
+/** The plan as recorded on the request: also what the database was before, for a rollback. */
+export interface StoredPlan extends TlsPlan {
+  from: DbTls;
 }
 
 export class PlanError extends Error {}

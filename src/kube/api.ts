@@ -133,6 +133,34 @@ export class KubeApiError extends Error {
   }
 }
 
+/**
+ * An API call that failed, saying what was being done to which object; the
+ * server's error is its cause, its HTTP status stays in `code`.
+ */
+export class KubeCallError extends Error {
+  readonly code: number | undefined;
+  constructor(verb: string, ref: ObjectRef, cause: unknown) {
+    super(`${verb} ${describeRef(ref)}: ${serverMessage(cause)}`, { cause });
+    this.name = 'KubeCallError';
+    this.code = statusCode(cause);
+  }
+}
+
+/** The message of the server's Status body when there is one, else the error's own. */
+export function serverMessage(err: unknown): string {
+  const body = (err as { body?: unknown } | undefined)?.body;
+  const text = typeof body === 'string' ? body : body && typeof body === 'object' ? JSON.stringify(body) : '';
+  if (text) {
+    try {
+      const status = JSON.parse(text) as { message?: string };
+      if (status.message) return status.message;
+    } catch {
+      // not a Status body: the error's own message follows
+    }
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
 export function statusCode(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } };
   for (const v of [e?.code, e?.statusCode, e?.response?.statusCode]) if (typeof v === 'number') return v;

@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { Writable } from 'node:stream';
 import {
-  FIELD_MANAGER, describeRef, isNotFound, selectorString,
+  FIELD_MANAGER, KubeCallError, describeRef, isNotFound, selectorString,
   type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef,
 } from './api.ts';
 import { isConditionTrue, type Condition } from './conditions.ts';
@@ -67,14 +67,26 @@ export class Kube implements KubeClient {
     return this.kc.makeApiClient(ctor);
   }
 
+  /** Runs one API call; a failure says what was being done to which object (the server's error is its cause). */
+  private async call<T>(verb: string, ref: ObjectRef, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new KubeCallError(verb, ref, err);
+    }
+  }
+
   async apply<T extends KubeObject>(obj: T, fieldManager = FIELD_MANAGER): Promise<T> {
-    const path = await this.objects.path(refFor(obj), 'read');
-    return this.objects.send<T>(k8s.HttpMethod.PATCH, path, { body: obj, contentType: k8s.PatchStrategy.ServerSideApply, query: { fieldManager, force: 'true' } });
+    const ref = refFor(obj);
+    return this.call('apply', ref, async () =>
+      this.objects.send<T>(k8s.HttpMethod.PATCH, await this.objects.path(ref, 'read'), { body: obj, contentType: k8s.PatchStrategy.ServerSideApply, query: { fieldManager, force: 'true' } }),
+    );
   }
 
   async get<T extends KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
+    const ref = { apiVersion, kind, name, namespace };
     try {
-      return await this.objects.send<T>(k8s.HttpMethod.GET, await this.objects.path({ apiVersion, kind, name, namespace }, 'read'));
+      return await this.call('get', ref, async () => this.objects.send<T>(k8s.HttpMethod.GET, await this.objects.path(ref, 'read')));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -82,7 +94,8 @@ export class Kube implements KubeClient {
   }
 
   async list<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<T[]> {
-    return (await this.listObject<T>(apiVersion, kind, opts)).items;
+    const what = { apiVersion, kind, name: selectorString(opts.labelSelector) ?? '*', namespace: opts.namespace };
+    return (await this.call('list', what, () => this.listObject<T>(apiVersion, kind, opts))).items;
   }
 
   private async listObject<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions): Promise<{ metadata?: { resourceVersion?: string }; items: T[] }> {
@@ -94,26 +107,29 @@ export class Kube implements KubeClient {
   }
 
   async create<T extends KubeObject>(obj: T): Promise<T> {
-    const path = await this.objects.path(refFor(obj), 'create');
-    return this.objects.send<T>(k8s.HttpMethod.POST, path, { body: obj, query: { fieldManager: FIELD_MANAGER } });
+    const ref = refFor(obj);
+    return this.call('create', ref, async () =>
+      this.objects.send<T>(k8s.HttpMethod.POST, await this.objects.path(ref, 'create'), { body: obj, query: { fieldManager: FIELD_MANAGER } }),
+    );
   }
 
   async patch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>, fieldManager = FIELD_MANAGER): Promise<T> {
-    const path = await this.objects.path(ref, 'read');
-    return this.objects.send<T>(k8s.HttpMethod.PATCH, path, { body: patch, contentType: k8s.PatchStrategy.MergePatch, query: { fieldManager } });
+    return this.call('patch', ref, async () =>
+      this.objects.send<T>(k8s.HttpMethod.PATCH, await this.objects.path(ref, 'read'), { body: patch, contentType: k8s.PatchStrategy.MergePatch, query: { fieldManager } }),
+    );
   }
 
   async patchStatus<T extends KubeObject>(ref: ObjectRef, status: Record<string, unknown>, opts: { resourceVersion?: string } = {}): Promise<T> {
-    const path = `${await this.objects.path(ref, 'read')}/status`;
     const body: Record<string, unknown> = { status };
     if (opts.resourceVersion) body.metadata = { resourceVersion: opts.resourceVersion };
-    return this.objects.send<T>(k8s.HttpMethod.PATCH, path, { body, contentType: k8s.PatchStrategy.MergePatch, query: { fieldManager: FIELD_MANAGER } });
+    return this.call('patch the status of', ref, async () =>
+      this.objects.send<T>(k8s.HttpMethod.PATCH, `${await this.objects.path(ref, 'read')}/status`, { body, contentType: k8s.PatchStrategy.MergePatch, query: { fieldManager: FIELD_MANAGER } }),
+    );
   }
 
   async delete(ref: ObjectRef, opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } = {}): Promise<boolean> {
     try {
-      const path = await this.objects.path(ref, 'read');
-      await this.objects.send(k8s.HttpMethod.DELETE, path, { query: { propagationPolicy: opts.propagationPolicy } });
+      await this.call('delete', ref, async () => this.objects.send(k8s.HttpMethod.DELETE, await this.objects.path(ref, 'read'), { query: { propagationPolicy: opts.propagationPolicy } }));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;

@@ -2,7 +2,7 @@
 // keys on a work queue; workers call reconcile(key), which reads the world,
 // converges it one step and returns; errors back off, requeueAfter re-polls.
 import type { Logger } from '../observability/logger.ts';
-import type { KubeObject } from './api.ts';
+import { serverMessage, type KubeObject } from './api.ts';
 import type { Informer } from './informer.ts';
 import { WorkQueue } from './workqueue.ts';
 
@@ -107,18 +107,7 @@ export class Controller {
   }
 }
 
+/** One line for logs and conditions: the server's message, or the error's own (which says what was being done). */
 export function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const body = (err as { body?: unknown }).body;
-    if (typeof body === 'string' && body.length > 0) {
-      try {
-        const status = JSON.parse(body) as { message?: string };
-        if (status.message) return status.message;
-      } catch {
-        /* a body that is not a Status: the message below says enough */
-      }
-    }
-    return err.message;
-  }
-  return String(err);
+  return serverMessage(err);
 }

@@ -5,7 +5,7 @@
 import type { k8s } from '../kube/client.ts';
 import { isConflict, type KubeObject, type ObjectRef } from '../kube/api.ts';
 import type { DbObject } from '../api/objects.ts';
-import { isConditionTrue, newCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.ts';
+import { isConditionTrue, newCondition, removeCondition, setCondition, type Condition, type NewCondition } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
 import type { KindInfo } from '../kinds/info.ts';
 import { selectorLabels } from '../kinds/info.ts';
@@ -89,7 +89,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     let conds = db.status?.conditions ?? [];
     const gen = db.metadata.generation;
     if (!isConditionTrue(conds, DB_CONDITIONS.ProvisioningStarted)) {
-      conds = setCondition(conds, {
+      conds = this.setCondition(conds, {
         ...newCondition('ProvisioningStarted', `The KubeDB operator has started the provisioning of ${this.info.kind}: ${key.namespace}/${key.name}`, gen),
         reason: 'DatabaseProvisioningStartedSuccessfully',
       });
@@ -127,18 +127,18 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     if (h.replicasReady && h.accepting) await this.rollOutdatedPod(db, pods);
     const replicas = db.spec.replicas ?? 1;
     const name = `${key.namespace}/${key.name}`;
-    conds = setCondition(conds, h.replicasReady
+    conds = this.setCondition(conds, h.replicasReady
       ? { type: 'ReplicaReady', status: 'True', reason: 'AllReplicasReady', message: 'All desired replicas are ready.', observedGeneration: gen }
       : { type: 'ReplicaReady', status: 'False', reason: 'SomeReplicasNotReady', message: `${h.readyReplicas} of ${replicas} replicas are ready`, observedGeneration: gen });
-    conds = setCondition(conds, h.accepting
+    conds = this.setCondition(conds, h.accepting
       ? { type: 'AcceptingConnection', status: 'True', reason: 'AcceptingConnection', message: `${this.info.kind} ${name} is accepting connection`, observedGeneration: gen }
       : { type: 'AcceptingConnection', status: 'False', reason: 'DatabaseNotAcceptingConnectionRequest', message: h.message ?? `${this.info.kind} ${name} is not accepting connection`, observedGeneration: gen });
     const ready = h.replicasReady && h.accepting;
-    conds = setCondition(conds, ready
+    conds = this.setCondition(conds, ready
       ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `${this.info.kind} ${name} is ready`, observedGeneration: gen }
       : { type: 'Ready', status: 'False', reason: 'ReadinessCheckFailed', message: h.message ?? `${this.info.kind} ${name} is not ready`, observedGeneration: gen });
     if (ready && !isConditionTrue(conds, DB_CONDITIONS.Provisioned)) {
-      conds = setCondition(conds, {
+      conds = this.setCondition(conds, {
         ...newCondition('Provisioned', `The ${this.info.kind}: ${name} is successfully provisioned.`, gen),
         reason: 'DatabaseSuccessfullyProvisioned',
       });
@@ -162,6 +162,11 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     if (!victim) return;
     await this.ctx.events.record(this.ref(db), 'Normal', 'RollingUpdate', `restarting ${victim.metadata!.name} to apply the new pod template`);
     await this.ctx.kube.delete({ apiVersion: 'v1', kind: 'Pod', name: victim.metadata!.name!, namespace: victim.metadata!.namespace });
+  }
+
+  /** Conditions stamped with the injected clock's time. */
+  private setCondition(conds: Condition[], c: NewCondition): Condition[] {
+    return setCondition(conds, c, new Date(this.ctx.clock.now()));
   }
 
   private ref(db: DB) {
@@ -190,7 +195,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
 
   private async halt(db: DB, conds: Condition[]): Promise<Result> {
     await this.deleteWorkload(db);
-    conds = setCondition(conds, { ...newCondition('Halted', `${this.info.kind} ${db.metadata.name} is halted`), reason: 'DatabaseHaltedSuccessfully' });
+    conds = this.setCondition(conds, { ...newCondition('Halted', `${this.info.kind} ${db.metadata.name} is halted`), reason: 'DatabaseHaltedSuccessfully' });
     await this.writeStatus(db, conds);
     return { requeueAfterMs: 30_000 };
   }

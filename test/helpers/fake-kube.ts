@@ -99,6 +99,12 @@ export class FakeKube implements KubeClient {
 
   private store(o: Obj, type: 'add' | 'update'): Obj {
     o.metadata.resourceVersion = this.nextVersion();
+    // As the API server does: a Secret's stringData is written into data and not kept.
+    const withStrings = o as Obj & { stringData?: Record<string, string> };
+    if (o.kind === 'Secret' && withStrings.stringData) {
+      o.data = { ...o.data, ...Object.fromEntries(Object.entries(withStrings.stringData).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) };
+      delete withStrings.stringData;
+    }
     const key = keyOf(this.ref(o));
     // A deleted object whose last finalizer went away is gone.
     if (o.metadata.deletionTimestamp && !(o.metadata.finalizers?.length)) {

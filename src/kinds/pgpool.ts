@@ -4,13 +4,13 @@
 import { PGPOOL, PGPOOL_OPS, PGPOOL_VERSION } from '../api/kinds.ts';
 import type { Pgpool } from '../api/kubedb.com/v1alpha2/pgpool.ts';
 import type { Named } from '../api/objects.ts';
-import { CLIENT_AUTH_MODES, oneOf } from '../api/shared/enums.ts';
 import { pgpoolEngine } from '../engines/pgpool/engine.ts';
 import { PGPOOL_PORT, pgpoolTlsView } from '../provisioner/pgpool/config.ts';
 import { pgpoolProvisioner } from '../provisioner/pgpool/provisioner.ts';
 import { ordinal } from '../provisioner/objects.ts';
 import { defaultPgpool } from '../webhook/defaults/pgpool.ts';
 import { pgpoolValidators } from '../webhook/validators/pgpool.ts';
+import { clientAuthModeTls } from './common.ts';
 import { kindInfo } from './info.ts';
 import { defineKind, type KindModule } from './types.ts';
 
@@ -32,18 +32,7 @@ export const pgpoolModule: KindModule<Pp, Pgpool> = {
   },
   provisioner: pgpoolProvisioner(info),
   ops: {
-    dbTls(db) {
-      const v = pgpoolTlsView(db);
-      return { tls: db.spec.tls, sslMode: v.sslMode, clientAuthMode: v.clientAuthMode };
-    },
-    planned(db, next) {
-      const copy = structuredClone(db);
-      copy.spec.tls = next.tls;
-      copy.spec.sslMode = next.sslMode;
-      copy.spec.clientAuthMode = oneOf(CLIENT_AUTH_MODES, next.clientAuthMode, 'spec.tls.clientAuthMode');
-      return copy;
-    },
-    specPatch: (next) => ({ tls: next.tls ?? null, sslMode: next.sslMode, clientAuthMode: next.clientAuthMode }),
+    ...clientAuthModeTls<Pp>(pgpoolTlsView),
     defaultAuth: () => 'md5',
     port: () => PGPOOL_PORT,
     order: (pods) => [...pods].sort((a, b) => ordinal(b) - ordinal(a)),

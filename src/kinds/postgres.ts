@@ -4,13 +4,13 @@
 import { POSTGRES, POSTGRES_OPS, POSTGRES_VERSION } from '../api/kinds.ts';
 import type { Postgres } from '../api/kubedb.com/v1/postgres.ts';
 import type { DbObject, Named } from '../api/objects.ts';
-import { CLIENT_AUTH_MODES, oneOf } from '../api/shared/enums.ts';
 import { postgresEngine } from '../engines/postgres/engine.ts';
 import { PG_PORT } from '../provisioner/postgres/config.ts';
 import { ordinal } from '../provisioner/objects.ts';
 import { postgresProvisioner, postgresTlsView } from '../provisioner/postgres/provisioner.ts';
 import { defaultPostgres } from '../webhook/defaults/postgres.ts';
 import { postgresValidators } from '../webhook/validators/postgres.ts';
+import { clientAuthModeTls } from './common.ts';
 import { kindInfo } from './info.ts';
 import { defineKind, type KindModule } from './types.ts';
 
@@ -24,18 +24,7 @@ export const postgresModule: KindModule<Pg, Postgres> = {
   admission: { default: defaultPostgres, validators: postgresValidators },
   provisioner: postgresProvisioner(info),
   ops: {
-    dbTls(db) {
-      const v = postgresTlsView(db);
-      return { tls: db.spec.tls, sslMode: v.sslMode, clientAuthMode: v.clientAuthMode };
-    },
-    planned(db, next) {
-      const copy = structuredClone(db);
-      copy.spec.tls = next.tls;
-      copy.spec.sslMode = next.sslMode;
-      copy.spec.clientAuthMode = oneOf(CLIENT_AUTH_MODES, next.clientAuthMode, 'spec.tls.clientAuthMode');
-      return copy;
-    },
-    specPatch: (next) => ({ tls: next.tls ?? null, sslMode: next.sslMode, clientAuthMode: next.clientAuthMode }),
+    ...clientAuthModeTls<Pg>(postgresTlsView),
     defaultAuth: (db) => (Number.parseInt(db.spec.version, 10) >= 18 ? 'scram' : 'md5'),
     port: () => PG_PORT,
     async dependents(kube, db) {

@@ -7,6 +7,7 @@ import { statusCommand } from './status.ts';
 import { agentCommand } from './agent.ts';
 import { imagesCommand } from './images.ts';
 import { operatorCommand } from './operator.ts';
+import { gatewayCommand } from './gateway.ts';
 
 function intArg(v: string): number {
   const n = Number.parseInt(v, 10);
@@ -51,6 +52,18 @@ program
   .option('--provisioner-kubeconfig <file>', 'also run the local-path provisioner with this identity')
   .option('--volumes-dir <dir>', 'where provisioned volumes live')
   .action(agentCommand);
+
+program
+  .command('gateway')
+  .description("run the network gateway between the host and the cluster's node namespace (started by `pgtls up`)")
+  .requiredOption('--kubeconfig <file>', 'kubeconfig of the gateway identity (pgtls:net-gateway); its server is the `kubernetes` Service endpoint')
+  .requiredOption('--netns <name>', 'the node network namespace (/run/netns/<name>)')
+  .requiredOption('--egress-socket <path>', "unix socket for the API server's egress (HTTP CONNECT) and the control calls")
+  .requiredOption('--pod-mirror-network <cidr>', 'loopback network mirroring the pod network, 127.N.0.0/16')
+  .requiredOption('--service-mirror-network <cidr>', 'loopback network mirroring the Service network, 127.N.0.0/16')
+  .option('--no-service-proxy', 'do not serve Service ClusterIPs inside the namespace (kube-proxy does); egress and mirrors stay')
+  .option('--dial-timeout <ms>', 'connect timeout for every dial', intArg, 10_000)
+  .action(gatewayCommand);
 
 program
   .command('images')

@@ -1,5 +1,6 @@
 import { homeLayout } from '../local/home.ts';
-import { serverUrl, status } from '../local/controlplane/cluster.ts';
+import { nodeNetworkEnabled, serverUrl, status } from '../local/controlplane/cluster.ts';
+import { networkSummary } from '../local/net/summary.ts';
 import { operatorPorts } from '../local/controlplane/components/operator.ts';
 
 export async function statusCommand(): Promise<void> {
@@ -20,6 +21,7 @@ export async function statusCommand(): Promise<void> {
     `cluster ${st.cfg.name} in ${layout.home}\n` +
       `  api server   ${serverUrl(st.cfg)}\n  kubeconfig   ${layout.kubeconfig}\n` +
       `  etcd         https://${st.cfg.host}:${p.etcdClient}\n  operator     webhook https://${st.cfg.host}:${op.webhook}, health http://${st.cfg.host}:${op.health}/readyz\n  versions     kubernetes ${st.cfg.versions.kubernetes}, etcd ${st.cfg.versions.etcd}, cert-manager ${st.cfg.versions.certManager}\n` +
+      (nodeNetworkEnabled() ? `  network      ${networkSummary(st.cfg.ports.apiserver, layout)}\n` : '') +
       `components:\n${rows.join('\n')}\n`,
   );
   if (st.components.some((c) => c.process.state === 'running' && !c.healthy)) process.exitCode = 3;

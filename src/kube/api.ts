@@ -82,6 +82,8 @@ export interface ListWatch<T extends KubeObject> {
 }
 
 export interface KubeClient {
+  /** The API server's URL when there is one (the fake has none): how host-run code dials pods depends on it. */
+  readonly server?: string;
   /** undefined when the object does not exist. */
   get<T extends KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined>;
   list<T extends KubeObject>(apiVersion: string, kind: string, opts?: ListOptions): Promise<T[]>;

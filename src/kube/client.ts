@@ -62,6 +62,10 @@ export class Kube implements KubeClient {
     return new Kube(loadKubeConfig(file));
   }
 
+  get server(): string | undefined {
+    return this.kc.getCurrentCluster()?.server;
+  }
+
   /** A typed client-node API, for code outside the reconcilers (the local cluster, tests). */
   api<T extends k8s.ApiType>(ctor: new (config: k8s.Configuration) => T): T {
     return this.kc.makeApiClient(ctor);

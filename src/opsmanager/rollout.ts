@@ -15,6 +15,7 @@ import { listPods, podReady } from '../provisioner/objects.ts';
 import type { ProvisionerContext } from '../provisioner/context.ts';
 import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
 import { governingServiceName } from '../provisioner/specs/services.ts';
+import { dialPod } from '../provisioner/dial.ts';
 
 export { expectFor, type Expect };
 
@@ -44,8 +45,8 @@ function serves(r: ProbeResult, e: Expect): boolean {
 async function probePod(ctx: RolloutContext, pod: k8s.V1Pod, port: number, e: Expect): Promise<ProbeResult> {
   const db = pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '';
   const serverName = `${pod.metadata!.name}.${governingServiceName(db)}.${pod.metadata!.namespace}.svc`;
-  const probe = ctx.probe ?? probeTls;
-  return probe({ host: pod.status!.podIP!, port, serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca });
+  if (ctx.probe) return ctx.probe({ host: pod.status!.podIP!, port, serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca });
+  return probeTls({ ...dialPod(ctx.kube, pod.status!.podIP!, port), serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca });
 }
 
 /** Writes the state (config and staged TLS) through the kind's provisioner. */

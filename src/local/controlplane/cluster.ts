@@ -1,7 +1,7 @@
 // `pgtls up`, `down` and `status` for the local control plane: compute the
 // component records from the saved configuration, then start them in link
 // order (or stop them in reverse), waiting on each one's health check.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HomeLayout } from '../home.ts';
 import { Kube } from '../../kube/client.ts';
@@ -17,6 +17,11 @@ import { buildKubeScheduler } from './components/kube-scheduler.ts';
 import { buildCertManager, CERT_MANAGER_LEASE } from './components/cert-manager.ts';
 import { buildNodeAgent, NODE_NAME } from './components/node-agent.ts';
 import { buildOperator } from './components/operator.ts';
+import { buildNetGateway, egressConfigPath, egressSocketPath, NET_GATEWAY } from './components/net-gateway.ts';
+import { egressSelectorConfig } from '../net/egress-config.ts';
+import { deleteClusterNetns, ensureNodeNetns, netnsUnsupportedReason } from '../net/netns.ts';
+import { GATEWAY_USER, gatewayRbac } from '../net/rbac.ts';
+import { KUBERNETES_SERVICE_IP, NODE_IP, nodeNetnsName } from '../net/topology.ts';
 import { provisionerRbac } from '../node/provisioner.ts';
 import { installApi } from '../../api/install.ts';
 import { OPERATOR_USER, operatorClusterRole, operatorClusterRoleBinding } from '../../operator/rbac.ts';
@@ -58,6 +63,8 @@ const CLIENTS = [
   { name: 'local-path-provisioner', commonName: PROVISIONER_USER },
   // The operator gets the narrow ClusterRole of deploy/rbac.yaml, not cluster-admin, so the tests prove it suffices.
   { name: 'operator', commonName: OPERATOR_USER },
+  // The net gateway reads Services, Pods and EndpointSlices to know what to serve.
+  { name: NET_GATEWAY, commonName: GATEWAY_USER },
 ];
 
 /** The admin and per-component kubeconfigs a cluster uses. */
@@ -69,10 +76,22 @@ export function serverUrl(cfg: ClusterConfig): string {
   return `https://${cfg.host}:${cfg.ports.apiserver}`;
 }
 
+/**
+ * Whether this cluster has a node network namespace and the net gateway (the
+ * host can create namespaces: root, iproute2). Without, it runs as before on
+ * loopback alone and the API server dials directly.
+ */
+export function nodeNetworkEnabled(): boolean {
+  return netnsUnsupportedReason() === undefined;
+}
+
 export function buildComponents(cfg: ClusterConfig, layout: HomeLayout, pki: PkiFiles, bins: BinaryPaths): Component[] {
+  const net = nodeNetworkEnabled();
   return [
     buildEtcd(cfg, pki, bins.etcd, layout.data),
-    buildKubeApiserver(cfg, pki, bins.kubeApiserver),
+    buildKubeApiserver(cfg, pki, bins.kubeApiserver, net ? egressConfigPath(layout) : undefined),
+    // Right after the API server: webhooks and kubelet calls go through it from then on.
+    ...(net ? [buildNetGateway(cfg, layout, kubeconfigPath(layout, NET_GATEWAY))] : []),
     buildKubeControllerManager(cfg, pki, bins.kubeControllerManager, kubeconfigPath(layout, 'kube-controller-manager'), layout.data),
     buildKubeScheduler(cfg, bins.kubeScheduler, kubeconfigPath(layout, 'kube-scheduler')),
     buildCertManager(cfg, bins.certManager, kubeconfigPath(layout, 'cert-manager')),
@@ -137,7 +156,8 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
         name: 'kube-apiserver',
         commonName: 'kube-apiserver',
         dnsNames: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost'],
-        ipAddresses: [cfg.host, '10.96.0.1'],
+        // In the node namespace the API server is reached at the `kubernetes` ClusterIP and at the node address (the gateway forwards both).
+        ipAddresses: [cfg.host, KUBERNETES_SERVICE_IP, NODE_IP],
       },
       // The node agent's kubelet API; the API server connects to the node's InternalIP.
       { name: 'node-agent-serving', commonName: `system:node:${NODE_NAME}`, dnsNames: ['localhost'], ipAddresses: [cfg.host] },
@@ -156,6 +176,14 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     });
   }
 
+  if (nodeNetworkEnabled()) {
+    const netns = nodeNetnsName(cfg.ports.apiserver);
+    if (await ensureNodeNetns(netns)) log(`network namespace ${netns} created (bridge with ${NODE_IP})`);
+    writeFileSync(egressConfigPath(layout), egressSelectorConfig(egressSocketPath(layout)), { mode: 0o600 });
+  } else {
+    log(`no node network namespace: ${netnsUnsupportedReason()}; pods and Services stay on loopback`);
+  }
+
   const components = clusterComponents(cfg, layout, pki, bins, { operator: opts.operator });
   const byName = new Map(components.map((c) => [c.name, c]));
   const kube = Kube.fromFile(layout.kubeconfig);
@@ -166,6 +194,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
       await applyAndWaitEstablished(kube, certManagerCrds(bins.certManagerCrds, cfg.versions.certManager), timeoutMs);
     }
     if (c.name === 'node-agent') for (const o of provisionerRbac(PROVISIONER_USER)) await kube.apply(o);
+    if (c.name === NET_GATEWAY) for (const o of gatewayRbac()) await kube.apply(o);
     if (c.name === 'operator') {
       await kube.apply(operatorClusterRole());
       await kube.apply(operatorClusterRoleBinding({ user: OPERATOR_USER }));
@@ -217,6 +246,10 @@ export async function down(layout: HomeLayout, opts: { purge?: boolean; log?: Lo
     for (const c of [...handle.components].reverse()) {
       const r = await stopProcess(layout, c);
       if (r === 'stopped') log(`${c.name} stopped`);
+    }
+    // Every process is gone: the node namespace and any pod namespace left of this cluster go too.
+    if (nodeNetworkEnabled()) {
+      for (const n of await deleteClusterNetns(handle.cfg.ports.apiserver, log)) log(`network namespace ${n} deleted`);
     }
   }
   if (opts.purge) {

@@ -9,6 +9,8 @@ export interface HealthCheck {
   clientKey?: string;
   /** CA file to verify the endpoint with; absent = self-signed serving cert, not verified. */
   ca?: string;
+  /** Ask over this unix socket instead (the URL then gives only the path). */
+  socketPath?: string;
 }
 
 export interface Component {

@@ -115,6 +115,13 @@ async function ensureCa(files: PkiFiles, commonName: string): Promise<Ca> {
   return { cert, key: key as CryptoKey };
 }
 
+/** True when the certificate names every wanted SAN (a home made before a SAN was added gets a new certificate). */
+export function coversSans(certPem: string, sans: x509.JsonGeneralName[]): boolean {
+  const ext = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension);
+  const have = new Set((ext?.names.toJSON() ?? []).map((n) => `${n.type}:${n.value}`));
+  return sans.every((n) => have.has(`${n.type}:${n.value}`));
+}
+
 async function issue(
   ca: Ca,
   files: PkiFiles,
@@ -123,7 +130,7 @@ async function issue(
   usages: x509.ExtendedKeyUsage[],
   sans: x509.JsonGeneralName[],
 ): Promise<void> {
-  if (existsSync(files.cert(name)) && existsSync(files.key(name))) return;
+  if (existsSync(files.cert(name)) && existsSync(files.key(name)) && coversSans(readFileSync(files.cert(name), 'utf8'), sans)) return;
   const keys = await newKeys();
   const now = Date.now();
   const extensions: x509.Extension[] = [

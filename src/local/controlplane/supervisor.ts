@@ -122,6 +122,7 @@ function probe(h: HealthCheck, timeoutMs: number): Promise<boolean> {
     const opts = {
       method: 'GET',
       timeout: timeoutMs,
+      ...(h.socketPath ? { socketPath: h.socketPath } : {}),
       ...(url.protocol === 'https:'
         ? {
             ca: h.ca ? readFileSync(h.ca) : undefined,

@@ -38,3 +38,4 @@ export function hostMirror(ip: string, plan: AddressPlan): string | undefined {
 }
 
 export { addressPlanFor };
+export type { AddressPlan };

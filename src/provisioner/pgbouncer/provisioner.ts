@@ -53,7 +53,7 @@ export function pgbouncerProvisioner(info: KindInfo): KindProvisioner<PgBouncerD
     info,
     apply: (ctx, db, staged) => applyPgBouncer(info, ctx, db, staged),
     stage: (ctx, db, extraCas = []) => stageDatabase(ctx, db, extraCas),
-    health: (_ctx, db, pods) => poolerHealth(db, pods, pgbouncerPort(db)),
+    health: (ctx, db, pods) => poolerHealth(db, pods, pgbouncerPort(db), ctx.kube),
     certificates: (db) => databaseCertificates(info, db),
     secretsOf: databaseSecrets,
   };

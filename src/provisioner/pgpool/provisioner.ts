@@ -56,7 +56,7 @@ export function pgpoolProvisioner(info: KindInfo): KindProvisioner<PgpoolDb> {
     info,
     apply: (ctx, db, staged) => applyPgpool(info, ctx, db, staged),
     stage: (ctx, db, extraCas = []) => stageDatabase(ctx, db, extraCas),
-    health: (_ctx, db, pods) => poolerHealth(db, pods, PGPOOL_PORT),
+    health: (ctx, db, pods) => poolerHealth(db, pods, PGPOOL_PORT, ctx.kube),
     certificates: (db) => databaseCertificates(info, db),
     secretsOf: databaseSecrets,
   };

@@ -14,6 +14,7 @@ import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
 import { databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
 import { buildServices, ROLE_LABEL } from '../specs/services.ts';
 import { PG_PORT, renderPostgresFiles } from './config.ts';
+import { dialPod } from '../dial.ts';
 import { buildPostgresStatefulSet } from './statefulset.ts';
 
 export type PgDb = Postgres & DbObject;
@@ -74,7 +75,7 @@ async function healthPostgres(ctx: ProvisionerContext, db: PgDb, pods: k8s.V1Pod
   let accepting = false;
   let message: string | undefined;
   if (primary?.status?.podIP && podReady(primary)) {
-    const r = await probeTls({ host: primary.status.podIP, port: PG_PORT }, { timeoutMs: 2000 });
+    const r = await probeTls(dialPod(ctx.kube, primary.status.podIP, PG_PORT), { timeoutMs: 2000 });
     accepting = r.kind !== 'error';
     if (r.kind === 'error') message = `primary ${primary.metadata!.name}: ${r.error}`;
   } else {

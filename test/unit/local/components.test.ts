@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildComponents } from '../../../src/local/controlplane/cluster.ts';
+import { buildComponents, nodeNetworkEnabled } from '../../../src/local/controlplane/cluster.ts';
 import { newClusterConfig, portsFrom } from '../../../src/local/controlplane/config.ts';
 import { pkiFiles } from '../../../src/local/controlplane/pki.ts';
 import { homeLayout } from '../../../src/local/home.ts';
@@ -14,7 +14,9 @@ const flag = (name: string, f: string) => byName[name]!.args.find((a) => a.start
 
 describe('control-plane component records', () => {
   it('start in link order: etcd, then the API server, then its clients', () => {
-    assert.deepEqual(comps.map((c) => c.name), ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'cert-manager', 'node-agent']);
+    // The net gateway exists where the host can make network namespaces (root).
+    const gateway = nodeNetworkEnabled() ? ['net-gateway'] : [];
+    assert.deepEqual(comps.map((c) => c.name), ['etcd', 'kube-apiserver', ...gateway, 'kube-controller-manager', 'kube-scheduler', 'cert-manager', 'node-agent']);
     const seen = new Set<string>();
     for (const c of comps) {
       for (const l of c.links) assert.ok(seen.has(l), `${c.name} starts before ${l}`);
@@ -27,7 +29,10 @@ describe('control-plane component records', () => {
     assert.equal(flag('etcd', 'listen-peer-urls'), 'http://127.0.0.1:30002');
     for (const n of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) assert.equal(flag(n, 'bind-address'), '127.0.0.1');
     assert.equal(flag('cert-manager', 'metrics-listen-address'), '127.0.0.1:30005');
-    for (const c of comps) assert.match(c.health!.url, /^https?:\/\/127\.0\.0\.1:/);
+    for (const c of comps) {
+      if (c.health!.socketPath) assert.ok(c.health!.socketPath.startsWith('/h/'), `${c.name} is asked on a socket in the home`);
+      else assert.match(c.health!.url, /^https?:\/\/127\.0\.0\.1:/);
+    }
   });
 
   it('use client-certificate authentication, RBAC and no loopback Endpoints', () => {

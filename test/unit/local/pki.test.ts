@@ -28,3 +28,19 @@ describe('local PKI', () => {
     assert.equal(readFileSync(pki.cert('srv'), 'utf8') + readFileSync(pki.caCert, 'utf8') + readFileSync(pki.saKey, 'utf8'), before);
   });
 });
+
+describe('local PKI: SANs of an existing home', () => {
+  it('re-issues a serving certificate that lacks a wanted SAN, keeping the CA', async () => {
+    const { coversSans } = await import('../../../src/local/controlplane/pki.ts');
+    const dir = tmpDir('pgtls-pki-san-');
+    const base = { name: 'srv', commonName: 'srv', dnsNames: ['kubernetes.default.svc'], ipAddresses: ['127.0.0.1', '10.96.0.1'] };
+    const pki = await ensurePki(dir, [base], []);
+    const ca = readFileSync(pki.caCert, 'utf8');
+    assert.ok(coversSans(readFileSync(pki.cert('srv'), 'utf8'), [{ type: 'ip', value: '10.96.0.1' }]));
+    assert.ok(!coversSans(readFileSync(pki.cert('srv'), 'utf8'), [{ type: 'ip', value: '10.244.0.1' }]));
+    await ensurePki(dir, [{ ...base, ipAddresses: [...base.ipAddresses, '10.244.0.1'] }], []);
+    assert.match(await x509Field(pki.cert('srv'), '-ext'), /IP Address:127\.0\.0\.1, IP Address:10\.96\.0\.1, IP Address:10\.244\.0\.1/);
+    assert.equal(readFileSync(pki.caCert, 'utf8'), ca);
+    assert.equal((await runOk('openssl', ['verify', '-CAfile', pki.caCert, pki.cert('srv')])).trim(), `${pki.cert('srv')}: OK`);
+  });
+});

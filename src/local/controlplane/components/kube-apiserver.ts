@@ -2,7 +2,12 @@ import type { Component } from '../component.ts';
 import type { ClusterConfig } from '../config.ts';
 import type { PkiFiles } from '../pki.ts';
 
-export function buildKubeApiserver(cfg: ClusterConfig, pki: PkiFiles, binary: string): Component {
+/**
+ * With `egressSelectorConfigFile`, every call the API server makes into the
+ * cluster (webhooks, kubelets, pod and Service proxy) goes through the net
+ * gateway's socket, which dials cluster addresses inside the node namespace.
+ */
+export function buildKubeApiserver(cfg: ClusterConfig, pki: PkiFiles, binary: string, egressSelectorConfigFile?: string): Component {
   const { host, ports } = cfg;
   return {
     name: 'kube-apiserver',
@@ -13,8 +18,8 @@ export function buildKubeApiserver(cfg: ClusterConfig, pki: PkiFiles, binary: st
       `--bind-address=${host}`,
       `--advertise-address=${host}`,
       `--secure-port=${ports.apiserver}`,
-      // Endpoints may not hold loopback addresses, and loopback is all we have:
-      // the `kubernetes` Service gets no Endpoints (in-cluster clients use the kubeconfig).
+      // Endpoints may not hold loopback addresses, and the API server listens on loopback only:
+      // the `kubernetes` Service gets no Endpoints; the net gateway serves its ClusterIP inside the node namespace.
       '--endpoint-reconciler-type=none',
       `--etcd-servers=https://${host}:${ports.etcdClient}`,
       `--etcd-cafile=${pki.caCert}`,
@@ -35,6 +40,7 @@ export function buildKubeApiserver(cfg: ClusterConfig, pki: PkiFiles, binary: st
       '--allow-privileged=true',
       '--profiling=false',
       '--v=1',
+      ...(egressSelectorConfigFile ? [`--egress-selector-config-file=${egressSelectorConfigFile}`] : []),
     ],
     health: {
       url: `https://${host}:${ports.apiserver}/readyz`,

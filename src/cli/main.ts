@@ -26,6 +26,7 @@ program
   .option('--detach', 'return once the cluster is ready instead of staying in the foreground')
   .option('--port-base <port>', 'first of the loopback ports a new cluster uses (default 16443)', intArg)
   .option('--timeout <seconds>', 'readiness timeout per component', intArg, 120)
+  .option('--runtime <name>', 'for a new home, what runs pods: node-agent (default) or kubelet (containerd + the real kubelet, see docs/kubelet-runtime.md)')
   .action(upCommand);
 
 program

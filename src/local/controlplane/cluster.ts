@@ -25,6 +25,8 @@ import { KUBERNETES_SERVICE_IP, NODE_IP, nodeNetnsName } from '../net/topology.t
 import { provisionerRbac } from '../node/provisioner.ts';
 import { installApi } from '../../api/install.ts';
 import { OPERATOR_USER, operatorClusterRole, operatorClusterRoleBinding } from '../../operator/rbac.ts';
+import * as kubeletRuntime from '../kubelet/runtime.ts';
+import { startInNamespaces } from '../kubelet/launch.ts';
 import { applyAndWaitEstablished, certManagerCrds, certManagerRbac, CERT_MANAGER_USER, waitLeaseHeld } from './bootstrap.ts';
 import {
   assertPortFree,
@@ -49,6 +51,8 @@ export interface UpOptions {
   log?: Log;
   /** Start the operator (default true); tests that run their own webhook or controllers turn it off. */
   operator?: boolean;
+  /** For a new home: what runs pods (default node-agent). A saved home keeps its own. */
+  runtime?: kubeletRuntime.Runtime;
 }
 
 const CLIENTS = [
@@ -102,7 +106,8 @@ export function buildComponents(cfg: ClusterConfig, layout: HomeLayout, pki: Pki
 /** The control plane, then the operator: what `up` starts and `down` stops (in reverse). */
 export function clusterComponents(cfg: ClusterConfig, layout: HomeLayout, pki: PkiFiles, bins: BinaryPaths, opts: { operator?: boolean } = {}): Component[] {
   const cp = buildComponents(cfg, layout, pki, bins);
-  return opts.operator === false ? cp : [...cp, buildOperator(cfg, layout.data, kubeconfigPath(layout, 'operator'))];
+  const all = opts.operator === false ? cp : [...cp, buildOperator(cfg, layout.data, kubeconfigPath(layout, 'operator'))];
+  return cfg.runtime === 'kubelet' ? kubeletRuntime.kubeletRuntimeComponents(cfg, layout, all) : all;
 }
 
 function missingBinaries(bins: BinaryPaths): string[] {
@@ -140,6 +145,10 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
   const log = opts.log ?? (() => {});
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const cfg = loadOrCreateConfig(layout, opts.portBase, log);
+  if (opts.runtime !== undefined && (cfg.runtime ?? 'node-agent') !== opts.runtime) {
+    if (existsSync(layout.clusterFile)) throw new ComponentError(`${layout.home} runs the ${cfg.runtime ?? 'node-agent'} runtime; \`pgtls down --purge\` first to switch to ${opts.runtime}`);
+    cfg.runtime = opts.runtime;
+  }
   const bins = binaryPaths(cfg.versions);
   const missing = missingBinaries(bins);
   if (missing.length > 0) {
@@ -188,7 +197,10 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
   const byName = new Map(components.map((c) => [c.name, c]));
   const kube = Kube.fromFile(layout.kubeconfig);
   const started = new Map<string, { pid: number; at: number }>();
+  const hook = { cfg, layout, kube, log, timeoutMs };
+  const kubeletNode = cfg.runtime === 'kubelet';
   for (const c of components) {
+    if (kubeletNode) await kubeletRuntime.beforeStart(c.name, hook);
     if (c.name === 'cert-manager') {
       for (const o of certManagerRbac()) await kube.apply(o);
       await applyAndWaitEstablished(kube, certManagerCrds(bins.certManagerCrds, cfg.versions.certManager), timeoutMs);
@@ -217,10 +229,11 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     if (st.state === 'stale') log(`${c.name}: ignoring stale pid file (${st.reason})`);
     for (const p of c.ports) await assertPortFree(cfg.host, p, c.name);
     const at = Date.now();
-    const pid = startProcess(layout, c);
+    const pid = c.namespaces ? startInNamespaces(layout, c) : startProcess(layout, c);
     started.set(c.name, { pid, at });
     log(`${c.name} started (pid ${pid})`);
     await waitHealthy(layout, c, pid, timeoutMs);
+    if (kubeletNode) await kubeletRuntime.afterStart(c.name, hook);
     log(`${c.name} ready`);
     if (c.name === 'kube-apiserver') await install(kube, log);
   }
@@ -229,6 +242,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => isAlive(cm.pid));
     log('cert-manager holds its leader lease');
   }
+  if (kubeletNode) await kubeletRuntime.afterUp(hook);
   return { cfg, layout, components };
 }
 
@@ -243,10 +257,13 @@ export async function down(layout: HomeLayout, opts: { purge?: boolean; log?: Lo
   const log = opts.log ?? (() => {});
   const handle = describeCluster(layout);
   if (handle) {
+    const kubeletNode = handle.cfg.runtime === 'kubelet';
     for (const c of [...handle.components].reverse()) {
+      if (kubeletNode) await kubeletRuntime.beforeStop(c.name, handle.cfg, layout, log);
       const r = await stopProcess(layout, c);
       if (r === 'stopped') log(`${c.name} stopped`);
     }
+    if (kubeletNode) await kubeletRuntime.afterDown(handle.cfg, layout, log);
     // Every process is gone: the node namespace and any pod namespace left of this cluster go too.
     if (nodeNetworkEnabled()) {
       for (const n of await deleteClusterNetns(handle.cfg.ports.apiserver, log)) log(`network namespace ${n} deleted`);

@@ -1,21 +1,23 @@
 // What a ReconfigureTLS request means for one database: which operation it
 // is, and the TLS part of the database spec once it is done (the spec the
 // UpdateDatabase step writes and the provisioner then agrees with).
-import type { CertificateSpec, TLSConfig } from '../api/shared/tls.ts';
+import type { CertificateSpec, TLSConfig } from '../../api/shared/tls.ts';
+import type { SslMode } from '../../api/shared/enums.ts';
 
 export type TlsOperation = 'add' | 'remove' | 'rotate' | 'change-issuer' | 'update' | 'none';
 
 /** The TLS-relevant fields of a database, engine-neutral (PgBouncer's authType mapped in and out by the caller). */
 export interface DbTls {
   tls?: TLSConfig;
-  sslMode: string;
+  sslMode: SslMode;
+  /** The kind's own value (PgBouncer: md5 or scram-sha-256). */
   clientAuthMode: string;
 }
 
 export interface OpsTls extends TLSConfig {
   rotateCertificates?: boolean;
   remove?: boolean;
-  sslMode?: string;
+  sslMode?: SslMode;
   clientAuthMode?: string;
 }
 
@@ -24,6 +26,11 @@ export interface TlsPlan {
   /** Certificates must be re-issued even though their spec is unchanged. */
   rotate: boolean;
   next: DbTls;
+}
+
+/** The plan as recorded on the request: also what the database was before, for a rollback. */
+export interface StoredPlan extends TlsPlan {
+  from: DbTls;
 }
 
 export class PlanError extends Error {}

@@ -1,10 +1,10 @@
 // PostgreSQL takes every TLS change by reload (all ssl* settings are sighup; the cert files
 // are re-read on reload). Flow: check the files PostgreSQL would read, reload once, then
 // prove from the wire that the new certificate (or no TLS) is served.
-import { applyAndVerify, TlsApplyError, type ApplyTlsResult } from '../shared/apply.ts';
-import type { Expected, VerifyOptions } from '../shared/probe.ts';
-import type { ServerTarget } from '../shared/target.ts';
-import { configProblems, reloadPostgres } from './reload.ts';
+import { applyAndVerify, TlsApplyError, type ApplyTlsResult } from './apply.ts';
+import type { Expected, VerifyOptions } from '../../../../../src/engines/shared/probe.ts';
+import type { ServerTarget } from './target.ts';
+import { configProblems, reloadPostgres } from './postgres-reload.ts';
 
 export interface PostgresApplyOptions {
   expected: Expected;

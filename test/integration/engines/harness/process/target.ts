@@ -1,7 +1,7 @@
 // How the engines reach a running server: TCP for the probe, optionally a SQL connection
 // (PostgreSQL superuser or PgBouncer admin console) and/or the server's PID for signals.
 import pg from 'pg';
-import type { ProbeTarget } from './probe.ts';
+import type { ProbeTarget } from '../../../../../src/engines/shared/probe.ts';
 
 export interface SqlEndpoint {
   /** Host name, IP, or a unix socket directory. */

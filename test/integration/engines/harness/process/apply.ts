@@ -1,10 +1,10 @@
 // The common shape of "apply a TLS change to a running server": do the engine's action
 // (reload or restart), then prove from the wire that the expected certificate is served.
-import { describe, verifyServed, ServedMismatchError, type Expected, type ProbeResult, type VerifyOptions } from './probe.ts';
+import { describe, verifyServed, ServedMismatchError, type Expected, type ProbeResult, type VerifyOptions } from '../../../../../src/engines/shared/probe.ts';
 import { restoreFiles, type Snapshot } from './files.ts';
 import type { ServerTarget } from './target.ts';
-import type { ApplyMode } from '../types.ts';
-import { keyMatchesCert } from '../../certs/inspect.ts';
+import type { ApplyMode } from '../../../../../src/engines/types.ts';
+import { keyMatchesCert } from '../../../../../src/certs/inspect.ts';
 
 export interface ApplyTlsResult {
   path: ApplyMode;

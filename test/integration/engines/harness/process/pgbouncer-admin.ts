@@ -1,6 +1,6 @@
 // PgBouncer's admin console (database "pgbouncer"): RELOAD re-reads the ini, the userlist and
 // the hba file, and rebuilds the TLS contexts even when the paths are unchanged.
-import { signal, withSql, type ServerTarget } from '../shared/target.ts';
+import { signal, withSql, type ServerTarget } from './target.ts';
 
 /** RELOAD on the admin console when we have credentials, else SIGHUP. Answers OK even when TLS files were rejected. */
 export async function reloadPgBouncer(t: ServerTarget): Promise<void> {

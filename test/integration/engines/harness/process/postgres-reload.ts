@@ -1,5 +1,5 @@
 // Reloading PostgreSQL and reading back what it thinks of its config files.
-import { signal, withSql, type ServerTarget, type SqlEndpoint } from '../shared/target.ts';
+import { signal, withSql, type ServerTarget, type SqlEndpoint } from './target.ts';
 
 /** SELECT pg_reload_conf() when we have a superuser connection, else SIGHUP to the postmaster. */
 export async function reloadPostgres(t: ServerTarget): Promise<void> {

@@ -32,11 +32,20 @@ export function podReady(pod: k8s.V1Pod): boolean {
   return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-export async function catalogImage(kube: KubeClient, kind: string, version: string): Promise<string | undefined> {
-  const v = await kube.get<k8s.KubernetesObject & { spec?: { db?: { image?: string }; server?: { image?: string }; pgpool?: { image?: string } } }>(
-    'catalog.kubedb.com/v1alpha1',
-    kind,
-    version,
-  );
-  return v?.spec?.db?.image ?? v?.spec?.server?.image ?? v?.spec?.pgpool?.image;
+/** What a catalog version gives a database: its image, the server's version and user. */
+export interface CatalogEntry {
+  image: string;
+  /** spec.version, e.g. 4.6.1 (the object's name may be shorter). */
+  version: string;
+  /** spec.securityContext as KubeDB has it (runAsUser, runAsAnyNonRoot …). */
+  securityContext?: unknown;
+}
+
+export async function catalogEntry(kube: KubeClient, kind: string, name: string): Promise<CatalogEntry | undefined> {
+  const v = await kube.get<
+    k8s.KubernetesObject & { spec?: { version?: string; securityContext?: unknown; db?: { image?: string }; server?: { image?: string }; pgpool?: { image?: string } } }
+  >('catalog.kubedb.com/v1alpha1', kind, name);
+  const image = v?.spec?.db?.image ?? v?.spec?.server?.image ?? v?.spec?.pgpool?.image;
+  if (!image) return undefined;
+  return { image, version: v?.spec?.version ?? name, securityContext: v?.spec?.securityContext };
 }

@@ -13,6 +13,8 @@ export interface StandbyInput {
   applicationName?: string;
   /** A libpq passfile for the replication password, so no password lands in postgresql.conf. */
   passfile?: string;
+  /** How the standby checks the primary; default: the server's own sslMode. */
+  sslMode?: SslMode;
 }
 
 export interface PostgresConfigInput {
@@ -38,14 +40,15 @@ export function primaryConninfo(i: PostgresConfigInput): string {
   const s = i.standby;
   if (!s) throw new Error('not a standby');
   const paths = i.tlsPaths ?? KUBEDB_POSTGRES_TLS;
-  const tls = tlsEnabled(i.sslMode);
+  const mode = s.sslMode ?? i.sslMode;
+  const tls = tlsEnabled(mode);
   return conninfo([
     ['host', s.primaryHost],
     ['port', s.primaryPort],
     ['user', s.user],
     ['application_name', s.applicationName],
     ['passfile', s.passfile],
-    ['sslmode', i.sslMode],
+    ['sslmode', mode],
     ['sslrootcert', tls ? paths.client.caFile : undefined],
     ['sslcert', tls && i.clientAuthMode === 'cert' ? paths.client.certFile : undefined],
     ['sslkey', tls && i.clientAuthMode === 'cert' ? paths.client.keyFile : undefined],

@@ -7,7 +7,7 @@ import type { PgBouncer } from '../../api/kubedb.com/v1/pgbouncer.ts';
 import type { KindInfo } from '../../kinds/info.ts';
 import { WaitFor, type ProvisionerContext } from '../context.ts';
 import { resolveBackend } from '../backend.ts';
-import { catalogImage, createIfAbsent, readSecret } from '../objects.ts';
+import { catalogEntry, createIfAbsent, readSecret } from '../objects.ts';
 import { dbRef, type DbObject, type KindProvisioner } from '../reconciler.ts';
 import { poolerHealth } from './health.ts';
 import { buildAuthSecret, buildConfigSecret } from '../specs/secrets.ts';
@@ -16,6 +16,10 @@ import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
 import { databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
 import { PGBOUNCER_ADMIN_USER, pgbouncerPort, pgbouncerTlsView, renderPgBouncerFiles } from './config.ts';
 import { buildPgBouncerStatefulSet } from './statefulset.ts';
+import { versionUser } from '../specs/pod-template.ts';
+
+/** uid 70 (the Alpine postgres user of KubeDB's and pgpool's images, and ours), when a catalog version names none. */
+export const POOLER_UID = 70;
 
 export type PgBouncerDb = PgBouncer & DbObject;
 
@@ -33,8 +37,8 @@ export async function pgbouncerConfigFiles(ctx: ProvisionerContext, db: PgBounce
 async function applyPgBouncer(info: KindInfo, ctx: ProvisionerContext, db: PgBouncerDb, staged?: StagedTls | null): Promise<void> {
   const { kube } = ctx;
   const ref = dbRef(db);
-  const image = await catalogImage(kube, 'PgBouncerVersion', db.spec.version);
-  if (!image) throw new WaitFor(`PgBouncerVersion ${db.spec.version} in the catalog`, 10_000);
+  const version = await catalogEntry(kube, 'PgBouncerVersion', db.spec.version);
+  if (!version) throw new WaitFor(`PgBouncerVersion ${db.spec.version} in the catalog`, 10_000);
   const authName = db.spec.authSecret?.name || authSecretName(ref.name);
   await createIfAbsent(kube, buildAuthSecret(info, ref, authName, PGBOUNCER_ADMIN_USER));
   const port = pgbouncerPort(db);
@@ -45,7 +49,15 @@ async function applyPgBouncer(info: KindInfo, ctx: ProvisionerContext, db: PgBou
   await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
   await kube.apply(buildConfigSecret(info, ref, await pgbouncerConfigFiles(ctx, db, !!material)));
   for (const s of buildServices({ info, db: ref, port, portName: 'primary', roles: false })) await kube.apply(s as k8s.KubernetesObject);
-  await kube.apply(buildPgBouncerStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1, port }) as k8s.KubernetesObject);
+  await kube.apply(buildPgBouncerStatefulSet({
+      info,
+      db: ref,
+      image: version.image,
+      user: versionUser(version.securityContext, POOLER_UID),
+      replicas: db.spec.replicas ?? 1,
+      port,
+      podTemplate: db.spec.podTemplate,
+    }) as k8s.KubernetesObject);
 }
 
 export function pgbouncerProvisioner(info: KindInfo): KindProvisioner<PgBouncerDb> {

@@ -10,32 +10,43 @@ import type { DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
 import { BACKEND_CA_KEY, PGBOUNCER_LISTEN_INI, PGBOUNCER_PID_FILE, PGBOUNCER_RUN_DIR } from './config.ts';
 import { stagedTlsVolume } from '../specs/tls-staging.ts';
+import type { PodSpec, VersionUser } from '../specs/pod-template.ts';
+
+export const PGBOUNCER_CONTAINER = 'pgbouncer';
 
 export interface PgBouncerStsInput {
   info: KindInfo;
   db: DbRef;
   image: string;
+  /** The catalog version's user (70 in our and KubeDB's images). */
+  user: VersionUser;
   replicas: number;
   port: number;
+  podTemplate?: unknown;
 }
 
 const SERVING_DIR = '/var/run/pgbouncer/tls/serving';
 const BACKEND_DIR = '/var/run/pgbouncer/tls/backend';
 const MOUNTED_INI = `${KUBEDB_PGBOUNCER_PATHS.configDir}/${PGBOUNCER_FILES.ini}`;
 
-// pgbouncer.ini cannot read the environment, and listening on 0.0.0.0 would
-// share the host's port space on the local node: the mounted ini includes a
-// one-line file with the pod IP, written here. PgBouncer runs on the mounted
-// file itself, so RELOAD re-reads what the operator rendered.
+// pgbouncer.ini cannot read the environment: the mounted ini includes a
+// one-line file with the listen address, written here. PgBouncer listens on
+// every address of the pod (port-forward and sidecars dial localhost), unless
+// the pod shares the host's network (a loopback pod IP: the node agent's
+// loopback mode), where '*' would clash with other pods. PgBouncer runs on the
+// mounted file itself, so RELOAD re-reads what the operator rendered; it reads
+// the root-owned 0640 Secret files through the pod's fsGroup.
 // The pid (the shell's, which exec hands to pgbouncer) lets a reload signal
 // exactly this server, with no credentials, in any pid namespace. `$$$$`:
 // Kubernetes turns `$$` in a command into `$`.
 const runScript = `set -eu
-echo "listen_addr = $POD_IP" > ${PGBOUNCER_LISTEN_INI}
+case "$POD_IP" in 127.*) listen="$POD_IP" ;; *) listen='*' ;; esac
+echo "listen_addr = $listen" > ${PGBOUNCER_LISTEN_INI}
 echo $$$$ > ${PGBOUNCER_PID_FILE}
 exec pgbouncer ${MOUNTED_INI}`;
 
-export function buildPgBouncerStatefulSet(i: PgBouncerStsInput): object {
+/** The pod the StatefulSet runs, before the catalog user and the podTemplate (admission checks a podTemplate against it). */
+export function pgbouncerPodSpec(i: Pick<PgBouncerStsInput, 'db' | 'image' | 'port'>): PodSpec {
   // Views of the staged secret <db>-tls-certs (checked material only).
   const certVolume = (name: string, items: [string, string][]) => stagedTlsVolume(i.db.name, name, items);
   const volumes = [
@@ -54,25 +65,32 @@ export function buildPgBouncerStatefulSet(i: PgBouncerStsInput): object {
     { name: 'serving-client', mountPath: `${SERVING_DIR}/client` },
     { name: 'serving-exporter', mountPath: `${SERVING_DIR}/metrics-exporter` },
   ];
+  return {
+    terminationGracePeriodSeconds: 10,
+    containers: [
+      {
+        name: PGBOUNCER_CONTAINER,
+        image: i.image,
+        command: ['sh', '-c', runScript],
+        env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+        ports: [{ name: 'pgbouncer', containerPort: i.port, protocol: 'TCP' }],
+        volumeMounts: mounts,
+        readinessProbe: { tcpSocket: { port: i.port }, periodSeconds: 2, failureThreshold: 3 },
+      },
+    ],
+    volumes,
+  };
+}
+
+export function buildPgBouncerStatefulSet(i: PgBouncerStsInput): object {
   return buildStatefulSet({
     info: i.info,
     db: i.db,
     replicas: i.replicas,
     podManagementPolicy: 'Parallel',
-    podSpec: {
-      terminationGracePeriodSeconds: 10,
-      containers: [
-        {
-          name: 'pgbouncer',
-          image: i.image,
-          command: ['sh', '-c', runScript],
-          env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
-          ports: [{ name: 'pgbouncer', containerPort: i.port, protocol: 'TCP' }],
-          volumeMounts: mounts,
-          readinessProbe: { tcpSocket: { port: i.port }, periodSeconds: 2, failureThreshold: 3 },
-        },
-      ],
-      volumes,
-    },
+    mainContainer: PGBOUNCER_CONTAINER,
+    user: i.user,
+    podTemplate: i.podTemplate,
+    podSpec: pgbouncerPodSpec(i),
   });
 }

@@ -38,11 +38,20 @@ export interface PgpoolFilesInput {
   pcp: User;
   /** ca.crt of Pgpool's server certificate; empty without TLS. */
   ownCaPem: string;
+  /** The catalog's spec.version (4.3.5, 4.6.1): 4.4 renamed the socket settings. */
+  serverVersion: string;
+}
+
+/** Which pgpool.conf names a Pgpool-II release reads. */
+export function pgpoolConfigGeneration(serverVersion: string): '4.3' | '4.4+' {
+  const [major, minor] = serverVersion.split('.').map((n) => Number.parseInt(n, 10));
+  if (!Number.isFinite(major) || !Number.isFinite(minor)) throw new Error(`Pgpool version ${serverVersion}: expected major.minor[.patch]`);
+  return major! > 4 || (major === 4 && minor! >= 4) ? '4.4+' : '4.3';
 }
 
 export function renderPgpoolFiles(i: PgpoolFilesInput): Record<string, string> {
   const r = renderPgpoolConfig({
-    // The start-up script puts the pod IP in place of '*' (pgpool.conf cannot read env).
+    // The start-up script narrows '*' to the pod IP where pods share the host's network.
     listen: { address: '*', port: PGPOOL_PORT, socketDir: KUBEDB_PGPOOL_PATHS.runDir },
     pcp: { port: PGPOOL_PCP_PORT },
     sslMode: i.tls.sslMode,
@@ -51,7 +60,7 @@ export function renderPgpoolFiles(i: PgpoolFilesInput): Record<string, string> {
     backends: [{ host: i.backend.host, port: i.backend.port }],
     users: i.backend.users,
     pcpUsers: [i.pcp],
-    version: '4.3',
+    version: pgpoolConfigGeneration(i.serverVersion),
   });
   const files: Record<string, string> = {};
   for (const k of Object.values(PGPOOL_FILES)) files[k] = r.files.get(k)!;

@@ -8,7 +8,7 @@ import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';
 import type { KindInfo } from '../../kinds/info.ts';
 import { WaitFor, type ProvisionerContext } from '../context.ts';
 import { resolveBackend } from '../backend.ts';
-import { catalogImage, createIfAbsent, readSecret } from '../objects.ts';
+import { catalogEntry, createIfAbsent, readSecret } from '../objects.ts';
 import { dbRef, type DbObject, type KindProvisioner } from '../reconciler.ts';
 import { poolerHealth } from '../pgbouncer/health.ts';
 import { buildAuthSecret, buildConfigSecret } from '../specs/secrets.ts';
@@ -17,12 +17,14 @@ import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
 import { databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
 import { PGPOOL_PCP_USER, PGPOOL_PORT, pgpoolTlsView, renderPgpoolFiles } from './config.ts';
 import { buildPgpoolStatefulSet } from './statefulset.ts';
+import { versionUser } from '../specs/pod-template.ts';
+import { POOLER_UID } from '../pgbouncer/provisioner.ts';
 
 export type PgpoolDb = Pgpool & DbObject;
 
 
 /** The config secret's files as the spec, the staged material and the backend say now. */
-export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, material?: StagedTls): Promise<Record<string, string>> {
+export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, material: StagedTls | undefined, serverVersion: string): Promise<Record<string, string>> {
   const ns = db.metadata.namespace!;
   const authName = db.spec.authSecret?.name || authSecretName(db.metadata.name!);
   const auth = await readSecret(ctx.kube, ns, authName);
@@ -31,14 +33,14 @@ export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, m
   const tls = material ? pgpoolTlsView(db) : { ...pgpoolTlsView(db), sslMode: 'disable' as const, clientAuthMode: pgpoolTlsView(db).clientAuthMode === 'cert' ? ('md5' as const) : pgpoolTlsView(db).clientAuthMode };
   // Pgpool's own trust bundle (the staged one: old and new CA during a change).
   const ownCaPem = material?.['ca.crt'] ?? '';
-  return renderPgpoolFiles({ tls, backend, pcp: { name: auth.username || PGPOOL_PCP_USER, password: auth.password }, ownCaPem });
+  return renderPgpoolFiles({ tls, backend, pcp: { name: auth.username || PGPOOL_PCP_USER, password: auth.password }, ownCaPem, serverVersion });
 }
 
 async function applyPgpool(info: KindInfo, ctx: ProvisionerContext, db: PgpoolDb, staged?: StagedTls | null): Promise<void> {
   const { kube } = ctx;
   const ref = dbRef(db);
-  const image = await catalogImage(kube, 'PgpoolVersion', db.spec.version);
-  if (!image) throw new WaitFor(`PgpoolVersion ${db.spec.version} in the catalog`, 10_000);
+  const version = await catalogEntry(kube, 'PgpoolVersion', db.spec.version);
+  if (!version) throw new WaitFor(`PgpoolVersion ${db.spec.version} in the catalog`, 10_000);
   const authName = db.spec.authSecret?.name || authSecretName(ref.name);
   await createIfAbsent(kube, buildAuthSecret(info, ref, authName, PGPOOL_PCP_USER));
   // During an ops request the ops-manager owns the Certificates (and passes `staged`).
@@ -46,9 +48,16 @@ async function applyPgpool(info: KindInfo, ctx: ProvisionerContext, db: PgpoolDb
   // Pgpool with ssl = on and no certificate does not start: stage first.
   const material = staged === undefined ? await stageDatabase(ctx, db) : (staged ?? undefined);
   await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
-  await kube.apply(buildConfigSecret(info, ref, await pgpoolConfigFiles(ctx, db, material)));
+  await kube.apply(buildConfigSecret(info, ref, await pgpoolConfigFiles(ctx, db, material, version.version)));
   for (const s of buildServices({ info, db: ref, port: PGPOOL_PORT, portName: 'primary', roles: false })) await kube.apply(s as k8s.KubernetesObject);
-  await kube.apply(buildPgpoolStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1 }) as k8s.KubernetesObject);
+  await kube.apply(buildPgpoolStatefulSet({
+      info,
+      db: ref,
+      image: version.image,
+      user: versionUser(version.securityContext, POOLER_UID),
+      replicas: db.spec.replicas ?? 1,
+      podTemplate: db.spec.podTemplate,
+    }) as k8s.KubernetesObject);
 }
 
 export function pgpoolProvisioner(info: KindInfo): KindProvisioner<PgpoolDb> {

@@ -10,32 +10,43 @@ import type { DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
 import { CA_PEM_KEY, PGPOOL_PCP_PORT, PGPOOL_PORT } from './config.ts';
 import { stagedTlsSecretName, stagedTlsVolume } from '../specs/tls-staging.ts';
+import type { PodSpec, VersionUser } from '../specs/pod-template.ts';
+
+export const PGPOOL_CONTAINER = 'pgpool';
 
 export interface PgpoolStsInput {
   info: KindInfo;
   db: DbRef;
   image: string;
+  /** The catalog version's user (70 in our and the pgpool/pgpool images). */
+  user: VersionUser;
   replicas: number;
+  podTemplate?: unknown;
 }
 
 const ETC = KUBEDB_PGPOOL_PATHS.configDir;
 const RUN = KUBEDB_PGPOOL_PATHS.runDir;
 const TLS_DIR = '/opt/pgpool-II/tls';
 
-// pgpool.conf cannot read the environment and must not listen on 0.0.0.0 (the
-// local node shares one network namespace): the start-up copy swaps in the pod
-// IP. pool_passwd is named relative to pgpool.conf, so a link keeps it the
+// pgpool.conf cannot read the environment: the start-up copy sets the listen
+// addresses, every address of the pod (port-forward and sidecars dial
+// localhost) unless the pod shares the host's network (a loopback pod IP, the
+// node agent's loopback mode), where '*' would clash with other pods.
+// pool_passwd is named relative to pgpool.conf, so a link keeps it the
 // mounted (reloadable) file. A pid file left behind would stop the start; the
-// node kills a container's whole process group, so one found here is stale.
+// runtime kills a container's whole process group, so one found here is stale.
+// Pgpool reads the root-owned 0640 Secret files through the pod's fsGroup.
 const runScript = `set -eu
+case "$POD_IP" in 127.*) listen="$POD_IP" ;; *) listen='*' ;; esac
 rm -f ${RUN}/pgpool.pid
-sed -e "s/^listen_addresses = .*/listen_addresses = '$POD_IP'/" \\
-    -e "s/^pcp_listen_addresses = .*/pcp_listen_addresses = '$POD_IP'/" \\
+sed -e "s/^listen_addresses = .*/listen_addresses = '$listen'/" \\
+    -e "s/^pcp_listen_addresses = .*/pcp_listen_addresses = '$listen'/" \\
     ${ETC}/${PGPOOL_FILES.conf} > ${RUN}/${PGPOOL_FILES.conf}
 ln -sf ${ETC}/${PGPOOL_FILES.passwd} ${RUN}/${PGPOOL_FILES.passwd}
 exec pgpool -n -D -f ${RUN}/${PGPOOL_FILES.conf} -F ${ETC}/${PGPOOL_FILES.pcp} -a ${ETC}/${PGPOOL_FILES.hba}`;
 
-export function buildPgpoolStatefulSet(i: PgpoolStsInput): object {
+/** The pod the StatefulSet runs, before the catalog user and the podTemplate (admission checks a podTemplate against it). */
+export function pgpoolPodSpec(i: Pick<PgpoolStsInput, 'db' | 'image'>): PodSpec {
   const config = configSecretName(i.db.name);
   const staged = stagedTlsSecretName(i.db.name);
   const certVolume = (name: string, items: [string, string][]) => stagedTlsVolume(i.db.name, name, items);
@@ -63,28 +74,35 @@ export function buildPgpoolStatefulSet(i: PgpoolStsInput): object {
     { name: 'client-cert', mountPath: '/config/tls/client' },
     { name: 'exporter-cert', mountPath: '/tls/certs/exporter' },
   ];
+  return {
+    terminationGracePeriodSeconds: 10,
+    containers: [
+      {
+        name: PGPOOL_CONTAINER,
+        image: i.image,
+        command: ['sh', '-c', runScript],
+        env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+        ports: [
+          { name: 'pgpool', containerPort: PGPOOL_PORT, protocol: 'TCP' },
+          { name: 'pcp', containerPort: PGPOOL_PCP_PORT, protocol: 'TCP' },
+        ],
+        volumeMounts: mounts,
+        readinessProbe: { tcpSocket: { port: PGPOOL_PORT }, periodSeconds: 2, failureThreshold: 3 },
+      },
+    ],
+    volumes,
+  };
+}
+
+export function buildPgpoolStatefulSet(i: PgpoolStsInput): object {
   return buildStatefulSet({
     info: i.info,
     db: i.db,
     replicas: i.replicas,
     podManagementPolicy: 'Parallel',
-    podSpec: {
-      terminationGracePeriodSeconds: 10,
-      containers: [
-        {
-          name: 'pgpool',
-          image: i.image,
-          command: ['sh', '-c', runScript],
-          env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
-          ports: [
-            { name: 'pgpool', containerPort: PGPOOL_PORT, protocol: 'TCP' },
-            { name: 'pcp', containerPort: PGPOOL_PCP_PORT, protocol: 'TCP' },
-          ],
-          volumeMounts: mounts,
-          readinessProbe: { tcpSocket: { port: PGPOOL_PORT }, periodSeconds: 2, failureThreshold: 3 },
-        },
-      ],
-      volumes,
-    },
+    mainContainer: PGPOOL_CONTAINER,
+    user: i.user,
+    podTemplate: i.podTemplate,
+    podSpec: pgpoolPodSpec(i),
   });
 }

@@ -2,22 +2,37 @@
 // for standbys, pg_hba.conf, and the replication passfile. Rendering is the
 // engine's; this maps the KubeDB object onto the engine's input.
 import { KUBEDB_POSTGRES_DATA_DIR, renderPostgresConfig, type PostgresConfigInput } from '../../engines/postgres/index.ts';
-import type { ClientAuthMode, SslMode } from '../../engines/types.ts';
+import { tlsEnabled, type ClientAuthMode, type SslMode } from '../../engines/types.ts';
 import { governingServiceName } from '../specs/services.ts';
 
 export const PG_PORT = 5432;
 export const CONFIG_DIR = '/etc/config';
 export const DATA_DIR = KUBEDB_POSTGRES_DATA_DIR;
 export const SOCKET_DIR = '/var/run/postgresql';
+/**
+ * The replication passfile as libpq reads it: a 0600 copy the container makes
+ * of the config secret's `pgpass` (mounted root:<fsGroup> 0640, which libpq ignores).
+ */
+export const PASSFILE = `${SOCKET_DIR}/pgpass`;
 
 export interface PostgresTlsView {
   sslMode: SslMode;
   clientAuthMode: ClientAuthMode;
 }
 
+/**
+ * How a standby connects to the primary (pg_basebackup and the walreceiver):
+ * whenever the cluster serves TLS, verify-full against the client alias's CA
+ * and the primary's pod name, whatever sslMode clients were given; a standby
+ * must never stream from a server it has not authenticated.
+ */
+export function standbyLinkMode(sslMode: SslMode): SslMode {
+  return tlsEnabled(sslMode) ? 'verify-full' : 'disable';
+}
+
 export function renderPostgresFiles(db: { name: string; namespace: string }, tls: PostgresTlsView, password: string): Record<string, string> {
   const base: PostgresConfigInput = {
-    // The container overrides listen_addresses with its pod IP on the command line.
+    // Every address of the pod; the container narrows it to the pod IP only where pods share the host's network.
     listen: { address: '*', port: PG_PORT, socketDir: SOCKET_DIR },
     sslMode: tls.sslMode,
     clientAuthMode: tls.clientAuthMode,
@@ -31,7 +46,8 @@ export function renderPostgresFiles(db: { name: string; namespace: string }, tls
       primaryHost: `${db.name}-0.${governingServiceName(db.name)}.${db.namespace}.svc`,
       primaryPort: PG_PORT,
       user: 'postgres',
-      passfile: `${CONFIG_DIR}/pgpass`,
+      passfile: PASSFILE,
+      sslMode: standbyLinkMode(tls.sslMode),
     },
   });
   return {
@@ -39,7 +55,7 @@ export function renderPostgresFiles(db: { name: string; namespace: string }, tls
     'standby.conf': standby.files.get('postgresql.conf')!,
     'pg_hba.conf': primary.files.get('pg_hba.conf')!,
     // libpq passfile for replication: host:port:db:user:password.
-    sslmode: `${tls.sslMode}\n`,
+    sslmode: `${standbyLinkMode(tls.sslMode)}\n`,
     pgpass: `*:*:*:postgres:${password.replace(/([:\\])/g, '\\$1')}\n`,
   };
 }

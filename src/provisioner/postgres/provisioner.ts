@@ -7,7 +7,7 @@ import { probeTls } from '../../engines/shared/probe.ts';
 import type { ClientAuthMode, SslMode } from '../../engines/types.ts';
 import type { KindInfo } from '../../kinds/info.ts';
 import { WaitFor, type ProvisionerContext } from '../context.ts';
-import { catalogImage, createIfAbsent, ordinal, podReady, readSecret } from '../objects.ts';
+import { catalogEntry, createIfAbsent, ordinal, podReady, readSecret } from '../objects.ts';
 import { dbRef, type DbObject, type Health, type KindProvisioner } from '../reconciler.ts';
 import { buildAuthSecret, buildConfigSecret } from '../specs/secrets.ts';
 import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
@@ -16,6 +16,10 @@ import { buildServices, ROLE_LABEL } from '../specs/services.ts';
 import { PG_PORT, renderPostgresFiles } from './config.ts';
 import { dialPod } from '../dial.ts';
 import { buildPostgresStatefulSet } from './statefulset.ts';
+import { versionUser } from '../specs/pod-template.ts';
+
+/** The postgres user of the Debian-based images (Docker's official and ours), when a catalog version names none. */
+export const POSTGRES_UID = 999;
 
 export type PgDb = Postgres & DbObject;
 
@@ -33,8 +37,8 @@ export const postgresCertificates = (info: KindInfo, db: Postgres) => databaseCe
 async function applyPostgres(info: KindInfo, ctx: ProvisionerContext, db: PgDb, staged?: StagedTls | null): Promise<void> {
   const { kube } = ctx;
   const ref = dbRef(db);
-  const image = await catalogImage(kube, 'PostgresVersion', db.spec.version);
-  if (!image) throw new WaitFor(`PostgresVersion ${db.spec.version} in the catalog`, 10_000);
+  const version = await catalogEntry(kube, 'PostgresVersion', db.spec.version);
+  if (!version) throw new WaitFor(`PostgresVersion ${db.spec.version} in the catalog`, 10_000);
   const authName = db.spec.authSecret?.name || authSecretName(ref.name);
   await createIfAbsent(kube, buildAuthSecret(info, ref, authName, 'postgres'));
   const auth = await readSecret(kube, ref.namespace, authName);
@@ -52,9 +56,11 @@ async function applyPostgres(info: KindInfo, ctx: ProvisionerContext, db: PgDb, 
     buildPostgresStatefulSet({
       info,
       db: ref,
-      image,
+      image: version.image,
+      user: versionUser(version.securityContext, POSTGRES_UID),
       replicas: db.spec.replicas ?? 1,
       authSecret: authName,
+      podTemplate: db.spec.podTemplate,
       storage: db.spec.storage as Record<string, unknown> | undefined,
       ephemeral: db.spec.storageType === 'Ephemeral',
     }) as k8s.KubernetesObject,

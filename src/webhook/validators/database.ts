@@ -4,6 +4,7 @@ import type { TLSConfig } from '../../api/shared/tls.ts';
 import { forbidden, invalid, notFound, required, unsupported, type FieldError } from '../field-error.ts';
 import type { AdmissionFacts } from '../facts.ts';
 import { validateTlsConfig } from './tls.ts';
+import { podTemplateError, type PodSpec } from '../../provisioner/specs/pod-template.ts';
 
 export interface DatabaseLike {
   kind?: string;
@@ -16,6 +17,7 @@ export interface DatabaseLike {
     deletionPolicy?: string;
     halted?: boolean;
     clientAuthMode?: string;
+    podTemplate?: unknown;
   };
 }
 
@@ -77,6 +79,22 @@ export function validateDelete(db: DatabaseLike): FieldError[] {
   const others = DELETION_POLICIES.filter((p) => p !== 'DoNotTerminate');
   const who = `${db.kind ?? 'database'} ${db.metadata?.namespace ?? ''}/${db.metadata?.name ?? ''}`;
   return [forbidden('spec.deletionPolicy', `${who} has deletionPolicy "DoNotTerminate" and cannot be deleted; to delete it, first set spec.deletionPolicy to one of ${quoted(others)}`)];
+}
+
+/**
+ * spec.podTemplate must apply to the kind's pod: well-formed, and not taking
+ * over what the server needs (its environment, volumes, mount paths).
+ */
+export function podTemplateValidator<DB extends DatabaseLike>(pod: (db: DB) => { spec: PodSpec; mainContainer: string }) {
+  return (db: DB): FieldError[] => {
+    if (db.spec.podTemplate === undefined) return [];
+    const p = pod(db);
+    const e = podTemplateError(p.spec, p.mainContainer, db.spec.podTemplate);
+    if (!e) return [];
+    if (e.type === 'Required') return [required(e.field, e.detail || undefined)];
+    if (e.type === 'Forbidden') return [forbidden(e.field, e.detail)];
+    return [invalid(e.field, e.value, e.detail)];
+  };
 }
 
 export const commonDatabaseValidators = [validateVersion, validateSslMode, validateCertAuth, validateTlsIssuer, validateHalted] as const;

@@ -2,7 +2,8 @@
 import type { PgBouncer } from '../../api/kubedb.com/v1/pgbouncer.ts';
 import { invalid, required } from '../field-error.ts';
 import type { Validator } from './types.ts';
-import { commonDatabaseValidators, replicasValidator, tlsConfigValidator } from './database.ts';
+import { commonDatabaseValidators, podTemplateValidator, replicasValidator, tlsConfigValidator } from './database.ts';
+import { PGBOUNCER_CONTAINER, pgbouncerPodSpec } from '../../provisioner/pgbouncer/statefulset.ts';
 
 export const PGBOUNCER_CERT_ALIASES = ['server', 'client', 'metrics-exporter'] as const;
 
@@ -15,6 +16,7 @@ const validateDatabaseName: Validator<PgBouncer> = (pb) => {
 
 export const pgbouncerValidators: readonly Validator<PgBouncer>[] = [
   ...commonDatabaseValidators,
+  podTemplateValidator((pb: PgBouncer) => ({ spec: pgbouncerPodSpec({ db: { name: pb.metadata!.name ?? 'db', namespace: pb.metadata!.namespace ?? 'default', uid: '' }, image: '', port: pb.spec.connectionPool?.port ?? 5432 }), mainContainer: PGBOUNCER_CONTAINER })),
   tlsConfigValidator(PGBOUNCER_CERT_ALIASES),
   replicasValidator(1),
   validateDatabaseName,

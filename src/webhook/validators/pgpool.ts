@@ -3,7 +3,8 @@
 import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';
 import { notFound, required } from '../field-error.ts';
 import type { Validator } from './types.ts';
-import { commonDatabaseValidators, replicasValidator, tlsConfigValidator } from './database.ts';
+import { commonDatabaseValidators, podTemplateValidator, replicasValidator, tlsConfigValidator } from './database.ts';
+import { PGPOOL_CONTAINER, pgpoolPodSpec } from '../../provisioner/pgpool/statefulset.ts';
 
 export const PGPOOL_CERT_ALIASES = ['server', 'client', 'metrics-exporter'] as const;
 
@@ -25,6 +26,7 @@ const validateBackend: Validator<Pgpool> = (pp, _old, facts) => {
 
 export const pgpoolValidators: readonly Validator<Pgpool>[] = [
   ...commonDatabaseValidators,
+  podTemplateValidator((pp: Pgpool) => ({ spec: pgpoolPodSpec({ db: { name: pp.metadata!.name ?? 'db', namespace: pp.metadata!.namespace ?? 'default', uid: '' }, image: '' }), mainContainer: PGPOOL_CONTAINER })),
   tlsConfigValidator(PGPOOL_CERT_ALIASES),
   replicasValidator(1, 9),
   validateBackend,

@@ -3,7 +3,8 @@ import type { Postgres } from '../../api/kubedb.com/v1/postgres.ts';
 import { forbidden, invalid, required, type FieldError } from '../field-error.ts';
 import { majorVersion } from '../facts.ts';
 import type { Validator } from './types.ts';
-import { commonDatabaseValidators, replicasValidator, tlsConfigValidator } from './database.ts';
+import { commonDatabaseValidators, podTemplateValidator, replicasValidator, tlsConfigValidator } from './database.ts';
+import { POSTGRES_CONTAINER, postgresPodSpec } from '../../provisioner/postgres/statefulset.ts';
 
 export const POSTGRES_CERT_ALIASES = ['server', 'client', 'metrics-exporter', 'archiver'] as const;
 
@@ -30,6 +31,7 @@ const validateImmutable: Validator<Postgres> = (pg, old) => {
 
 export const postgresValidators: readonly Validator<Postgres>[] = [
   ...commonDatabaseValidators,
+  podTemplateValidator((pg: Postgres) => ({ spec: postgresPodSpec({ db: { name: pg.metadata!.name ?? 'db', namespace: pg.metadata!.namespace ?? 'default', uid: '' }, image: '', authSecret: pg.spec.authSecret?.name ?? '', ephemeral: pg.spec.storageType === 'Ephemeral' }), mainContainer: POSTGRES_CONTAINER })),
   tlsConfigValidator(POSTGRES_CERT_ALIASES),
   replicasValidator(1),
   validateStorage,

@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { upCommand } from './up.ts';
 import { downCommand } from './down.ts';
 import { statusCommand } from './status.ts';
-import { agentCommand } from './agent.ts';
+import { agentCommand, podNetworkModeArg, secondsArg } from './agent.ts';
 import { registerImagesCommand } from './images.ts';
 import { operatorCommand } from './operator.ts';
 import { gatewayCommand } from './gateway.ts';
@@ -52,6 +52,9 @@ program
   .requiredOption('--kubernetes-version <v>', 'version reported as kubeletVersion')
   .option('--provisioner-kubeconfig <file>', 'also run the local-path provisioner with this identity')
   .option('--volumes-dir <dir>', 'where provisioned volumes live')
+  .option('--strict', 'volume ownership as the kubelet: Secret/ConfigMap files root-owned with their modes, fsGroup for group access (default: files given to the pod user)')
+  .option('--pod-network-mode <mode>', 'loopback (pods share the host network, 127.P.x.y each) or netns (a network namespace per pod on the node bridge)', podNetworkModeArg, 'loopback')
+  .option('--secret-sync-delay <seconds>', 'delay before a changed Secret/ConfigMap reaches pod files, as a kubelet sync period', secondsArg, 0)
   .action(agentCommand);
 
 program

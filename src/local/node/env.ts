@@ -2,13 +2,15 @@
 // first, then envFrom, then env (later wins), with $(VAR) references expanded
 // against what came before. Pure: objects are looked up through callbacks.
 import type { V1Container, V1Pod, V1Service } from '@kubernetes/client-node';
+import { fieldValue, FieldError } from './downward-api.ts';
 
 export interface EnvSources {
   secret(name: string): Record<string, string> | undefined; // decoded values
   configMap(name: string): Record<string, string> | undefined;
   podIP: string;
   hostIP: string;
-  /** Loopback address that serves a Service (its ClusterIP stays data only). */
+  nodeName: string;
+  /** The address pods use for a Service (its ClusterIP, or its loopback stand-in). */
   serviceHost(svc: V1Service): string | undefined;
   services: V1Service[];
 }
@@ -25,32 +27,6 @@ export function expand(s: string, vars: Record<string, string>): string {
     if (m === '$$') return '$';
     return name !== undefined && Object.prototype.hasOwnProperty.call(vars, name) ? vars[name]! : m;
   });
-}
-
-function fieldPath(pod: V1Pod, path: string, src: EnvSources): string {
-  const md = pod.metadata ?? {};
-  const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (m) return (m[1] === 'labels' ? md.labels : md.annotations)?.[m[2]!] ?? '';
-  switch (path) {
-    case 'metadata.name':
-      return md.name ?? '';
-    case 'metadata.namespace':
-      return md.namespace ?? '';
-    case 'metadata.uid':
-      return md.uid ?? '';
-    case 'spec.nodeName':
-      return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName':
-      return pod.spec?.serviceAccountName ?? 'default';
-    case 'status.podIP':
-    case 'status.podIPs':
-      return src.podIP;
-    case 'status.hostIP':
-    case 'status.hostIPs':
-      return src.hostIP;
-    default:
-      throw new EnvError(`unsupported fieldRef ${path}`);
-  }
 }
 
 const envName = (s: string) => s.toUpperCase().replace(/-/g, '_');
@@ -112,7 +88,14 @@ export function containerEnv(pod: V1Pod, c: V1Container, src: EnvSources): Recor
     }
     const vf = e.valueFrom;
     if (vf.fieldRef) {
-      vars[e.name] = fieldPath(pod, vf.fieldRef.fieldPath, src);
+      const path = vf.fieldRef.fieldPath;
+      if (/^metadata\.(labels|annotations)$/.test(path)) throw new EnvError(`unsupported fieldRef ${path} in env ${e.name}`);
+      try {
+        vars[e.name] = fieldValue(pod, path, src);
+      } catch (err) {
+        if (err instanceof FieldError) throw new EnvError(`${err.message} in env ${e.name}`);
+        throw err;
+      }
     } else if (vf.secretKeyRef) {
       const ref = vf.secretKeyRef;
       const v = src.secret(ref.name!)?.[ref.key];

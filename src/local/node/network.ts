@@ -36,9 +36,10 @@ export function serviceVip(clusterIP: string | undefined, serviceOctet: number):
 
 export const isLoopback = (ip: string) => /^127\.\d+\.\d+\.\d+$/.test(ip) || ip === '::1';
 
+/** Pod addresses from a /16 (`prefix` is its first two octets). */
 export class IpAllocator {
   private readonly used = new Map<string, string>(); // ip -> uid
-  constructor(private readonly octet: number) {}
+  constructor(private readonly prefix: string) {}
 
   claim(uid: string, ip: string): boolean {
     const owner = this.used.get(ip);
@@ -49,9 +50,9 @@ export class IpAllocator {
 
   allocate(uid: string): string {
     for (const [ip, owner] of this.used) if (owner === uid) return ip;
-    // .0.0 and .x.0/.x.255 are skipped to keep addresses unsurprising.
+    // .0.0, .0.1 (the node) and .x.0/.x.255 are skipped to keep addresses unsurprising.
     for (let n = 2; n < 65534; n++) {
-      const ip = `127.${this.octet}.${n >> 8}.${n & 255}`;
+      const ip = `${this.prefix}.${n >> 8}.${n & 255}`;
       if ((n & 255) === 0 || (n & 255) === 255) continue;
       if (!this.used.has(ip)) {
         this.used.set(ip, uid);
@@ -81,7 +82,7 @@ export function selects(svc: V1Service, pod: V1Pod): boolean {
 }
 
 /** The pod's /etc/hosts: what cluster DNS would answer, for its namespace. */
-export function hostsFile(pod: V1Pod, podIP: string, services: V1Service[], pods: V1Pod[], serviceOctet: number): string {
+export function hostsFile(pod: V1Pod, podIP: string, services: V1Service[], pods: V1Pod[], serviceAddress: (svc: V1Service) => string | undefined): string {
   const ns = pod.metadata!.namespace!;
   const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
   const hostname = pod.spec?.hostname ?? pod.metadata!.name!;
@@ -97,7 +98,7 @@ export function hostsFile(pod: V1Pod, podIP: string, services: V1Service[], pods
   for (const svc of services) {
     const name = svc.metadata!.name!;
     const svcNs = svc.metadata!.namespace!;
-    const vip = serviceVip(svc.spec?.clusterIP, serviceOctet);
+    const vip = serviceAddress(svc);
     if (vip) {
       lines.push(`${vip}\t${names(name, svcNs)}`);
       continue;
@@ -116,7 +117,7 @@ export function hostsFile(pod: V1Pod, podIP: string, services: V1Service[], pods
 }
 
 export function resolvConf(ns: string): string {
-  // Every cluster name is in /etc/hosts; no query ever leaves loopback.
+  // Every cluster name is in /etc/hosts; no query ever leaves the pod (nothing answers on its 127.0.0.1:53).
   return `search ${ns}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\nnameserver 127.0.0.1\noptions ndots:5 attempts:1 timeout:1\n`;
 }
 

@@ -9,9 +9,14 @@ import { chownSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, re
 import { dirname, join, normalize } from 'node:path';
 import type { V1KeyToPath, V1Pod, V1Volume } from '@kubernetes/client-node';
 
-export interface Owner {
+/** Who owns a projected volume's files, and the bits added to their modes (the kubelet's fsGroup handling). */
+export interface FileOwnership {
   uid: number;
   gid: number;
+  /** OR'ed into every file's mode. */
+  fileMask: number;
+  /** OR'ed into every directory's 0755. */
+  dirMask: number;
 }
 
 /** path (relative, may contain '/') → content and mode. */
@@ -49,7 +54,7 @@ export function projectKeys(
   return out;
 }
 
-function payloadEqual(dir: string, payload: Payload): boolean {
+function payloadEqual(dir: string, payload: Payload, own: FileOwnership | undefined): boolean {
   const cur = join(dir, '..data');
   if (!existsSync(cur)) return false;
   const topNow = readdirSync(dir).filter((n) => !n.startsWith('..')).sort();
@@ -59,7 +64,8 @@ function payloadEqual(dir: string, payload: Payload): boolean {
     const file = join(cur, p);
     try {
       const st = lstatSync(file);
-      if ((st.mode & 0o7777) !== f.mode) return false;
+      if ((st.mode & 0o7777) !== (f.mode | (own?.fileMask ?? 0))) return false;
+      if (own && (st.uid !== own.uid || st.gid !== own.gid)) return false;
       if (!readFileSync(file).equals(f.data)) return false;
     } catch {
       return false;
@@ -69,20 +75,26 @@ function payloadEqual(dir: string, payload: Payload): boolean {
 }
 
 /** Writes payload into dir atomically; returns true when something changed. */
-export function writeAtomic(dir: string, payload: Payload, owner: Owner | undefined, now = Date.now()): boolean {
+export function writeAtomic(dir: string, payload: Payload, own: FileOwnership | undefined, now = Date.now()): boolean {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  if (payloadEqual(dir, payload)) return false;
+  if (payloadEqual(dir, payload, own)) return false;
   const tsName = `..${new Date(now).toISOString().replace(/[:.]/g, '_')}.${process.pid}.${Math.floor(Math.random() * 1e6)}`;
   const tsDir = join(dir, tsName);
   mkdirSync(tsDir, { mode: 0o755 });
+  const dirs = new Set<string>([tsDir]);
   for (const [p, f] of payload) {
     const file = join(tsDir, p);
+    for (let d = dirname(file); d !== tsDir && d.startsWith(tsDir); d = dirname(d)) dirs.add(d);
     mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
     writeFileSync(file, f.data, { mode: f.mode });
-    chmodSync(file, f.mode);
-    if (owner) chownSync(file, owner.uid, owner.gid);
+    chmodSync(file, f.mode | (own?.fileMask ?? 0));
+    if (own) chownSync(file, own.uid, own.gid);
   }
-  if (owner) chownSync(tsDir, owner.uid, owner.gid);
+  for (const d of dirs) {
+    if (!own) continue;
+    chownSync(d, own.uid, own.gid);
+    chmodSync(d, 0o755 | own.dirMask);
+  }
   const tmpLink = join(dir, '..data_tmp');
   rmSync(tmpLink, { force: true });
   symlinkSync(tsName, tmpLink);
@@ -180,13 +192,3 @@ export function payloadFor(pod: V1Pod, v: V1Volume, src: VolumeSources): Payload
 }
 
 export const isProjectedKind = (v: V1Volume) => Boolean(v.secret || v.configMap || v.projected || v.downwardAPI);
-
-/** fsGroup semantics for a writable volume's root: group-owned, group-writable, setgid. */
-export function ownVolumeRoot(dir: string, owner: Owner | undefined, fsGroup: number | undefined): void {
-  if (!owner) return;
-  const st = lstatSync(dir);
-  if (st.uid !== 0 && st.uid !== process.getuid?.()) return; // already given to somebody: keep
-  if (st.uid === owner.uid && (fsGroup === undefined || st.gid === fsGroup)) return;
-  chownSync(dir, owner.uid, fsGroup ?? owner.gid);
-  chmodSync(dir, fsGroup !== undefined ? 0o2775 : 0o755);
-}

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
 import type { ContainerFacts, State } from './pod-status.ts';
-import type { Timer } from './clock.ts';
+import type { Clock, Timer } from './clock.ts';
 
 export class ContainerRun implements ContainerFacts {
   restartCount = 0;
@@ -77,6 +77,31 @@ export function groupAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * SIGTERM to the container's process group, SIGKILL after the grace period,
+ * then a short wait for stragglers. A child we spawned reports its exit
+ * itself; an adopted process (no child handle) is watched through /proc and
+ * reported with `adoptedExit`.
+ */
+export async function terminateGroup(c: ContainerRun, pid: number, graceSeconds: number, clock: Clock, adoptedExit: (sig: NodeJS.Signals) => void): Promise<void> {
+  const gone = new Promise<void>((r) => c.exitWaiters.push(r));
+  const adopted = !c.child;
+  const wait = async (until: number, sig: NodeJS.Signals, stepMs: number) => {
+    while (c.pid === pid && clock.now() < until) {
+      await Promise.race([gone, clock.sleep(stepMs)]);
+      if (adopted && c.pid === pid && startTicks(pid) !== c.startTicks) adoptedExit(sig);
+    }
+  };
+  killGroup(pid, 'SIGTERM');
+  await wait(clock.now() + graceSeconds * 1000, 'SIGTERM', adopted ? 200 : 1000);
+  if (c.pid === pid) {
+    killGroup(pid, 'SIGKILL');
+    await wait(clock.now() + 5000, 'SIGKILL', 100);
+  }
+  const until = clock.now() + 2000;
+  while (groupAlive(pid) && clock.now() < until) await clock.sleep(50);
 }
 
 const SIGNALS: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGHUP: 1, SIGQUIT: 3, SIGABRT: 6 };

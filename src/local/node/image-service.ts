@@ -3,6 +3,8 @@
 // from is behind this interface; pull policy is decided here, as the
 // kubelet's image manager does.
 import type { V1Container } from '@kubernetes/client-node';
+import type { Clock } from './clock.ts';
+import { imageFailureState, type ContainerFacts } from './pod-status.ts';
 
 export interface ImageConfig {
   User?: string;
@@ -72,4 +74,49 @@ export function imageEnv(config: ImageConfig): Record<string, string> {
     if (i > 0) out[e.slice(0, i)] = e.slice(i + 1);
   }
   return out;
+}
+
+/**
+ * A pod's images, pulled (built) in the background so that a long build
+ * never blocks the pod's syncs; a failed pull is retried after 5 s
+ * (ErrImagePull), then 10 s (ImagePullBackOff).
+ */
+export class PodImages {
+  private readonly pulls = new Set<string>();
+  private readonly have = new Map<string, NodeImage>();
+  private readonly retryAt = new Map<string, number>();
+
+  constructor(
+    private readonly images: ImageService,
+    private readonly clock: Clock,
+    private readonly kick: (delayMs: number) => void,
+  ) {}
+
+  /** The container's image, or undefined while it is pulled or waits for a retry (the container's state says why). */
+  get(c: ContainerFacts): NodeImage | undefined {
+    const ref = c.spec.image ?? '';
+    const have = this.have.get(ref);
+    if (have) return have;
+    if (this.pulls.has(ref) || this.clock.now() < (this.retryAt.get(ref) ?? 0)) return undefined;
+    const failed = (reason: 'ErrImagePull' | 'ErrImageNeverPull', message: string) => {
+      c.state = imageFailureState(c.state, reason, message);
+      const wait = c.state.kind === 'waiting' && c.state.reason === 'ImagePullBackOff' ? 10_000 : 5000;
+      this.retryAt.set(ref, this.clock.now() + wait);
+      this.kick(wait);
+    };
+    this.pulls.add(ref);
+    void ensureContainerImage(this.images, c.spec).then(
+      (r) => {
+        this.pulls.delete(ref);
+        if (!r.ok) return failed(r.reason, r.message);
+        this.have.set(ref, r.image);
+        this.kick(0);
+      },
+      (err) => {
+        this.pulls.delete(ref);
+        failed('ErrImagePull', err instanceof Error ? err.message : String(err));
+      },
+    );
+    return undefined;
+  }
 }

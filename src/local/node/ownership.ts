@@ -20,7 +20,9 @@ export function projectedOwnership(strict: boolean, pod: V1Pod, user: { uid: num
   if (!canChown) return undefined;
   const fsGroup = pod.spec?.securityContext?.fsGroup;
   if (strict) {
-    return fsGroup === undefined ? { uid: 0, gid: 0, fileMask: 0, dirMask: 0 } : { uid: 0, gid: fsGroup, fileMask: RO_MASK, dirMask: SETGID | RO_MASK | EXEC_MASK };
+    return fsGroup === undefined
+      ? { uid: 0, gid: 0, fileMask: 0, dirMask: 0, rootMode: 0o1777 }
+      : { uid: 0, gid: fsGroup, fileMask: RO_MASK, dirMask: SETGID | RO_MASK | EXEC_MASK, rootMode: 0o1777 | SETGID };
   }
   return user ? { uid: user.uid, gid: fsGroup ?? user.gid, fileMask: 0, dirMask: 0 } : undefined;
 }

@@ -9,15 +9,15 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { isoSeconds, type Clock, type Timer } from './clock.ts';
-import { ContainerFiles, ContainerRun, exitCodeOf, groupAlive, killGroup, startTicks } from './container-process.ts';
+import { ContainerFiles, ContainerRun, exitCodeOf, killGroup, startTicks, terminateGroup } from './container-process.ts';
 import { ContainerStartError } from './container-plan.ts';
 import { prepareLaunch, usersOf } from './container-launch.ts';
 import { startProbes } from './container-probes.ts';
 import { containerEnv, EnvError, type EnvSources } from './env.ts';
-import { ensureContainerImage, type ImageService, type NodeImage } from './image-service.ts';
+import { PodImages, type ImageService, type NodeImage } from './image-service.ts';
 import { enterArgv } from './launch.ts';
 import { PodSandbox, type SandboxContext } from './pod-sandbox.ts';
-import { afterExit, imageFailureState, podReady, podStatus, restartPolicy, toStart, type PodView, type Terminated } from './pod-status.ts';
+import { afterExit, podReady, podStatus, restartPolicy, toStart, type PodView, type Terminated } from './pod-status.ts';
 import { runBounded } from './probes.ts';
 import { VolumeError } from './volumes.ts';
 import { resolveRunAs } from './users.ts';
@@ -53,9 +53,7 @@ export class PodRunner {
   private readonly files: ContainerFiles;
   private readonly inits: ContainerRun[];
   private readonly mains: ContainerRun[];
-  private readonly pulls = new Map<string, Promise<unknown>>();
-  private readonly images = new Map<string, NodeImage>();
-  private readonly pullRetryAt = new Map<string, number>();
+  private readonly podImages: PodImages;
   private chain: Promise<void> = Promise.resolve();
   private timer?: Timer;
   private secretTimer?: Timer;
@@ -79,6 +77,7 @@ export class PodRunner {
     this.files = new ContainerFiles(dir);
     this.inits = (pod.spec?.initContainers ?? []).map((c) => new ContainerRun(c, true));
     this.mains = (pod.spec?.containers ?? []).map((c) => new ContainerRun(c, false));
+    this.podImages = new PodImages(ctx.images, ctx.clock, (ms) => this.kick(ms));
     const st = pod.status?.startTime as unknown as string | undefined;
     this.startTime = st ? isoSeconds(Date.parse(String(st))) : undefined;
   }
@@ -230,36 +229,8 @@ export class PodRunner {
     this.ctx.changed();
   }
 
-  /**
-   * The container's image, pulled (built) in the background; undefined while
-   * that runs or while a failed pull waits for its retry (ErrImagePull, then
-   * ImagePullBackOff).
-   */
   private image(c: ContainerRun): NodeImage | undefined {
-    const ref = c.spec.image ?? '';
-    const have = this.images.get(ref);
-    if (have) return have;
-    if (this.pulls.has(ref) || this.ctx.clock.now() < (this.pullRetryAt.get(ref) ?? 0)) return undefined;
-    const failed = (reason: 'ErrImagePull' | 'ErrImageNeverPull', message: string) => {
-      c.state = imageFailureState(c.state, reason, message);
-      const wait = c.state.kind === 'waiting' && c.state.reason === 'ImagePullBackOff' ? 10_000 : 5000;
-      this.pullRetryAt.set(ref, this.ctx.clock.now() + wait);
-      this.kick(wait);
-    };
-    const p = ensureContainerImage(this.ctx.images, c.spec).then(
-      (r) => {
-        this.pulls.delete(ref);
-        if (!r.ok) return failed(r.reason, r.message);
-        this.images.set(ref, r.image);
-        this.kick();
-      },
-      (err) => {
-        this.pulls.delete(ref);
-        failed('ErrImagePull', err instanceof Error ? err.message : String(err));
-      },
-    );
-    this.pulls.set(ref, p);
-    return undefined;
+    return this.podImages.get(c);
   }
 
   private async start(c: ContainerRun, restart: boolean): Promise<void> {
@@ -400,24 +371,8 @@ export class PodRunner {
   async stopContainer(c: ContainerRun, graceSeconds: number, final: boolean): Promise<void> {
     const pid = c.pid;
     if (!pid) return;
-    const clock = this.ctx.clock;
     c.stopping = final;
-    const gone = new Promise<void>((r) => c.exitWaiters.push(r));
-    const adopted = !c.child;
-    const wait = async (until: number, sig: NodeJS.Signals, stepMs: number) => {
-      while (c.pid === pid && clock.now() < until) {
-        await Promise.race([gone, clock.sleep(stepMs)]);
-        if (adopted && startTicks(pid) !== c.startTicks) this.exited(c, pid, null, sig);
-      }
-    };
-    killGroup(pid, 'SIGTERM');
-    await wait(clock.now() + graceSeconds * 1000, 'SIGTERM', adopted ? 200 : 1000);
-    if (c.pid === pid) {
-      killGroup(pid, 'SIGKILL');
-      await wait(clock.now() + 5000, 'SIGKILL', 100);
-    }
-    const until = clock.now() + 2000;
-    while (groupAlive(pid) && clock.now() < until) await clock.sleep(50);
+    await terminateGroup(c, pid, graceSeconds, this.ctx.clock, (sig) => this.exited(c, pid, null, sig));
   }
 
   /** Stops every container (node shutdown or pod deletion). */

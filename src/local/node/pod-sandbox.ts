@@ -1,7 +1,7 @@
 // What a pod has before any of its containers runs, as a CRI runtime's pod
 // sandbox: its directory, its network (address, namespace), its /etc/hosts,
 // resolv.conf and hostname, and its volumes as host directories.
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { resolvConf } from './network.ts';
@@ -89,7 +89,10 @@ export class PodSandbox {
       else throw new VolumeError(`volume ${v.name}: this node supports secret, configMap, projected, downwardAPI, emptyDir, persistentVolumeClaim and hostPath volumes`);
       if (this.prepared.has(v.name)) continue;
       // A fresh emptyDir is 0777 (as the kubelet makes it); a fresh PVC root is a new filesystem's 0755 root.
-      if (!existsSync(root)) mkdirSync(root, { recursive: true, mode: v.emptyDir ? 0o777 : 0o755 });
+      if (!existsSync(root)) {
+        mkdirSync(root, { recursive: true, mode: 0o755 });
+        if (v.emptyDir && this.ctx.strict) chmodSync(root, 0o777); // past the umask, as the kubelet does
+      }
       if (this.ctx.canChown) {
         if (this.ctx.strict) {
           if (sc?.fsGroup !== undefined) applyFsGroup(root, sc.fsGroup, sc.fsGroupChangePolicy);

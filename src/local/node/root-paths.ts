@@ -14,7 +14,7 @@ export const realFs: RootFs = {
     try {
       return lstatSync(p);
     } catch {
-      return undefined;
+      return undefined; // does not exist
     }
   },
   readlink: (p) => readlinkSync(p),

@@ -5,7 +5,7 @@
 // directory and renames a new `..data` over the old one, so a reader never
 // sees half of an update. All links are relative, so they resolve inside the
 // pod's root as well as on the host.
-import { chownSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { chownSync, chmodSync, lchownSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import type { V1KeyToPath, V1Pod, V1Volume } from '@kubernetes/client-node';
 
@@ -17,6 +17,8 @@ export interface FileOwnership {
   fileMask: number;
   /** OR'ed into every directory's 0755. */
   dirMask: number;
+  /** The volume directory's own mode (a kubelet's tmpfs is 1777, setgid with an fsGroup); undefined: 0755, left as it is. */
+  rootMode?: number;
 }
 
 /** path (relative, may contain '/') → content and mode. */
@@ -68,7 +70,7 @@ function payloadEqual(dir: string, payload: Payload, own: FileOwnership | undefi
       if (own && (st.uid !== own.uid || st.gid !== own.gid)) return false;
       if (!readFileSync(file).equals(f.data)) return false;
     } catch {
-      return false;
+      return false; // missing or unreadable: write the payload again
     }
   }
   return true;
@@ -77,6 +79,10 @@ function payloadEqual(dir: string, payload: Payload, own: FileOwnership | undefi
 /** Writes payload into dir atomically; returns true when something changed. */
 export function writeAtomic(dir: string, payload: Payload, own: FileOwnership | undefined, now = Date.now()): boolean {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
+  if (own?.rootMode !== undefined) {
+    chownSync(dir, own.uid, own.gid);
+    chmodSync(dir, own.rootMode);
+  }
   if (payloadEqual(dir, payload, own)) return false;
   const tsName = `..${new Date(now).toISOString().replace(/[:.]/g, '_')}.${process.pid}.${Math.floor(Math.random() * 1e6)}`;
   const tsDir = join(dir, tsName);
@@ -98,6 +104,7 @@ export function writeAtomic(dir: string, payload: Payload, own: FileOwnership | 
   const tmpLink = join(dir, '..data_tmp');
   rmSync(tmpLink, { force: true });
   symlinkSync(tsName, tmpLink);
+  if (own) lchownSync(tmpLink, own.uid, own.gid);
   renameSync(tmpLink, join(dir, '..data'));
   const top = new Set([...payload.keys()].map((p) => p.split('/')[0]!));
   for (const name of top) {
@@ -105,7 +112,9 @@ export function writeAtomic(dir: string, payload: Payload, own: FileOwnership | 
     try {
       lstatSync(link);
     } catch {
+      // not there yet
       symlinkSync(join('..data', name), link);
+      if (own) lchownSync(link, own.uid, own.gid);
     }
   }
   // Old generations go only after ..data points at the new one.

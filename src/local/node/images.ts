@@ -154,7 +154,8 @@ export function lookupImage(image: string, table = imageTable()): ImageLookup {
 /** A host-binary image as the node runs it: PATH and the library path in its Env, its user, entrypoint and cmd. */
 export function hostImage(ref: string, i: LocalImage): NodeImage {
   const env = [`PATH=${i.path.join(':')}`, ...(i.libPath ? [`LD_LIBRARY_PATH=${i.libPath.join(':')}`] : [])];
-  const config = { User: i.user, Env: env, ...(i.entrypoint ? { Entrypoint: i.entrypoint } : {}), ...(i.cmd ? { Cmd: i.cmd } : {}) };
+  // A root image has no User at all (uid 0), as the public images have it.
+  const config = { User: i.user === 'root' ? '' : i.user, Env: env, ...(i.entrypoint ? { Entrypoint: i.entrypoint } : {}), ...(i.cmd ? { Cmd: i.cmd } : {}) };
   const digest = `sha256:${createHash('sha256').update(JSON.stringify(i)).digest('hex')}`;
   return { ref, config, digest, ...(i.extraRoots ? { extraRoots: i.extraRoots } : {}) };
 }

@@ -117,7 +117,11 @@ export class PodRunner {
     this.kick();
   }
 
-  /** A Secret or ConfigMap the pod uses changed: its files follow after the configured delay. */
+  /**
+   * A Secret or ConfigMap the pod uses changed: its files follow at the pod's
+   * next volume sync, the configured delay after the first change not yet
+   * written (a kubelet's sync period), or at once when the pod is updated.
+   */
   sourcesChanged(): void {
     if (this.ctx.secretSyncDelayMs <= 0) {
       this.projectedDue = true;
@@ -200,6 +204,11 @@ export class PodRunner {
     try {
       const due = this.projectedDue;
       this.projectedDue = false;
+      if (due) {
+        // Written now with the current content: a pending delayed refresh has nothing left to do.
+        this.ctx.clock.clearTimeout(this.secretTimer);
+        this.secretTimer = undefined;
+      }
       if (this.sandbox.writeVolumes(this.pod, user, due) && this.volumesReady) this.ctx.log(`pod ${this.key}: volumes updated`);
       this.volumesReady = true;
       this.volumeError = undefined;

@@ -10,13 +10,18 @@ import { SpdyConnection, type SpdyStream } from './spdy.ts';
 import { shq } from './launch.ts';
 
 /**
- * Output of an exec is held this long after the streams are open. kubectl
- * 1.32's WebSocket client (client-go tools/remotecommand/websocket.go) starts
- * reading the connection in one goroutine while another creates its stream
- * objects; a message that arrives first is dropped with "Unknown stream id 1,
- * discarding message" (fixed upstream in kubernetes#131203, kubectl 1.33). A
- * runtime's exec takes tens of milliseconds to start a process, which hid the
- * race; ours starts one in a few, so it holds the first output for as long.
+ * Output of an exec is held this long after the streams are open.
+ * `kubectl exec` 1.32 talks WebSocket (v5.channel.k8s.io) to the API server,
+ * which answers the upgrade, sends an empty message on the lowest output
+ * channel ("connected"), and only then dials the kubelet over SPDY. kubectl's
+ * client (client-go tools/remotecommand/websocket.go) starts its reader
+ * goroutine before it has created its stream objects, so a message that
+ * arrives in between is dropped with "websocket.go:296] Unknown stream id 1,
+ * discarding message" (fixed in kubernetes#131203, kubectl 1.33). In practice
+ * the dropped message is that empty one: harmless, and not something a node
+ * can prevent. Real output comes later, after the API server reached the node;
+ * a runtime takes tens of milliseconds to start an exec'd process, ours a few,
+ * so the first output is held for as long to keep it clear of the race.
  */
 export const EXEC_OUTPUT_HOLD_MS = 50;
 

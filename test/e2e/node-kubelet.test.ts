@@ -5,15 +5,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import pg from 'pg';
 import { k8s } from '../../src/kube/client.ts';
-import { nodeNetnsName, BRIDGE, NODE_IP, POD_PREFIX } from '../../src/local/net/topology.ts';
 import { removePodNamespaces } from '../../src/local/node/pod-network.ts';
 import { startTestCluster, testPortBase, type TestCluster } from '../helpers/cluster.ts';
-import { eventually, run, runOk, sleep } from '../helpers/exec.ts';
+import { eventually, run, sleep } from '../helpers/exec.ts';
+import { ensureNodeNamespace, podNetnsUnsupported } from '../helpers/node-netns.ts';
 
 const NS = 'kubelet';
 const PG_IMAGE = 'postgres:15';
@@ -21,23 +20,7 @@ const SHELL_IMAGE = 'debian:bookworm';
 /** Long enough to tell "waits for the sync" from "at once", short enough for a test. */
 const SECRET_SYNC_DELAY_S = 20;
 
-const root = process.getuid?.() === 0;
-const missing = ['/usr/sbin/ip', '/usr/bin/socat', '/usr/bin/nsenter'].filter((f) => !existsSync(f));
-const skip = !root ? 'needs root (network and mount namespaces)' : missing.length > 0 ? `needs ${missing.join(', ')}` : false;
-
-/**
- * The node network namespace and bridge that `pgtls up` makes (src/local/net);
- * made here when this checkout's `up` does not make it yet, removed after.
- */
-async function ensureNodeNamespace(apiserverPort: number): Promise<() => Promise<void>> {
-  const ns = nodeNetnsName(apiserverPort);
-  if (existsSync(`/run/netns/${ns}`)) return async () => {};
-  await runOk('ip', ['netns', 'add', ns]);
-  await runOk('ip', ['-n', ns, '-batch', '-'], { input: `link set lo up\nlink add ${BRIDGE} type bridge\naddr add ${NODE_IP}/${POD_PREFIX} dev ${BRIDGE}\nlink set ${BRIDGE} up\n` });
-  return async () => {
-    await run('ip', ['netns', 'delete', ns]);
-  };
-}
+const skip = podNetnsUnsupported() ?? false;
 
 const postgresPod = (name: string) => ({
   apiVersion: 'v1',

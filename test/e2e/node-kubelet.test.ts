@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import pg from 'pg';
 import { k8s } from '../../src/kube/client.ts';
 import { removePodNamespaces } from '../../src/local/node/pod-network.ts';
+import { processState, startProcess, waitHealthy } from '../../src/local/controlplane/supervisor.ts';
 import { startTestCluster, testPortBase, type TestCluster } from '../helpers/cluster.ts';
 import { eventually, run, sleep } from '../helpers/exec.ts';
 import { ensureNodeNamespace, podNetnsUnsupported } from '../helpers/node-netns.ts';
@@ -231,6 +232,23 @@ describe('node agent: kubelet semantics, a network namespace per pod', { timeout
     assert.deepEqual(wrong, []);
     const echoed = await c.kubectl(['-n', NS, 'exec', '-i', 'pg-b', '--', 'sh', '-c', 'cat; exit 3'], 'through stdin');
     assert.deepEqual([echoed.stdout, echoed.code], ['through stdin', 3]);
+  });
+
+  it('adopts running pods and their network namespaces when the agent is killed and restarted', async () => {
+    const before = (await pod('pg-a')).status!.podIP!;
+    const comp = c.handle.components.find((x) => x.name === 'node-agent')!;
+    const st = processState(c.layout, comp);
+    assert.equal(st.state, 'running');
+    if (st.state === 'running') process.kill(st.pid, 'SIGKILL');
+    await sleep(500);
+    // Generous: the agent starts through tsx, slow on a busy machine.
+    await waitHealthy(c.layout, comp, startProcess(c.layout, comp), 180_000);
+    await eventually('pg-a and pg-b ready again', async () => (await ready('pg-a')) && (await ready('pg-b')), 60_000, 500);
+    const p = await pod('pg-a');
+    assert.equal(p.status?.containerStatuses?.[0]?.restartCount, 0, 'adopted, not restarted');
+    assert.equal(p.status?.podIP, before);
+    const ipB = (await pod('pg-b')).status!.podIP!;
+    assert.equal((await c.kubectlOk(['-n', NS, 'exec', 'pg-a', '--', 'psql', '-h', ipB, '-U', 'postgres', '-tAc', 'select inet_server_addr()'])).trim(), ipB);
   });
 
   it('brings Secret changes to files after the sync delay, at once when the pod is updated', async () => {

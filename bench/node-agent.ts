@@ -11,7 +11,7 @@ import { down, up } from '../src/local/controlplane/cluster.ts';
 import { processState } from '../src/local/controlplane/supervisor.ts';
 import { Kube, k8s } from '../src/kube/client.ts';
 import { run } from '../test/helpers/exec.ts';
-import { ensureNodeNamespace, podNetnsUnsupported } from '../test/helpers/node-netns.ts';
+import { podNetnsUnsupported } from '../test/helpers/node-netns.ts';
 import { report } from './report.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -43,8 +43,7 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number
 if (mode === 'strict') {
   process.env.PGTLS_NODE_STRICT = '1';
   process.env.PGTLS_NODE_POD_NETWORK = 'netns';
-}
-const dropNodeNs = mode === 'strict' ? await ensureNodeNamespace(portBase) : async () => {};
+} else process.env.PGTLS_NODE_POD_NETWORK = 'loopback';
 const layout = homeLayout(mkdtempSync(join(tmpdir(), 'pgtls-bench-node-')));
 const createToReady: number[] = [];
 const secretToFile: number[] = [];
@@ -118,7 +117,6 @@ try {
   idle = { cpu_percent: +(((b.ticks - a.ticks) / hz / windowS) * 100).toFixed(2), rss_mib: b.rssMiB, pods };
 } finally {
   await down(layout, { purge: true });
-  await dropNodeNs();
 }
 const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 report(

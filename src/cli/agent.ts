@@ -26,7 +26,7 @@ const say = (msg: string) => process.stderr.write(`${new Date().toISOString()} $
 
 /** commander parser for --pod-network-mode. */
 export function podNetworkModeArg(v: string): PodNetworkMode {
-  if (v !== 'loopback' && v !== 'netns') throw new InvalidArgumentError('must be loopback or netns');
+  if (v !== 'auto' && v !== 'loopback' && v !== 'netns') throw new InvalidArgumentError('must be auto, netns or loopback');
   return v;
 }
 
@@ -49,7 +49,7 @@ export async function agentCommand(o: AgentCommandOptions): Promise<void> {
     plan: { podOctet: parseNetwork(o.podNetwork), serviceOctet: parseNetwork(o.serviceNetwork) },
     kubernetesVersion: o.kubernetesVersion,
     strict: o.strict ?? false,
-    podNetwork: o.podNetworkMode ?? 'loopback',
+    podNetwork: o.podNetworkMode ?? 'auto',
     secretSyncDelayMs: Math.round((o.secretSyncDelay ?? 0) * 1000),
     log: say,
   });

@@ -53,7 +53,7 @@ program
   .option('--provisioner-kubeconfig <file>', 'also run the local-path provisioner with this identity')
   .option('--volumes-dir <dir>', 'where provisioned volumes live')
   .option('--strict', 'volume ownership as the kubelet: Secret/ConfigMap files root-owned with their modes, fsGroup for group access (default: files given to the pod user)')
-  .option('--pod-network-mode <mode>', 'loopback (pods share the host network, 127.P.x.y each) or netns (a network namespace per pod on the node bridge)', podNetworkModeArg, 'loopback')
+  .option('--pod-network-mode <mode>', 'netns (a network namespace per pod on the node bridge), loopback (pods share the host network, 127.P.x.y each), or auto (netns when root and the node namespace exists)', podNetworkModeArg, 'auto')
   .option('--secret-sync-delay <seconds>', 'delay before a changed Secret/ConfigMap reaches pod files, as a kubelet sync period', secondsArg, 0)
   .action(agentCommand);
 

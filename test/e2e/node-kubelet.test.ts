@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import { connect } from 'node:net';
 import pg from 'pg';
 import { k8s } from '../../src/kube/client.ts';
-import { removePodNamespaces } from '../../src/local/node/pod-network.ts';
 import { processState, startProcess, waitHealthy } from '../../src/local/controlplane/supervisor.ts';
 import { startTestCluster, testPortBase, type TestCluster } from '../helpers/cluster.ts';
 import { eventually, run, sleep } from '../helpers/exec.ts';
-import { ensureNodeNamespace, podNetnsUnsupported } from '../helpers/node-netns.ts';
+import { podNetnsUnsupported } from '../helpers/node-netns.ts';
 
 const NS = 'kubelet';
 const PG_IMAGE = 'postgres:15';
@@ -49,7 +48,6 @@ const postgresPod = (name: string) => ({
 
 describe('node agent: kubelet semantics, a network namespace per pod', { timeout: 20 * 60_000, skip }, () => {
   let c: TestCluster;
-  let dropNodeNs = async () => {};
   const core = () => c.kube.api(k8s.CoreV1Api);
   const pod = (name: string) => core().readNamespacedPod({ name, namespace: NS });
   const apply = (obj: unknown) => c.kubectlOk(['apply', '-f', '-'], JSON.stringify(obj));
@@ -57,7 +55,6 @@ describe('node agent: kubelet semantics, a network namespace per pod', { timeout
 
   before(async () => {
     const portBase = testPortBase();
-    dropNodeNs = await ensureNodeNamespace(portBase);
     process.env.PGTLS_NODE_STRICT = '1';
     process.env.PGTLS_NODE_POD_NETWORK = 'netns';
     process.env.PGTLS_NODE_SECRET_SYNC_DELAY = String(SECRET_SYNC_DELAY_S);
@@ -74,9 +71,8 @@ describe('node agent: kubelet semantics, a network namespace per pod', { timeout
       }
       process.stderr.write((await c.kubectl(['get', 'pods,nodes', '-A', '-o', 'wide'])).stdout);
     }
+    // `down` deletes the node namespace and every pod namespace of the cluster.
     await c?.destroy();
-    await removePodNamespaces(testPortBase()).catch(() => undefined);
-    await dropNodeNs();
   });
 
   it('a user that cannot read a 0600 root-owned Secret fails, as on a kubelet; with an fsGroup it can', async () => {

@@ -1,8 +1,8 @@
 // The node agent: registers its Node and keeps its Lease (heartbeat.ts), runs
-// the pods bound to it (pod-runner.ts), watches the Secrets and ConfigMaps
-// they use (object-watches.ts), serves Services on loopback when pods share
-// the host's network (service-routes.ts), and serves the kubelet API
-// (kubelet-api.ts). It authenticates as system:node:<name>, so the API
+// the pods bound to it (pod-runner.ts), each in its own network namespace on
+// the node bridge when `pgtls up` made one (pod-network.ts), watches the
+// Secrets and ConfigMaps they use (object-watches.ts), and serves the kubelet
+// API (kubelet-api.ts). Services are the net gateway's (src/local/net). It authenticates as system:node:<name>, so the API
 // server's Node authorizer limits it to its own Node, Lease and pods, and to
 // the Secrets, ConfigMaps and PVCs those pods reference.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -21,12 +21,12 @@ import { systemClock, type Clock, type Timer } from './clock.ts';
 import { NodeHeartbeat } from './heartbeat.ts';
 import { ObjectWatches } from './object-watches.ts';
 import { PvcPaths } from './pvc-paths.ts';
-import { LoopbackServices } from './service-routes.ts';
 import { fieldValue } from './downward-api.ts';
 import type { ImageService } from './image-service.ts';
 import { hostImages } from './images.ts';
 
-export type PodNetworkMode = 'loopback' | 'netns';
+/** auto: netns when the agent is root and the node namespace exists, else loopback. */
+export type PodNetworkMode = 'auto' | 'loopback' | 'netns';
 
 export interface AgentOptions {
   kubeconfig: string;
@@ -42,7 +42,7 @@ export interface AgentOptions {
   backoffBaseMs?: number;
   /** Volume ownership as the kubelet does it (ownership.ts); off: files are given to the pod's user. */
   strict?: boolean;
-  /** loopback: pods share the host's network (127.P.x.y each); netns: a network namespace per pod. */
+  /** netns: a network namespace per pod on the node bridge; loopback: pods share the host's network (127.P.x.y each). */
   podNetwork?: PodNetworkMode;
   /** Delay before a changed Secret/ConfigMap reaches pod files (0: at once). */
   secretSyncDelayMs?: number;
@@ -60,7 +60,6 @@ export class NodeAgent implements KubeletBackend {
   private pvcs!: PvcPaths;
   private heartbeat!: NodeHeartbeat;
   private network!: PodNetwork;
-  private loopbackServices?: LoopbackServices;
   private kubelet?: KubeletApi;
   private changeTimer?: Timer;
   private stopped = false;
@@ -91,14 +90,11 @@ export class NodeAgent implements KubeletBackend {
   async start(): Promise<void> {
     mkdirSync(this.podsDir, { recursive: true, mode: 0o711 });
     this.rest = await Rest.fromKubeconfig(this.opts.kubeconfig);
-    if (this.opts.podNetwork === 'netns') {
-      const net = new NamespaceNetwork(Number(this.rest.server.port));
-      net.checkNode();
-      this.network = net;
-    } else {
-      this.network = new LoopbackNetwork(this.opts.plan);
-      this.loopbackServices = new LoopbackServices(this.opts.plan, this.log);
-    }
+    const mode = this.opts.podNetwork ?? 'auto';
+    const netns = new NamespaceNetwork(Number(this.rest.server.port));
+    if (mode === 'netns') netns.checkNode();
+    const useNetns = mode === 'netns' || (mode === 'auto' && process.getuid?.() === 0 && netns.nodeExists());
+    this.network = useNetns ? netns : new LoopbackNetwork(this.opts.plan);
     this.heartbeat = new NodeHeartbeat(this.rest, () => this.facts(), this.clock, this.log);
     this.watches = new ObjectWatches(this.rest, (users) => {
       for (const uid of users) {
@@ -178,16 +174,11 @@ export class NodeAgent implements KubeletBackend {
     return this.network.dial(r.uid, host, port, 10_000);
   }
 
-  /** Debounced: Service routes and every pod's /etc/hosts follow pods and Services. */
+  /** Debounced: every pod's /etc/hosts follows pods and Services. */
   changed(): void {
     if (this.changeTimer || this.stopped) return;
     this.changeTimer = this.clock.setTimeout(() => {
       this.changeTimer = undefined;
-      this.loopbackServices?.sync(
-        () => this.services?.list() ?? [],
-        (svc) => this.services.get(svc.metadata!.namespace, svc.metadata!.name!) ?? svc,
-        () => this.runners.values(),
-      );
       for (const r of this.runners.values()) {
         try {
           r.refreshHosts();
@@ -271,7 +262,6 @@ export class NodeAgent implements KubeletBackend {
     await Promise.all([...this.runners.values()].map((r) => r.stopAll(Math.min(r.pod.spec?.terminationGracePeriodSeconds ?? 30, maxGraceSeconds))));
     // Pod networks go with the processes; the next start sets them up again with the same addresses.
     await this.network?.pruneExcept(new Set()).catch((err) => this.log(`removing pod networks: ${String(err)}`));
-    this.loopbackServices?.close();
     await this.kubelet?.close();
     this.rest?.close();
   }

@@ -1,9 +1,8 @@
-// Pod and Service addresses on loopback. Linux routes all of 127.0.0.0/8 to
-// `lo`, so every pod gets its own 127.P.x.y and can listen on 5432 next to
-// the others; a Service with a ClusterIP a.b.c.d is served on 127.S.c.d (its
-// ClusterIP stays data). The two octets P and S are per cluster, so two local
-// clusters on one machine never share an address.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+// Addresses and names for pods: the per-cluster loopback networks (pods on
+// 127.P.x.y when they share the host's network; the gateway's mirrors of pod
+// IPs and ClusterIPs otherwise, src/local/net), pod address allocation, and
+// what cluster DNS would answer, written into each pod's /etc/hosts. The two
+// octets P and S are per cluster, so two local clusters never share an address.
 import type { V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 
 export interface AddressPlan {
@@ -128,63 +127,4 @@ export function targetPort(sp: V1ServicePort, pod: V1Pod): number | undefined {
   if (/^\d+$/.test(String(t))) return Number(t);
   for (const c of pod.spec?.containers ?? []) for (const p of c.ports ?? []) if (p.name === t) return p.containerPort;
   return undefined;
-}
-
-type Endpoints = () => { host: string; port: number }[];
-
-/**
- * Serves each Service port on its loopback VIP and forwards every connection
- * to one of the ready pods behind it (round robin), like kube-proxy would.
- */
-export class ServiceProxy {
-  private readonly listeners = new Map<string, { server: Server; endpoints: Endpoints; next: number }>();
-  constructor(private readonly log: (m: string) => void) {}
-
-  /** key → listening address; endpoints are looked up per connection. */
-  sync(wanted: Map<string, { host: string; port: number; endpoints: Endpoints }>): void {
-    for (const [key, l] of this.listeners) {
-      if (!wanted.has(key)) {
-        l.server.close();
-        this.listeners.delete(key);
-      }
-    }
-    for (const [key, w] of wanted) {
-      const have = this.listeners.get(key);
-      if (have) {
-        have.endpoints = w.endpoints;
-        continue;
-      }
-      const entry = { server: createServer(), endpoints: w.endpoints, next: 0 };
-      entry.server.on('connection', (client: Socket) => {
-        const eps = entry.endpoints();
-        if (eps.length === 0) {
-          client.destroy();
-          return;
-        }
-        const ep = eps[entry.next++ % eps.length]!;
-        if (!isLoopback(ep.host)) {
-          client.destroy();
-          return;
-        }
-        const upstream = connect({ host: ep.host, port: ep.port });
-        client.pipe(upstream).pipe(client);
-        const close = () => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', close);
-        upstream.on('error', close);
-        client.on('close', close);
-        upstream.on('close', close);
-      });
-      entry.server.on('error', (err) => this.log(`service ${key} on ${w.host}:${w.port}: ${err.message}`));
-      entry.server.listen({ host: w.host, port: w.port });
-      this.listeners.set(key, entry);
-    }
-  }
-
-  close(): void {
-    for (const l of this.listeners.values()) l.server.close();
-    this.listeners.clear();
-  }
 }

@@ -6,12 +6,14 @@
 //    reaches into a pod only through processes entered into its namespace.
 //  - loopback: pods share the host's network and get a 127.P.x.y address each
 //    (the node's first design; also what a non-root agent can do).
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { V1Service } from '@kubernetes/client-node';
-import { BRIDGE, NODE_IP, POD_PREFIX, nodeNetnsName, podNetnsName, podVethNames } from '../net/topology.ts';
+import { BRIDGE, NODE_IP, POD_PREFIX, inPodCidr, nodeNetnsName, podNetnsName, podVethNames } from '../net/topology.ts';
+import { listNetns, netnsMounted } from '../net/netns.ts';
+import { plugPodNetns, unplugPodNetns } from '../net/pod-netns.ts';
 import { IpAllocator, isLoopback, serviceVip, type AddressPlan } from './network.ts';
 import { dialInNetns } from './netns-dial.ts';
 
@@ -60,19 +62,10 @@ export class LoopbackNetwork implements PodNetwork {
   async pruneExcept(): Promise<void> {}
 }
 
-function run(args: string[], input?: string): Promise<string> {
+/** `ip` with its output, for checks (changes go through src/local/net/pod-netns.ts). */
+function ipOut(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/sbin/ip', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`ip ${args.join(' ')}: ${err.trim() || `exit ${code}`}`))));
-    if (child.stdin) {
-      child.stdin.on('error', () => {}); // an ip that exits early shows up in its exit status
-      child.stdin.end(input);
-    }
+    execFile('/usr/sbin/ip', args, { timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(new Error(`ip ${args.join(' ')}: ${String(stderr).trim() || err.message}`)) : resolve(String(stdout))));
   });
 }
 
@@ -86,8 +79,12 @@ export class NamespaceNetwork implements PodNetwork {
   }
 
   /** The node namespace and its bridge come from `pgtls up` (src/local/net); the agent only plugs pods in. */
+  nodeExists(): boolean {
+    return existsSync(`/run/netns/${this.nodeNs}`);
+  }
+
   checkNode(): void {
-    if (!existsSync(`/run/netns/${this.nodeNs}`)) throw new Error(`the node network namespace ${this.nodeNs} does not exist (pgtls up creates it with the bridge ${BRIDGE})`);
+    if (!this.nodeExists()) throw new Error(`the node network namespace ${this.nodeNs} does not exist (pgtls up creates it with the bridge ${BRIDGE})`);
   }
 
   private nsName(uid: string) {
@@ -99,35 +96,30 @@ export class NamespaceNetwork implements PodNetwork {
   }
 
   async setUp(uid: string, previousIp?: string): Promise<string> {
-    const ip = previousIp && previousIp.startsWith('10.244.') && this.ips.claim(uid, previousIp) ? previousIp : this.ips.allocate(uid);
+    const ip = previousIp && inPodCidr(previousIp) && this.ips.claim(uid, previousIp) ? previousIp : this.ips.allocate(uid);
     const ns = this.nsName(uid);
     const veth = podVethNames(uid);
     try {
-      if (existsSync(`/run/netns/${ns}`)) {
+      if (netnsMounted(ns)) {
         // Already plugged in (an agent restarted next to running pods): leave it as it is.
-        const addr = await run(['-n', ns, '-o', '-4', 'addr', 'show', 'dev', veth.pod]).catch(() => '');
-        const peer = await run(['-n', this.nodeNs, '-o', 'link', 'show', 'dev', veth.node]).catch(() => '');
+        const addr = await ipOut(['-n', ns, '-o', '-4', 'addr', 'show', 'dev', veth.pod]).catch(() => '');
+        const peer = await ipOut(['-n', this.nodeNs, '-o', 'link', 'show', 'dev', veth.node]).catch(() => '');
         if (addr.includes(` ${ip}/${POD_PREFIX} `) && peer.includes(`master ${BRIDGE}`)) return ip;
-      } else await run(['netns', 'add', ns]);
-      // Recreated whole when half there (an agent killed mid-setup): the veth pair is the pod's only link.
-      await run(['-n', this.nodeNs, 'link', 'del', veth.node]).catch(() => undefined);
-      await run(['-n', ns, 'link', 'del', veth.pod]).catch(() => undefined);
-      await run(['-n', this.nodeNs, '-batch', '-'], `link add ${veth.node} type veth peer name ${veth.pod} netns ${ns}\nlink set ${veth.node} master ${BRIDGE} up\n`);
-      await run(['-n', ns, '-batch', '-'], `addr replace ${ip}/${POD_PREFIX} dev ${veth.pod}\nlink set ${veth.pod} up\nlink set lo up\nroute replace default via ${NODE_IP}\n`);
+        // Half there (an agent killed mid-setup): made again, whole.
+        await unplugPodNetns(ns);
+      }
+      // The same steps the gateway's tests use (src/local/net/pod-netns.ts), so the network is the one it expects.
+      await plugPodNetns({ nodeNetns: this.nodeNs, podNetns: ns, veth: veth.node, ip });
     } catch (err) {
+      this.ips.release(uid);
       throw new Error(`pod ${uid}: setting up network namespace ${ns} (${ip}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     return ip;
   }
 
-  /** Whether the pod's namespace is already plugged in (adoption after an agent restart). */
-  isUp(uid: string): boolean {
-    return existsSync(this.netnsPath(uid));
-  }
-
   async tearDown(uid: string): Promise<void> {
     this.ips.release(uid);
-    if (existsSync(this.netnsPath(uid))) await run(['netns', 'delete', this.nsName(uid)]);
+    await unplugPodNetns(this.nsName(uid));
   }
 
   dial(uid: string, host: string, port: number, timeoutMs: number): Duplex {
@@ -141,14 +133,7 @@ export class NamespaceNetwork implements PodNetwork {
 
   async pruneExcept(uids: Set<string>): Promise<void> {
     const keep = new Set([...uids].map((u) => this.nsName(u)));
-    const prefix = `${nodeNetnsName(this.apiserverPort)}-`;
-    for (const name of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
-      if (name.startsWith(prefix) && !keep.has(name)) await run(['netns', 'delete', name]).catch(() => undefined);
-    }
+    const prefix = `${this.nodeNs}-`;
+    for (const name of await listNetns()) if (name.startsWith(prefix) && !keep.has(name)) await unplugPodNetns(name);
   }
-}
-
-/** Deletes every pod network namespace of a cluster (agent shutdown, `pgtls down`). */
-export async function removePodNamespaces(apiserverPort: number): Promise<void> {
-  await new NamespaceNetwork(apiserverPort).pruneExcept(new Set());
 }

@@ -151,6 +151,18 @@ describe('node agent: kubelet semantics, a network namespace per pod', { timeout
     assert.match(ro.stderr, /Read-only file system/);
   });
 
+  it('projects a bound service account token and the kubernetes Service, as in-cluster clients read them', async () => {
+    const sh = async (script: string) => (await c.kubectlOk(['-n', NS, 'exec', 'locked', '--', 'sh', '-c', script])).trim();
+    assert.equal(await sh('echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT'), '10.96.0.1:443');
+    assert.equal(await sh('cat /var/run/secrets/kubernetes.io/serviceaccount/namespace'), NS);
+    assert.match(await sh('head -c 27 /var/run/secrets/kubernetes.io/serviceaccount/ca.crt'), /^-----BEGIN CERTIFICATE-----/);
+    const token = await sh('cat /var/run/secrets/kubernetes.io/serviceaccount/token');
+    const review = await c.kube.api(k8s.AuthenticationV1Api).createTokenReview({ body: { spec: { token } } });
+    assert.equal(review.status?.authenticated, true, review.status?.error);
+    assert.equal(review.status?.user?.username, `system:serviceaccount:${NS}:default`);
+    assert.equal(review.status?.user?.extra?.['authentication.kubernetes.io/pod-name']?.[0], 'locked', 'bound to the pod');
+  });
+
   it('runs two servers listening on * on the same port, each in its own network namespace', async () => {
     await apply(postgresPod('pg-a'));
     await apply(postgresPod('pg-b'));

@@ -21,6 +21,7 @@ import { systemClock, type Clock, type Timer } from './clock.ts';
 import { NodeHeartbeat } from './heartbeat.ts';
 import { ObjectWatches } from './object-watches.ts';
 import { PvcPaths } from './pvc-paths.ts';
+import { ServiceAccountTokens } from './service-account-tokens.ts';
 import { fieldValue } from './downward-api.ts';
 import type { ImageService } from './image-service.ts';
 import { hostImages } from './images.ts';
@@ -58,6 +59,7 @@ export class NodeAgent implements KubeletBackend {
   private services!: Reflector<V1Service>;
   private watches!: ObjectWatches;
   private pvcs!: PvcPaths;
+  private tokens!: ServiceAccountTokens;
   private heartbeat!: NodeHeartbeat;
   private network!: PodNetwork;
   private kubelet?: KubeletApi;
@@ -102,6 +104,7 @@ export class NodeAgent implements KubeletBackend {
         if (r && !r.done()) r.sourcesChanged();
       }
     });
+    this.tokens = new ServiceAccountTokens(this.rest, this.clock, this.log, (uid) => this.runners.get(uid)?.refreshProjected());
     this.pvcs = new PvcPaths(this.rest, this.clock, this.log, () => {
       for (const r of this.runners.values()) r.kick();
     });
@@ -207,6 +210,7 @@ export class NodeAgent implements KubeletBackend {
           secret: (name) => this.watches.decoded('secrets', ns(pod), name),
           configMap: (name) => this.watches.decoded('configmaps', ns(pod), name),
           field: (path) => fieldValue(pod, path, { podIP, hostIP: this.network.hostIP, nodeName: this.opts.nodeName }),
+          token: (source) => this.tokens.token(pod, source),
         }),
         pvcPath: (namespace, claim) => this.pvcs.path(namespace, claim),
         hostsFile: (pod, ip) => hostsFile(pod, ip, this.services.list(), this.livePods(), (svc) => this.network.serviceAddress(svc)),
@@ -238,6 +242,7 @@ export class NodeAgent implements KubeletBackend {
       changed: () => this.changed(),
       released: (uid) => {
         this.watches.release(uid);
+        this.tokens.release(uid);
         const r = this.runners.get(uid);
         if (!r) return;
         this.runners.delete(uid);
@@ -258,6 +263,7 @@ export class NodeAgent implements KubeletBackend {
     this.pods?.stop();
     this.services?.stop();
     this.watches?.stop();
+    this.tokens?.stop();
     this.pvcs?.stop();
     await Promise.all([...this.runners.values()].map((r) => r.stopAll(Math.min(r.pod.spec?.terminationGracePeriodSeconds ?? 30, maxGraceSeconds))));
     // Pod networks go with the processes; the next start sets them up again with the same addresses.

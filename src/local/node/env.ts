@@ -34,10 +34,19 @@ const envName = (s: string) => s.toUpperCase().replace(/-/g, '_');
 /** The docker-link style variables the kubelet sets for Services of the pod's namespace. */
 export function serviceEnv(pod: V1Pod, src: EnvSources): Record<string, string> {
   const out: Record<string, string> = {};
+  // The `kubernetes` Service of the default namespace always (in-cluster clients read
+  // KUBERNETES_SERVICE_HOST/PORT), the pod's own namespace's Services when links are on.
+  const linked = (svc: V1Service) =>
+    (svc.metadata?.namespace === 'default' && svc.metadata?.name === 'kubernetes') ||
+    (svc.metadata?.namespace === pod.metadata?.namespace && pod.spec?.enableServiceLinks !== false);
+  const chosen = new Map<string, V1Service>();
   for (const svc of src.services) {
-    const ns = svc.metadata?.namespace;
-    const linked = ns === pod.metadata?.namespace && pod.spec?.enableServiceLinks !== false;
-    if (!linked) continue;
+    if (!linked(svc)) continue;
+    const name = svc.metadata!.name!;
+    // A Service of the pod's namespace named `kubernetes` does not replace the master one.
+    if (!(chosen.has(name) && chosen.get(name)!.metadata?.namespace === 'default' && name === 'kubernetes')) chosen.set(name, svc);
+  }
+  for (const svc of chosen.values()) {
     const host = src.serviceHost(svc);
     if (!host) continue;
     const ports = svc.spec?.ports ?? [];

@@ -135,6 +135,12 @@ export class PodRunner {
     }, this.ctx.secretSyncDelayMs);
   }
 
+  /** Projected files must be written now (a service account token was renewed). */
+  refreshProjected(): void {
+    this.projectedDue = true;
+    this.kick();
+  }
+
   refreshHosts(): void {
     if (!this.finished) this.sandbox.writeNetFiles(this.pod);
   }

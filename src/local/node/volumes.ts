@@ -7,7 +7,7 @@
 // pod's root as well as on the host.
 import { chownSync, chmodSync, lchownSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
-import type { V1KeyToPath, V1Pod, V1Volume } from '@kubernetes/client-node';
+import type { V1KeyToPath, V1Pod, V1ServiceAccountTokenProjection, V1Volume } from '@kubernetes/client-node';
 
 /** Who owns a projected volume's files, and the bits added to their modes (the kubelet's fsGroup handling). */
 export interface FileOwnership {
@@ -146,6 +146,8 @@ export interface VolumeSources {
   secret(name: string): Record<string, Buffer> | undefined;
   configMap(name: string): Record<string, Buffer> | undefined;
   field(path: string): string;
+  /** A bound service account token (throws VolumeError until there is one). */
+  token(source: V1ServiceAccountTokenProjection): Buffer;
 }
 
 /** The files a Secret/ConfigMap/projected/downwardAPI volume should hold now. */
@@ -191,8 +193,10 @@ export function payloadFor(pod: V1Pod, v: V1Volume, src: VolumeSources): Payload
         for (const it of s.downwardAPI.items ?? []) {
           if (it.fieldRef) part.set(safeRelative(it.path), { data: Buffer.from(src.field(it.fieldRef.fieldPath)), mode: it.mode ?? mode });
         }
+      } else if (s.serviceAccountToken) {
+        part.set(safeRelative(s.serviceAccountToken.path), { data: src.token(s.serviceAccountToken), mode });
       }
-      // serviceAccountToken and clusterTrustBundle sources are not served by this node.
+      // clusterTrustBundle sources are not served by this node.
       for (const [k, f] of part) out.set(k, f);
     }
     return out;

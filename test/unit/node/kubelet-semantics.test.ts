@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1Container, V1Pod, V1PodSecurityContext } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1PodSecurityContext, V1Service } from '@kubernetes/client-node';
+import { containerEnv } from '../../../src/local/node/env.ts';
 import { parseGroup, parsePasswd, parseImageUser, resolveRunAs, runAsNonRootViolation, UserError } from '../../../src/local/node/users.ts';
 import { DEFAULT_CAPABILITIES, processSecurity, setprivArgs } from '../../../src/local/node/security.ts';
 import { ContainerStartError, planContainer } from '../../../src/local/node/container-plan.ts';
@@ -172,6 +173,22 @@ describe('volume ownership', () => {
     assert.equal(statSync(join(dir, 'data')).mode & 0o7777, 0o700);
     assert.equal(applyFsGroup(dir, 2000, 'Always'), true);
     assert.equal(statSync(join(dir, 'data')).mode & 0o7777, 0o2770);
+  });
+});
+
+describe('service links', () => {
+  it('always gives the kubernetes Service of the default namespace, the pod namespace\'s Services only with links on', () => {
+    const svc = (name: string, namespace: string, clusterIP: string, port: number): V1Service => ({ metadata: { name, namespace }, spec: { clusterIP, ports: [{ name: 'https', port }] } });
+    const services = [svc('kubernetes', 'default', '10.96.0.1', 443), svc('db', 'ns', '10.96.0.7', 5432), svc('other', 'elsewhere', '10.96.0.8', 1)];
+    const src = { secret: () => undefined, configMap: () => undefined, podIP: '10.244.0.2', hostIP: '10.244.0.1', nodeName: 'n', serviceHost: (x: V1Service) => x.spec?.clusterIP, services };
+    const on = containerEnv(pod(), { name: 'c' }, src);
+    assert.equal(on.KUBERNETES_SERVICE_HOST, '10.96.0.1');
+    assert.equal(on.KUBERNETES_SERVICE_PORT, '443');
+    assert.equal(on.DB_SERVICE_HOST, '10.96.0.7');
+    assert.equal(on.OTHER_SERVICE_HOST, undefined);
+    const off = containerEnv({ ...pod(), spec: { ...pod().spec!, enableServiceLinks: false } }, { name: 'c' }, src);
+    assert.equal(off.KUBERNETES_SERVICE_HOST, '10.96.0.1');
+    assert.equal(off.DB_SERVICE_HOST, undefined);
   });
 });
 

@@ -19,8 +19,8 @@ const pods = Number(process.env.BENCH_PODS ?? 50);
 const mode = process.env.BENCH_NODE_MODE ?? (podNetnsUnsupported() ? 'loopback' : 'strict');
 if (mode !== 'strict' && mode !== 'loopback') throw new Error(`BENCH_NODE_MODE: strict or loopback, not ${mode}`);
 const portBase = Number(process.env.PGTLS_TEST_PORT_BASE ?? 26000);
-const pgImage = process.env.BENCH_PG_IMAGE ?? 'postgres:15';
-const sleepImage = process.env.BENCH_SLEEP_IMAGE ?? 'debian:bookworm';
+const pgImage = process.env.BENCH_PG_IMAGE ?? 'localhost/pgtls/postgres:15';
+const sleepImage = process.env.BENCH_SLEEP_IMAGE ?? 'localhost/pgtls/debian:bookworm';
 const NS = 'bench';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -20,6 +20,8 @@ export interface AgentCommandOptions {
   strict?: boolean;
   podNetworkMode?: PodNetworkMode;
   secretSyncDelay?: number;
+  imagesDir?: string;
+  debianMirror?: string;
 }
 
 const say = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
@@ -51,6 +53,8 @@ export async function agentCommand(o: AgentCommandOptions): Promise<void> {
     strict: o.strict ?? false,
     podNetwork: o.podNetworkMode ?? 'auto',
     secretSyncDelayMs: Math.round((o.secretSyncDelay ?? 0) * 1000),
+    ...(o.imagesDir ? { imagesDir: o.imagesDir } : {}),
+    ...(o.debianMirror ? { debianMirror: o.debianMirror } : {}),
     log: say,
   });
   let provisioner: Provisioner | undefined;

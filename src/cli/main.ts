@@ -55,6 +55,8 @@ program
   .option('--strict', 'volume ownership as the kubelet: Secret/ConfigMap files root-owned with their modes, fsGroup for group access (default: files given to the pod user)')
   .option('--pod-network-mode <mode>', 'netns (a network namespace per pod on the node bridge), loopback (pods share the host network, 127.P.x.y each), or auto (netns when root and the node namespace exists)', podNetworkModeArg, 'auto')
   .option('--secret-sync-delay <seconds>', 'delay before a changed Secret/ConfigMap reaches pod files, as a kubelet sync period', secondsArg, 0)
+  .option('--images-dir <dir>', 'the image store (default: $PGTLS_IMAGES_DIR, else ~/.cache/pgtls/images)')
+  .option('--debian-mirror <url>', 'Debian mirror for images built on first use')
   .action(agentCommand);
 
 program

@@ -26,7 +26,7 @@ const statefulSet = (rev: string) => ({
         initContainers: [
           {
             name: 'init',
-            image: 'postgres:15',
+            image: 'localhost/pgtls/postgres:15',
             command: ['sh', '-c'],
             args: [
               'set -e; if [ ! -s /var/pv/data/PG_VERSION ]; then initdb -D /var/pv/data -U postgres --pwfile=/auth/password -A scram-sha-256 --auth-local=trust >/dev/null; echo "host all all 0.0.0.0/0 scram-sha-256" >> /var/pv/data/pg_hba.conf; fi',
@@ -40,7 +40,7 @@ const statefulSet = (rev: string) => ({
         containers: [
           {
             name: 'postgres',
-            image: 'postgres:15.18',
+            image: 'localhost/pgtls/postgres:15-bookworm',
             command: ['postgres'],
             // Every address of the pod, as on a kubelet: port-forward dials localhost inside the pod.
             args: ['-D', '/var/pv/data', '-c', 'listen_addresses=*', '-c', 'unix_socket_directories=/tmp', '-c', 'fsync=off', '-c', 'shared_buffers=16MB'],
@@ -173,7 +173,7 @@ describe('node agent: pods as local processes', { timeout: 20 * 60_000 }, () => 
   });
 
   it('shows CrashLoopBackOff with a growing restartCount, and ErrImagePull for an unknown image', async () => {
-    await c.kubectlOk(['-n', NS, 'run', 'crash', '--image=debian:bookworm', '--', 'sh', '-c', 'echo dying; exit 3']);
+    await c.kubectlOk(['-n', NS, 'run', 'crash', '--image=localhost/pgtls/debian:bookworm', '--', 'sh', '-c', 'echo dying; exit 3']);
     await c.kubectlOk(['-n', NS, 'run', 'noimage', '--image=mysql:8.0']);
     const st = await eventually('CrashLoopBackOff with restarts', async () => {
       const p = await core().readNamespacedPod({ name: 'crash', namespace: NS });

@@ -5,8 +5,15 @@
 //   PGTLS_NODE_STRICT=1                  --strict
 //   PGTLS_NODE_POD_NETWORK=loopback      --pod-network-mode=loopback (default auto: netns when up made the node namespace)
 //   PGTLS_NODE_SECRET_SYNC_DELAY=60      --secret-sync-delay=60 (seconds)
+//   PGTLS_IMAGES_DIR, XDG_CACHE_HOME     --images-dir (the image store `pgtls images` uses)
+//   PGTLS_DEBIAN_MIRROR                  --debian-mirror (images built on first use)
+import { imagesRoot } from '../../images/store.ts';
+
 export function agentFlagsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   const flags: string[] = [];
+  // The agent gets a clean environment (PATH, HOME): the store `pgtls images` sees is passed on.
+  if (env.PGTLS_IMAGES_DIR || env.XDG_CACHE_HOME) flags.push(`--images-dir=${imagesRoot(env)}`);
+  if (env.PGTLS_DEBIAN_MIRROR) flags.push(`--debian-mirror=${env.PGTLS_DEBIAN_MIRROR}`);
   if (['1', 'true', 'yes'].includes((env.PGTLS_NODE_STRICT ?? '').toLowerCase())) flags.push('--strict');
   const mode = env.PGTLS_NODE_POD_NETWORK;
   if (mode) {

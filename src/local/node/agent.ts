@@ -25,6 +25,7 @@ import { ServiceAccountTokens } from './service-account-tokens.ts';
 import { fieldValue } from './downward-api.ts';
 import type { ImageService } from './image-service.ts';
 import { hostImages } from './images.ts';
+import { builtImages, withFallback } from './built-images.ts';
 
 /** auto: netns when the agent is root and the node namespace exists, else loopback. */
 export type PodNetworkMode = 'auto' | 'loopback' | 'netns';
@@ -47,7 +48,11 @@ export interface AgentOptions {
   podNetwork?: PodNetworkMode;
   /** Delay before a changed Secret/ConfigMap reaches pod files (0: at once). */
   secretSyncDelayMs?: number;
+  /** Where images come from (default: the image builder's store; in lenient mode, host programs for names it does not know). */
   images?: ImageService;
+  /** The image builder's store and Debian mirror (defaults: src/images'). */
+  imagesDir?: string;
+  debianMirror?: string;
   clock?: Clock;
   log?: (msg: string) => void;
 }
@@ -75,7 +80,10 @@ export class NodeAgent implements KubeletBackend {
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`));
     this.podsDir = join(opts.stateDir, 'pods');
     this.clock = opts.clock ?? systemClock;
-    this.images = opts.images ?? hostImages();
+    const built = builtImages({ imagesDir: opts.imagesDir, mirror: opts.debianMirror, log: this.log });
+    // Strict: every container runs in its image's root filesystem, as on a real node. Lenient: pod
+    // specs that still name public images the builder does not make run on the host's programs.
+    this.images = opts.images ?? (opts.strict ? built : withFallback(built, hostImages()));
   }
 
   facts(): NodeFacts {

@@ -26,7 +26,15 @@ export interface NodeImage {
 }
 
 /** The image cannot be had: the message lists the images this node knows. */
-export class ImagePullError extends Error {}
+export class ImagePullError extends Error {
+  constructor(
+    message: string,
+    /** No image of this name exists (rather than: it could not be built). */
+    readonly unknownRef = false,
+  ) {
+    super(message);
+  }
+}
 
 export interface ImageService {
   /** The image when it is on this node already, without building or fetching it. */

@@ -170,7 +170,7 @@ export function hostImages(table = imageTable()): ImageService {
     present: async (ref) => find(ref),
     pull: async (ref) => {
       const r = lookupImage(ref, table);
-      if (!r.ok) throw new ImagePullError(r.message);
+      if (!r.ok) throw new ImagePullError(r.message, true);
       return hostImage(ref, r.image);
     },
   };

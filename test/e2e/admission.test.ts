@@ -63,10 +63,10 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
   it('installs the catalog, listed with VERSION and DB_IMAGE columns', async () => {
     const table = (await c.kubectlOk(['get', 'postgresversions'])).trim().split('\n');
     assert.match(table[0]!, /^NAME\s+VERSION\s+DB_IMAGE\s+AGE$/);
-    assert.ok(table.some((l) => /^15\s+15\.18\s+postgres:15\s+\S+$/.test(l)), table.join('\n'));
-    assert.ok(table.some((l) => /^18\.3\s+18\.3\s+postgres:18\.3\s+\S+$/.test(l)), table.join('\n'));
-    assert.match(await c.kubectlOk(['get', 'pbversion']), /1\.18\.0\s+1\.18\.0\s+bitnami\/pgbouncer:1\.18\.0/);
-    assert.match(await c.kubectlOk(['get', 'ppversion']), /4\.3\.5\s+4\.3\.5\s+pgpool\/pgpool:4\.3\.5/);
+    assert.ok(table.some((l) => /^15\s+15\.18\s+localhost\/pgtls\/postgres:15\s+\S+$/.test(l)), table.join('\n'));
+    assert.ok(table.some((l) => /^18\.3\s+18\.3\s+localhost\/pgtls\/postgres:18\.3\s+\S+$/.test(l)), table.join('\n'));
+    assert.match(await c.kubectlOk(['get', 'pbversion']), /1\.18\.0\s+1\.18\.0\s+localhost\/pgtls\/pgbouncer:1\.18\.0/);
+    assert.match(await c.kubectlOk(['get', 'ppversion']), /4\.3\.5\s+4\.3\.5\s+localhost\/pgtls\/pgpool:4\.3\.5/);
   });
 
   it('accepts the Postgres guide manifest unchanged and returns it defaulted', async () => {
@@ -106,10 +106,10 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
   it('refuses the guides\' PgBouncer 1.24.0 and Pgpool 4.6.0, naming the versions it can run', async () => {
     const pb = await apply(fixtureText('pgbouncer-pb.yaml'));
     assert.notEqual(pb.code, 0);
-    assert.match(pb.stderr, /The PgBouncer "pb" is invalid: spec\.version: Unsupported value: "1\.24\.0": supported values: "1\.18\.0"/);
+    assert.match(pb.stderr, /The PgBouncer "pb" is invalid: spec\.version: Unsupported value: "1\.24\.0": supported values: "1\.18\.0", "1\.24\.1"/);
     const pp = await apply(fixtureText('pgpool-pgpool.yaml'));
     assert.notEqual(pp.code, 0);
-    assert.match(pp.stderr, /The Pgpool "pgpool" is invalid: spec\.version: Unsupported value: "4\.6\.0": supported values: "4\.3\.5"/);
+    assert.match(pp.stderr, /The Pgpool "pgpool" is invalid: spec\.version: Unsupported value: "4\.6\.0": supported values: "4\.3\.5", "4\.6\.1"/);
   });
 
   it('accepts the PgBouncer and Pgpool guide manifests with catalog versions, defaulted', async () => {

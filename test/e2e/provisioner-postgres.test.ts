@@ -84,6 +84,25 @@ describe('provisioner: Postgres lifecycle', { timeout: 20 * 60_000 }, () => {
     assert.notEqual(plain.code, 0, 'plain text must be refused');
   });
 
+  it("pods: the image's user, KubeDB's labels with kubedb.com/role, kubectl exec without \"Defaulted container\"", async () => {
+    const exec = await env.c.kubectl(['exec', '-n', NS, 'pg-ha-1', '--', 'id', '-u']);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.equal(exec.stdout.trim(), '999');
+    assert.doesNotMatch(exec.stderr, /Defaulted container/);
+    for (const [pod, role] of [['pg-ha-0', 'primary'], ['pg-ha-1', 'standby'], ['pg-ha-2', 'standby']] as const) {
+      const labels = await eventually(`${pod} labelled ${role}`, async () => {
+        const l = (await core().readNamespacedPod({ name: pod, namespace: NS })).metadata?.labels ?? {};
+        return l['kubedb.com/role'] === role ? l : undefined;
+      }, 30_000, 500);
+      assert.equal(labels['app.kubernetes.io/name'], 'postgreses.kubedb.com');
+      assert.equal(labels['app.kubernetes.io/instance'], 'pg-ha');
+      assert.equal(labels['app.kubernetes.io/managed-by'], 'kubedb.com');
+    }
+    const svc = await core().readNamespacedService({ name: 'pg-ha', namespace: NS });
+    assert.equal(svc.metadata?.labels?.['app.kubernetes.io/instance'], 'pg-ha');
+    assert.equal(svc.spec?.selector?.['kubedb.com/role'], 'primary');
+  });
+
   it('a standby pod killed is replaced, catches up, and streams again', async () => {
     // Streaming over TLS: every walsender's connection is an SSL one.
     const streaming = () => psqlOk(env, ha(), "SELECT count(*) FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) WHERE r.state = 'streaming' AND s.ssl");

@@ -3,7 +3,7 @@
 // directory lives under the pgtls home, so data survives pod and agent
 // restarts. The kube-controller-manager's PV controller does the binding; we
 // only create PVs (and delete them with their data when released).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { Rest, isCode } from './rest.ts';
@@ -98,6 +98,9 @@ export class Provisioner {
     this.inFlight.add(name);
     try {
       mkdirSync(pv.spec!.hostPath!.path, { recursive: true, mode: 0o777 });
+      // 0777 past the umask, as Rancher's local-path provisioner makes it: a real kubelet applies no
+      // fsGroup to hostPath volumes, and the server's non-root user must create its data directory there.
+      chmodSync(pv.spec!.hostPath!.path, 0o777);
       await this.rest!.request('POST', '/api/v1/persistentvolumes', pv);
       this.log(`provisioned ${name} for ${pvc.metadata!.namespace}/${pvc.metadata!.name} at ${pv.spec!.hostPath!.path}`);
     } catch (err) {

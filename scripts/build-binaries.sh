@@ -34,6 +34,8 @@ build etcd "$ETCD_VERSION" etcd go.etcd.io/etcd/server/v3
 build kube "$KUBERNETES_VERSION" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kv"
 build kube "$KUBERNETES_VERSION" kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kv"
 build kube "$KUBERNETES_VERSION" kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$kv"
+# kubectl of the same release, offered as `pgtls kubectl` (no version-skew warning against the server).
+build kube "$KUBERNETES_VERSION" kubectl k8s.io/kubernetes/cmd/kubectl "$kv"
 build certmanager "$CERT_MANAGER_VERSION" cert-manager-controller github.com/cert-manager/cert-manager/cmd/controller \
   "-X github.com/cert-manager/cert-manager/pkg/util.AppVersion=v$CERT_MANAGER_VERSION"
 # cert-manager's CRDs ship in the same module; keep a copy beside the binary.

@@ -29,7 +29,8 @@ export function exitCodeOf(phase: string): number {
 
 const HEARTBEAT_MS = 30_000;
 
-class Printer {
+/** Exported for the unit tests of what the two modes print. */
+export class Printer {
   private drawn = 0;
   private printed = new Set<string>();
   private lastLine = Date.now();

@@ -102,7 +102,11 @@ export function progressView(op: OpsLike, now = new Date()): ProgressView {
   const phase = op.status?.phase ?? 'Pending';
   const steps: StepView[] = [];
   let pending: OpsCondition[] = [];
-  let prevAt = ms(conds.find((c) => c.type === op.spec?.type)?.lastTransitionTime) ?? ms(String(op.metadata?.creationTimestamp ?? ''));
+  // The request's own condition (type ReconfigureTLS) opens it, and KubeDB turns that same
+  // condition False with reason Failed when it fails: then it is the last step, not the first.
+  const opening = conds.find((c) => c.type === op.spec?.type);
+  const openingFailed = !!opening && opening.status !== 'True';
+  let prevAt = (openingFailed ? undefined : ms(opening?.lastTransitionTime)) ?? ms(String(op.metadata?.creationTimestamp ?? ''));
   const start = prevAt;
   let failure: string | undefined;
 
@@ -113,19 +117,10 @@ export function progressView(op: OpsLike, now = new Date()): ProgressView {
       else s.details.push(`${(c.message ?? c.type).split(';')[0]}${field(c.message, 'Certificate') ? ` (${field(c.message, 'Certificate')})` : ''}${c.status === 'True' ? '' : ': not yet'}`);
     }
   };
-
-  for (const c of conds) {
-    if (!isStep(c)) {
-      pending.push(c);
-      continue;
-    }
+  const step = (c: OpsCondition, type: string, failed: boolean): StepView => {
     const at = ms(c.lastTransitionTime);
-    const failed = c.status !== 'True';
-    if (failed || c.type === 'Skipped') failure = c.message;
-    // The request's own condition opens it; it is a step only when it failed.
-    if (c.type === op.spec?.type && !failed) continue;
     const s: StepView = {
-      type: failed && c.type === op.spec?.type ? 'Failed' : c.type,
+      type,
       state: failed ? 'failed' : 'done',
       ...(c.lastTransitionTime ? { at: c.lastTransitionTime } : {}),
       ...(at !== undefined && prevAt !== undefined ? { tookMs: Math.max(0, at - prevAt) } : {}),
@@ -133,6 +128,19 @@ export function progressView(op: OpsLike, now = new Date()): ProgressView {
       pods: [],
       details: [],
     };
+    if (at !== undefined) prevAt = at;
+    return s;
+  };
+
+  for (const c of conds) {
+    if (c === opening) continue;
+    if (!isStep(c)) {
+      pending.push(c);
+      continue;
+    }
+    const failed = c.status !== 'True';
+    if (failed || c.type === 'Skipped') failure = c.message;
+    const s = step(c, c.type, failed);
     // Sub-steps recorded before this step closed belong to it, unless they name another step.
     const mine = pending.filter((p) => {
       const parent = parentOf(p.type);
@@ -141,13 +149,21 @@ export function progressView(op: OpsLike, now = new Date()): ProgressView {
     attach(s, mine);
     pending = pending.filter((p) => !mine.includes(p));
     steps.push(s);
-    if (at !== undefined) prevAt = at;
+  }
+  if (openingFailed) {
+    failure = opening.message;
+    const s = step(opening, 'Failed', true);
+    attach(s, pending);
+    pending = [];
+    steps.push(s);
   }
 
   const ended = TERMINAL_PHASES.includes(phase);
   if (!ended) {
     // The running step: what the operator noted (pgtls writes ops.pgtls.dev/step), else what its sub-steps say.
-    const noted = op.metadata?.annotations?.['ops.pgtls.dev/step'];
+    // The note can be stale (a step without a deadline does not rewrite it): only a step not done yet counts.
+    const note = op.metadata?.annotations?.['ops.pgtls.dev/step'];
+    const noted = note && !steps.some((s) => s.type === note.split('@')[0]) ? note : undefined;
     const name = noted?.split('@')[0] ?? (pending.length ? parentOf(pending[pending.length - 1]!.type) : undefined);
     const started = noted?.includes('@') ? noted.slice(noted.indexOf('@') + 1) : undefined;
     if (phase === 'Progressing' || pending.length) {

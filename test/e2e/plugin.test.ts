@@ -61,11 +61,17 @@ describe('kubectl pgtls (plugin) on the local cluster', { timeout: 20 * 60_000 }
 
   it('pgtls kubectl is the server\'s version: client and server v1.34.4, no skew warning', async () => {
     assert.ok(statSync(pgtlsKubectlPath()).isFile(), 'kubectl built by setup');
-    const r = await run(join(BIN, 'pgtls'), ['kubectl', 'version'], { env: { ...env, KUBECONFIG: '' }, timeoutMs: 60_000 });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^Client Version: v1\.34\.4$/m);
-    assert.match(r.stdout, /^Server Version: v1\.34\.4$/m);
-    assert.doesNotMatch(r.stdout + r.stderr, /WARNING|skew/i);
+    // bin/pgtls execs it directly; bin/pgtls.mjs (npx pgtls) goes through the TypeScript CLI. Without
+    // KUBECONFIG both use the local cluster's (PGTLS_HOME's) kubeconfig.
+    for (const cli of ['pgtls', 'pgtls.mjs']) {
+      const r = await run(join(BIN, cli), ['kubectl', 'version'], { env: { ...env, KUBECONFIG: '' }, timeoutMs: 60_000 });
+      assert.equal(r.code, 0, `${cli}: ${r.stderr}`);
+      assert.match(r.stdout, /^Client Version: v1\.34\.4$/m, cli);
+      assert.match(r.stdout, /^Server Version: v1\.34\.4$/m, cli);
+      assert.doesNotMatch(r.stdout + r.stderr, /WARNING|skew/i, cli);
+    }
+    // kubectl's exit code comes through.
+    assert.equal((await run(join(BIN, 'pgtls'), ['kubectl', 'get', 'namespace', 'no-such-namespace'], { env })).code, 1);
   });
 
   it('status: each pod\'s certificate read from the wire, with serial, SANs, issuer, not-after, matching its Secret', async () => {

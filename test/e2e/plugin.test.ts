@@ -64,7 +64,7 @@ describe('kubectl pgtls (plugin) on the local cluster', { timeout: 20 * 60_000 }
     // bin/pgtls execs it directly; bin/pgtls.mjs (npx pgtls) goes through the TypeScript CLI. Without
     // KUBECONFIG both use the local cluster's (PGTLS_HOME's) kubeconfig.
     for (const cli of ['pgtls', 'pgtls.mjs']) {
-      const r = await run(join(BIN, cli), ['kubectl', 'version'], { env: { ...env, KUBECONFIG: '' }, timeoutMs: 60_000 });
+      const r = await run(join(BIN, cli), ['kubectl', 'version'], { env: { ...env, KUBECONFIG: '' }, timeoutMs: 180_000 });
       assert.equal(r.code, 0, `${cli}: ${r.stderr}`);
       assert.match(r.stdout, /^Client Version: v1\.34\.4$/m, cli);
       assert.match(r.stdout, /^Server Version: v1\.34\.4$/m, cli);
@@ -155,7 +155,7 @@ describe('kubectl pgtls (plugin) on the local cluster', { timeout: 20 * 60_000 }
       [['tls', 'rotate', 'pg/plain', '-n', NS], 1, /has no TLS \(spec\.tls\.issuerRef is not set\); add it first: kubectl pgtls tls add pg\/plain --issuer <issuer>/],
       [['tls', 'change-issuer', 'pg/pg', '-n', NS, '--issuer', 'missing'], 1, /^error: Issuer demo\/missing not found \(kubectl get issuers -n demo\)$/m],
       [['status', 'pp/plain', '-n', NS], 1, /^error: Pgpool demo\/plain not found \(kubectl get pp -n demo\)$/m],
-      [['tls', 'add', 'pg/plain', '-n', NS, '--issuer', 'pg-issuer', '--ssl-mode', 'verify'], 2, /^error: --ssl-mode verify: allowed values are disable, allow, prefer, require, verify-ca, verify-full$/m],
+      [['tls', 'add', 'pg/plain', '-n', NS, '--issuer', 'pg-issuer', '--ssl-mode', 'verify'], 2, /^error: --ssl-mode verify: allowed values are allow, prefer, require, verify-ca, verify-full$/m],
       [['connect', 'pg/pg', '-n', NS, '-c', 'select 1'], 2, /-c\/--command needs --run/],
     ];
     for (const [args, code, re] of cases) {
@@ -174,11 +174,13 @@ describe('kubectl pgtls (plugin) on the local cluster', { timeout: 20 * 60_000 }
     assert.equal(f.code, 0, f.stderr);
     assert.equal(JSON.parse(f.stdout).phase, 'Successful');
 
-    // sslMode disable cannot add TLS: the ops-manager refuses the plan and the request ends Failed.
-    const failed = await plugin(['tls', 'add', 'pg/plain', '-n', NS, '--issuer', 'pg-issuer', '--ssl-mode', 'disable']);
+    // An Issuer whose CA Secret does not exist never issues: the CertificateSynced step runs past
+    // spec.timeout, the request ends Failed (the database keeps its last working state), exit 3.
+    const failed = await plugin(['tls', 'add', 'pg/plain', '-n', NS, '--issuer', 'broken-issuer', '--timeout', '10s'], 300_000);
     assert.equal(failed.code, 3, failed.stdout + failed.stderr);
-    assert.match(failed.stdout, /^ {2}✗ Failed\s+\S+ {2}spec\.tls\.sslMode: Invalid value: "disable"/m);
-    assert.match(failed.stdout, /: Failed after \S+: spec\.tls\.sslMode: Invalid value: "disable"/);
+    assert.match(failed.stdout, /^ {2}✗ Failed\s+\S+ {2}.*CertificateSynced/m);
+    assert.match(failed.stdout, /: Failed after \S+: /);
+    assert.equal((await status('pg/plain')).tls.enabled, false);
   });
 
   it('the port-forward path (any cluster) reads the same certificates and connects', async () => {

@@ -100,7 +100,7 @@ export function registerPluginCommands(program: Command): void {
       cmd.addOption(new Option('--issuer-kind <kind>', 'Issuer or ClusterIssuer').choices(['Issuer', 'ClusterIssuer']).default('Issuer'));
       cmd.option('--subject <alias=DN>', 'certificate subject for an alias, e.g. client=O=postgres,OU=client (repeatable)', (v: string, acc: string[] = []) => [...acc, v]);
     }
-    if (action === 'add') cmd.option('--ssl-mode <mode>', 'sslMode: disable, allow, prefer, require, verify-ca, verify-full');
+    if (action === 'add') cmd.option('--ssl-mode <mode>', 'sslMode: allow, prefer, require, verify-ca, verify-full (default verify-full)');
     if (action === 'add' || action === 'remove') cmd.option('--client-auth-mode <mode>', 'clientAuthMode (Postgres, Pgpool: md5, scram, cert; PgBouncer: md5, scram-sha-256)');
     cmd
       .option('--name <name>', 'name of the ops request (default: generated, <db>-<action>-tls-xxxxx)')

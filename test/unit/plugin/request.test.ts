@@ -37,9 +37,10 @@ describe('plugin: ReconfigureTLS requests', () => {
   it('refuses bad flags naming the flag and the allowed values', () => {
     const bad: [() => unknown, RegExp][] = [
       [() => buildTlsRequest(pg!, 'demo', 'x', 'add', {}), /tls add needs --issuer <name>/],
-      [() => buildTlsRequest(pg!, 'demo', 'x', 'add', { issuer: 'i', sslMode: 'verify' }), /--ssl-mode verify: allowed values are disable, allow, prefer, require, verify-ca, verify-full/],
+      [() => buildTlsRequest(pg!, 'demo', 'x', 'add', { issuer: 'i', sslMode: 'verify' }), /--ssl-mode verify: allowed values are allow, prefer, require, verify-ca, verify-full/],
       [() => buildTlsRequest(pb!, 'demo', 'x', 'add', { issuer: 'i', clientAuthMode: 'cert' }), /--client-auth-mode cert: allowed values are md5, scram-sha-256/],
       [() => buildTlsRequest(pg!, 'demo', 'x', 'remove', { clientAuthMode: 'cert' }), /removing TLS needs md5 or scram/],
+      [() => buildTlsRequest(pg!, 'demo', 'x', 'add', { issuer: 'i', sslMode: 'disable' }), /--ssl-mode disable turns TLS off; use tls remove/],
       [() => buildTlsRequest(pg!, 'demo', 'x', 'rotate', { issuer: 'i' }), /--issuer is for tls add and tls change-issuer, not tls rotate/],
       [() => buildTlsRequest(pg!, 'demo', 'x', 'rotate', { timeout: 'soon' }), /--timeout soon: expected a duration like 5m/],
       [() => buildTlsRequest(pg!, 'demo', 'x', 'rotate', { apply: 'Now' }), /--apply Now: allowed values are IfReady, Always/],

@@ -51,7 +51,8 @@ function oneOf(flag: string, v: string | undefined, allowed: string[]): void {
 /** The ops request object; metadata.generateName unless --name is given. */
 export function buildTlsRequest(kind: DbKind, namespace: string, db: string, action: TlsAction, o: TlsOptions): Record<string, unknown> {
   oneOf('--issuer-kind', o.issuerKind, ISSUER_KINDS);
-  oneOf('--ssl-mode', o.sslMode, SSL_MODES);
+  if (o.sslMode === 'disable') throw new PluginError('--ssl-mode disable turns TLS off; use tls remove, or one of allow, prefer, require, verify-ca, verify-full', 2);
+  oneOf('--ssl-mode', o.sslMode, SSL_MODES.filter((m) => m !== 'disable'));
   oneOf('--client-auth-mode', o.clientAuthMode, kind.clientAuthModes);
   oneOf('--apply', o.apply, ['IfReady', 'Always']);
   if (o.timeout !== undefined && !/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(o.timeout)) throw new PluginError(`--timeout ${o.timeout}: expected a duration like 5m, 90s or 1h30m`, 2);

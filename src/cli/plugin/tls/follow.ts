@@ -53,8 +53,10 @@ export class Printer {
       this.printed.add(s.type);
       for (const l of stepLines(s)) this.write(l);
     }
+    if (Date.now() - this.lastLine < HEARTBEAT_MS) return;
     const running = v.steps.find((s) => s.state === 'running');
-    if (running && Date.now() - this.lastLine >= HEARTBEAT_MS) this.write(`  … ${running.type} still running (${fmtMs(running.tookMs ?? 0)} so far)`);
+    if (running) this.write(`  … ${running.type} still running (${fmtMs(running.tookMs ?? 0)} so far)`);
+    else if (v.phase === 'Pending') this.write(`  … Pending for ${fmtMs(v.elapsedMs)} (with apply: IfReady it waits for the database to be Ready, and for any other request on it to end)`);
   }
 
   private write(line: string): void {

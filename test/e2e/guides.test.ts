@@ -53,7 +53,8 @@ describe('runnable guides (docs/guides)', { timeout: 90 * 60_000 }, () => {
     // no kubectl needed on the machine); `kubectl pgtls` finds bin/kubectl-pgtls.
     const shim = mkdtempSync(join(tmpdir(), 'pgtls-guides-bin-'));
     symlinkSync(pgtlsKubectlPath(), join(shim, 'kubectl'));
-    env = { ...process.env, PATH: `${shim}:${join(ROOT, 'bin')}:${process.env.PATH}`, KUBECONFIG: kubeconfig, PGTLS_HOME: home, TERM: 'dumb', LC_ALL: 'C.UTF-8' };
+    // No "still running" lines from `kubectl pgtls tls …`: how many a slow machine prints is not the guide's to show.
+    env = { ...process.env, PATH: `${shim}:${join(ROOT, 'bin')}:${process.env.PATH}`, KUBECONFIG: kubeconfig, PGTLS_HOME: home, TERM: 'dumb', LC_ALL: 'C.UTF-8', PGTLS_PROGRESS_HEARTBEAT: '0' };
     delete env.PGPASSWORD;
   });
   after(async () => {

@@ -143,6 +143,25 @@ describe('plugin: progress printers', () => {
     assert.ok(!a.text.includes("\x1b"));
   });
 
+  it('plain: a heartbeat line while nothing finishes (PGTLS_PROGRESS_HEARTBEAT seconds; 0: none)', async () => {
+    const pending = op([], 'Pending');
+    const saved = process.env.PGTLS_PROGRESS_HEARTBEAT;
+    try {
+      for (const [every, expect] of [['0.001', true], ['0', false]] as const) {
+        process.env.PGTLS_PROGRESS_HEARTBEAT = every;
+        const out = sink();
+        const p = new Printer({ out, live: false, timeoutMs: 1 });
+        p.show(progressView(pending, new Date('2026-11-29T19:09:15Z'))); // the header line
+        await new Promise((r) => setTimeout(r, 5));
+        p.show(progressView(pending, new Date('2026-11-29T19:09:16Z')));
+        assert.equal(/^ {2}… Pending for 30\.0s \(with apply: IfReady it waits for the database to be Ready/m.test(out.text), expect, `${every}: ${out.text}`);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.PGTLS_PROGRESS_HEARTBEAT;
+      else process.env.PGTLS_PROGRESS_HEARTBEAT = saved;
+    }
+  });
+
   it('live (terminal): one block redrawn in place', () => {
     const out = sink();
     const p = new Printer({ out, live: true, timeoutMs: 1 });

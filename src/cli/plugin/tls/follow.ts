@@ -27,7 +27,11 @@ export function exitCodeOf(phase: string): number {
   return phase === 'Successful' ? EXIT.ok : phase === 'Failed' ? EXIT.failed : phase === 'Skipped' ? EXIT.skipped : EXIT.timeout;
 }
 
-const HEARTBEAT_MS = 30_000;
+/** Seconds between "still running" lines in plain output: PGTLS_PROGRESS_HEARTBEAT (default 30; 0: none). */
+function heartbeatMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.PGTLS_PROGRESS_HEARTBEAT ?? 30);
+  return Number.isFinite(v) && v >= 0 ? v * 1000 : 30_000;
+}
 
 /** Exported for the unit tests of what the two modes print. */
 export class Printer {
@@ -53,7 +57,8 @@ export class Printer {
       this.printed.add(s.type);
       for (const l of stepLines(s)) this.write(l);
     }
-    if (Date.now() - this.lastLine < HEARTBEAT_MS) return;
+    const every = heartbeatMs();
+    if (every === 0 || Date.now() - this.lastLine < every) return;
     const running = v.steps.find((s) => s.state === 'running');
     if (running) this.write(`  … ${running.type} still running (${fmtMs(running.tookMs ?? 0)} so far)`);
     else if (v.phase === 'Pending') this.write(`  … Pending for ${fmtMs(v.elapsedMs)} (with apply: IfReady it waits for the database to be Ready, and for any other request on it to end)`);

@@ -187,7 +187,8 @@ describe('kubectl pgtls (plugin) on the local cluster', { timeout: 20 * 60_000 }
     const m = await status('pg/pg', ['--via', 'port-forward']);
     assert.equal(m.via, 'port-forward');
     const serial = await secretSerial('pg-server-cert');
-    assert.deepEqual(m.pods.map((p) => [p.served.kind === 'tls' && p.served.serial, p.matchesSecret]), [[serial, true], [serial, true]]);
+    // kubectl port-forward reaches the pod's localhost (as every kubelet does): the servers must listen there too.
+    assert.deepEqual(m.pods.map((p) => [p.served.kind === 'tls' && p.served.serial, p.matchesSecret]), [[serial, true], [serial, true]], JSON.stringify(m.pods.map((p) => p.served)));
     const ran = await plugin(['connect', 'pg/pg', '-n', NS, '--via', 'port-forward', '--run', '-c', 'select 42']);
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(ran.stdout, /^\s+42$/m);

@@ -34,7 +34,11 @@ program
   .option('--purge', 'also delete the cluster state under the pgtls home')
   .action(downCommand);
 
-program.command('status').description('show what runs and where').action(statusCommand);
+program
+  .command('status')
+  .description('show what runs and where, with each component\'s restarts and last exit')
+  .option('--json', 'print JSON')
+  .action(statusCommand);
 
 program
   .command('agent')

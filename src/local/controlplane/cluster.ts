@@ -26,17 +26,10 @@ import { provisionerRbac } from '../node/provisioner.ts';
 import { installApi } from '../../api/install.ts';
 import { OPERATOR_USER, operatorClusterRole, operatorClusterRoleBinding } from '../../operator/rbac.ts';
 import { applyAndWaitEstablished, certManagerCrds, certManagerRbac, CERT_MANAGER_USER, waitLeaseHeld } from './bootstrap.ts';
-import {
-  assertPortFree,
-  checkHealth,
-  ComponentError,
-  isAlive,
-  processState,
-  startProcess,
-  stopProcess,
-  waitHealthy,
-  type ProcessState,
-} from './supervisor.ts';
+import { assertPortFree, checkHealth, ComponentError, processState, stopProcess, waitHealthy, type ProcessState } from './supervisor.ts';
+import { ensureSupervisor, stopSupervisor, supervisorState } from './supervisor-client.ts';
+import { readRecord, type SupervisedRecord } from './restart-records.ts';
+import { DEFAULT_BACKOFF } from './backoff.ts';
 
 export type Log = (msg: string) => void;
 
@@ -188,6 +181,8 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
   const byName = new Map(components.map((c) => [c.name, c]));
   const kube = Kube.fromFile(layout.kubeconfig);
   const started = new Map<string, { pid: number; at: number }>();
+  // The supervisor process starts the components (retrying a crash at start) and restarts them when they exit.
+  const sup = await ensureSupervisor(layout, log);
   for (const c of components) {
     if (c.name === 'cert-manager') {
       for (const o of certManagerRbac()) await kube.apply(o);
@@ -201,7 +196,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
       // The operator's webhook certificate needs cert-manager's controllers running.
       const cm = started.get('cert-manager');
       if (cm) {
-        await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => isAlive(cm.pid));
+        await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => !crashLooping(layout, 'cert-manager'));
         log('cert-manager holds its leader lease');
         started.delete('cert-manager');
       }
@@ -210,6 +205,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     const st = processState(layout, c);
     if (st.state === 'running') {
       log(`${c.name} already running (pid ${st.pid})`);
+      await sup.adopt(c);
       if (!(await checkHealth(c))) await waitHealthy(layout, c, st.pid, timeoutMs);
       if (c.name === 'kube-apiserver') await install(kube, log);
       continue;
@@ -217,19 +213,27 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     if (st.state === 'stale') log(`${c.name}: ignoring stale pid file (${st.reason})`);
     for (const p of c.ports) await assertPortFree(cfg.host, p, c.name);
     const at = Date.now();
-    const pid = startProcess(layout, c);
+    const { pid, restarts } = await sup.start(c, timeoutMs, log);
     started.set(c.name, { pid, at });
-    log(`${c.name} started (pid ${pid})`);
-    await waitHealthy(layout, c, pid, timeoutMs);
-    log(`${c.name} ready`);
+    log(`${c.name} ready${restarts > 0 ? ` after ${restarts} failed start${restarts > 1 ? 's' : ''}` : ''}`);
     if (c.name === 'kube-apiserver') await install(kube, log);
   }
   const cm = started.get('cert-manager');
   if (cm) {
-    await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => isAlive(cm.pid));
+    await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => !crashLooping(layout, 'cert-manager'));
     log('cert-manager holds its leader lease');
   }
+  sup.close();
   return { cfg, layout, components };
+}
+
+/**
+ * A component the supervisor keeps restarting during `up` (more exits than a
+ * gated start may take) will not get anywhere: `up` stops waiting on it.
+ */
+function crashLooping(layout: HomeLayout, name: string): boolean {
+  const rec = readRecord(layout.home, name);
+  return rec !== undefined && (rec.state === 'failed' || rec.restarts >= DEFAULT_BACKOFF.startAttempts);
 }
 
 /** The KubeDB CRDs and the version catalog, on every up (server-side apply: idempotent). */
@@ -241,6 +245,8 @@ async function install(kube: Kube, log: Log): Promise<void> {
 
 export async function down(layout: HomeLayout, opts: { purge?: boolean; log?: Log } = {}): Promise<void> {
   const log = opts.log ?? (() => {});
+  // First the supervisor, so that nothing is restarted behind our back.
+  if ((await stopSupervisor(layout)) === 'stopped') log('supervisor stopped');
   const handle = describeCluster(layout);
   if (handle) {
     for (const c of [...handle.components].reverse()) {
@@ -267,15 +273,23 @@ export interface ComponentStatus {
   name: string;
   process: ProcessState;
   healthy: boolean;
+  /** What the supervisor recorded: restarts, last exit, back-off. */
+  supervised?: SupervisedRecord;
 }
 
-export async function status(layout: HomeLayout): Promise<{ cfg: ClusterConfig; components: ComponentStatus[] } | undefined> {
+export interface ClusterStatus {
+  cfg: ClusterConfig;
+  supervisor: ProcessState;
+  components: ComponentStatus[];
+}
+
+export async function status(layout: HomeLayout): Promise<ClusterStatus | undefined> {
   const handle = describeCluster(layout);
   if (!handle) return undefined;
   const components: ComponentStatus[] = [];
   for (const c of handle.components) {
     const p = processState(layout, c);
-    components.push({ name: c.name, process: p, healthy: p.state === 'running' && (await checkHealth(c)) });
+    components.push({ name: c.name, process: p, healthy: p.state === 'running' && (await checkHealth(c)), supervised: readRecord(layout.home, c.name) });
   }
-  return { cfg: handle.cfg, components };
+  return { cfg: handle.cfg, supervisor: supervisorState(layout), components };
 }

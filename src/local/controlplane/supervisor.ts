@@ -1,8 +1,9 @@
 // Starts and stops control-plane components as detached process groups, with
 // a pid file and a log file each (kwok's binary runtime does the same). The pid
-// file is trusted only when /proc shows that pid still runs the same binary, so
-// a stale pid file never makes us signal somebody else's process.
-import { spawn } from 'node:child_process';
+// file is trusted only when /proc shows that pid still runs the same binary and
+// started at the recorded time, so a stale pid file never makes us signal
+// somebody else's process. Restarting what exits is process-supervisor.ts's job.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
@@ -49,6 +50,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The process's start time (clock ticks after boot, /proc/<pid>/stat field 22): with the pid, a process identity that survives pid reuse. */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 function exeOf(pid: number): string | undefined {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
@@ -60,11 +72,16 @@ function exeOf(pid: number): string | undefined {
 export function processState(dirs: SupervisorDirs, c: Pick<Component, 'name' | 'binary'>): ProcessState {
   const file = pidFile(dirs, c.name);
   if (!existsSync(file)) return { state: 'stopped' };
-  const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+  // "<pid> <start time>"; files written before the start time was recorded hold the pid alone.
+  const [pidText, started] = readFileSync(file, 'utf8').trim().split(/\s+/);
+  const pid = Number.parseInt(pidText ?? '', 10);
   if (!Number.isInteger(pid) || pid <= 1) return { state: 'stale', pid: 0, reason: `unreadable pid file ${file}` };
   if (!isAlive(pid)) return { state: 'stale', pid, reason: `pid ${pid} from ${file} is not running` };
   const exe = exeOf(pid);
   if (exe !== c.binary) return { state: 'stale', pid, reason: `pid ${pid} from ${file} runs ${exe ?? 'something else'}, not ${c.binary}` };
+  if (started !== undefined && startTimeOf(pid) !== started) {
+    return { state: 'stale', pid, reason: `pid ${pid} from ${file} was reused by another process (started at ${startTimeOf(pid)}, not ${started})` };
+  }
   return { state: 'running', pid };
 }
 
@@ -93,8 +110,26 @@ export function tailLog(dirs: SupervisorDirs, name: string, lines = 15): string 
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/** Records pid (and its start time) as the running instance of `name`. */
+export function writePidFile(dirs: SupervisorDirs, name: string, pid: number): void {
+  mkdirSync(dirs.pids, { recursive: true });
+  const started = startTimeOf(pid);
+  writeFileSync(pidFile(dirs, name), started === undefined ? `${pid}\n` : `${pid} ${started}\n`);
+}
+
 /** Spawns the component in its own process group; returns its pid. */
 export function startProcess(dirs: SupervisorDirs, c: Component): number {
+  const child = spawnComponent(dirs, c);
+  child.unref();
+  return child.pid!;
+}
+
+/**
+ * Spawns the component in its own process group, its output appended to its
+ * log, and writes its pid file; the caller owns the child (its exit event).
+ * `extraArgs` go after the component's own arguments.
+ */
+export function spawnComponent(dirs: SupervisorDirs, c: Component, extraArgs: string[] = []): ChildProcess {
   if (!existsSync(c.binary)) {
     throw new ComponentError(`${c.name}: binary ${c.binary} is missing; build it with \`node scripts/setup.mjs\``);
   }
@@ -102,15 +137,14 @@ export function startProcess(dirs: SupervisorDirs, c: Component): number {
   mkdirSync(dirs.logs, { recursive: true });
   const fd = openSync(logFile(dirs, c.name), 'a', 0o600);
   try {
-    const child = spawn(c.binary, c.args, {
+    const child = spawn(c.binary, [...c.args, ...extraArgs], {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...c.env },
     });
     if (child.pid === undefined) throw new ComponentError(`${c.name}: spawn of ${c.binary} failed`);
-    child.unref();
-    writeFileSync(pidFile(dirs, c.name), `${child.pid}\n`);
-    return child.pid;
+    writePidFile(dirs, c.name, child.pid);
+    return child;
   } finally {
     closeSync(fd);
   }

@@ -180,7 +180,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
   const components = clusterComponents(cfg, layout, pki, bins, { operator: opts.operator });
   const byName = new Map(components.map((c) => [c.name, c]));
   const kube = Kube.fromFile(layout.kubeconfig);
-  const started = new Map<string, { pid: number; at: number }>();
+  const started = new Map<string, { pid: number; at: number; restarts: number }>();
   // The supervisor process starts the components (retrying a crash at start) and restarts them when they exit.
   const sup = await ensureSupervisor(layout, log);
   for (const c of components) {
@@ -196,7 +196,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
       // The operator's webhook certificate needs cert-manager's controllers running.
       const cm = started.get('cert-manager');
       if (cm) {
-        await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => !crashLooping(layout, 'cert-manager'));
+        await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => !crashLooping(layout, 'cert-manager', cm.restarts));
         log('cert-manager holds its leader lease');
         started.delete('cert-manager');
       }
@@ -214,13 +214,13 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     for (const p of c.ports) await assertPortFree(cfg.host, p, c.name);
     const at = Date.now();
     const { pid, restarts } = await sup.start(c, timeoutMs, log);
-    started.set(c.name, { pid, at });
+    started.set(c.name, { pid, at, restarts });
     log(`${c.name} ready${restarts > 0 ? ` after ${restarts} failed start${restarts > 1 ? 's' : ''}` : ''}`);
     if (c.name === 'kube-apiserver') await install(kube, log);
   }
   const cm = started.get('cert-manager');
   if (cm) {
-    await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => !crashLooping(layout, 'cert-manager'));
+    await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => !crashLooping(layout, 'cert-manager', cm.restarts));
     log('cert-manager holds its leader lease');
   }
   sup.close();
@@ -228,12 +228,12 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
 }
 
 /**
- * A component the supervisor keeps restarting during `up` (more exits than a
- * gated start may take) will not get anywhere: `up` stops waiting on it.
+ * A component that keeps exiting after its health check passed (as many
+ * times as a gated start may fail) will not get anywhere: `up` stops waiting on it.
  */
-function crashLooping(layout: HomeLayout, name: string): boolean {
+function crashLooping(layout: HomeLayout, name: string, restartsWhenReady: number): boolean {
   const rec = readRecord(layout.home, name);
-  return rec !== undefined && (rec.state === 'failed' || rec.restarts >= DEFAULT_BACKOFF.startAttempts);
+  return rec !== undefined && (rec.state === 'failed' || rec.restarts - restartsWhenReady >= DEFAULT_BACKOFF.startAttempts);
 }
 
 /** The KubeDB CRDs and the version catalog, on every up (server-side apply: idempotent). */

@@ -125,6 +125,15 @@ export function startProcess(dirs: SupervisorDirs, c: Component): number {
 }
 
 /**
+ * The program a component is started with, and its arguments (pure). Today
+ * the binary itself; a launcher that execs it (nsenter, for a component in
+ * other namespaces) belongs here, so the supervisor's restarts use it too.
+ */
+export function launchCommand(c: Component, extraArgs: string[] = []): { command: string; args: string[] } {
+  return { command: c.binary, args: [...c.args, ...extraArgs] };
+}
+
+/**
  * Spawns the component in its own process group, its output appended to its
  * log, and writes its pid file; the caller owns the child (its exit event).
  * `extraArgs` go after the component's own arguments.
@@ -137,7 +146,8 @@ export function spawnComponent(dirs: SupervisorDirs, c: Component, extraArgs: st
   mkdirSync(dirs.logs, { recursive: true });
   const fd = openSync(logFile(dirs, c.name), 'a', 0o600);
   try {
-    const child = spawn(c.binary, [...c.args, ...extraArgs], {
+    const { command, args } = launchCommand(c, extraArgs);
+    const child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...c.env },

@@ -29,6 +29,11 @@ export function pidFile(dirs: SupervisorDirs, name: string): string {
   return join(dirs.pids, `${name}.pid`);
 }
 
+/** The start time of the pid file's process (see startTimeOf): the pid file itself stays a bare pid, as scripts expect. */
+export function startTimeFile(dirs: SupervisorDirs, name: string): string {
+  return join(dirs.pids, `${name}.start`);
+}
+
 export function logFile(dirs: SupervisorDirs, name: string): string {
   return join(dirs.logs, `${name}.log`);
 }
@@ -72,14 +77,15 @@ function exeOf(pid: number): string | undefined {
 export function processState(dirs: SupervisorDirs, c: Pick<Component, 'name' | 'binary'>): ProcessState {
   const file = pidFile(dirs, c.name);
   if (!existsSync(file)) return { state: 'stopped' };
-  // "<pid> <start time>"; files written before the start time was recorded hold the pid alone.
-  const [pidText, started] = readFileSync(file, 'utf8').trim().split(/\s+/);
-  const pid = Number.parseInt(pidText ?? '', 10);
+  const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
   if (!Number.isInteger(pid) || pid <= 1) return { state: 'stale', pid: 0, reason: `unreadable pid file ${file}` };
   if (!isAlive(pid)) return { state: 'stale', pid, reason: `pid ${pid} from ${file} is not running` };
   const exe = exeOf(pid);
   if (exe !== c.binary) return { state: 'stale', pid, reason: `pid ${pid} from ${file} runs ${exe ?? 'something else'}, not ${c.binary}` };
-  if (started !== undefined && startTimeOf(pid) !== started) {
+  // "<pid> <start time>" beside the pid file; it counts only for the pid it names (a pid file written by other means has none).
+  const startFile = startTimeFile(dirs, c.name);
+  const [forPid, started] = existsSync(startFile) ? readFileSync(startFile, 'utf8').trim().split(/\s+/) : [];
+  if (forPid === String(pid) && started !== undefined && startTimeOf(pid) !== started) {
     return { state: 'stale', pid, reason: `pid ${pid} from ${file} was reused by another process (started at ${startTimeOf(pid)}, not ${started})` };
   }
   return { state: 'running', pid };
@@ -114,7 +120,9 @@ export function tailLog(dirs: SupervisorDirs, name: string, lines = 15): string 
 export function writePidFile(dirs: SupervisorDirs, name: string, pid: number): void {
   mkdirSync(dirs.pids, { recursive: true });
   const started = startTimeOf(pid);
-  writeFileSync(pidFile(dirs, name), started === undefined ? `${pid}\n` : `${pid} ${started}\n`);
+  if (started === undefined) rmSync(startTimeFile(dirs, name), { force: true });
+  else writeFileSync(startTimeFile(dirs, name), `${pid} ${started}\n`);
+  writeFileSync(pidFile(dirs, name), `${pid}\n`);
 }
 
 /** Spawns the component in its own process group; returns its pid. */
@@ -211,6 +219,7 @@ export async function waitHealthy(dirs: SupervisorDirs, c: Component, pid: numbe
 export async function stopProcess(dirs: SupervisorDirs, c: Component, graceMs = 10_000): Promise<'stopped' | 'not-running'> {
   const st = processState(dirs, c);
   rmSync(pidFile(dirs, c.name), { force: true });
+  rmSync(startTimeFile(dirs, c.name), { force: true });
   if (st.state !== 'running') return 'not-running';
   const signal = (sig: NodeJS.Signals) => {
     try {

@@ -225,10 +225,15 @@ describe('process supervisor', () => {
 });
 
 describe('pid files', () => {
-  it('hold the start time, so a reused pid is not taken for the component', () => {
+  it('come with the start time, so a reused pid is not taken for the component', () => {
     const h = home();
     // Our own pid runs node; a wrong start time makes it somebody else.
-    writeFileSync(join(h.pids, 'n.pid'), `${process.pid} 1\n`);
+    writeFileSync(join(h.pids, 'n.pid'), `${process.pid}\n`);
+    assert.equal(processState(h, { name: 'n', binary: process.execPath }).state, 'running');
+    // A start time recorded for another pid does not apply.
+    writeFileSync(join(h.pids, 'n.start'), `${process.pid + 1} 1\n`);
+    assert.equal(processState(h, { name: 'n', binary: process.execPath }).state, 'running');
+    writeFileSync(join(h.pids, 'n.start'), `${process.pid} 1\n`);
     const st = processState(h, { name: 'n', binary: process.execPath });
     assert.equal(st.state, 'stale');
     assert.match((st as { reason: string }).reason, /was reused by another process/);

@@ -44,6 +44,20 @@ interface Managed {
   timer?: NodeJS.Timeout;
 }
 
+/**
+ * What the exited process left in its process group (a helper it forked, not
+ * detached) goes with it, as a container's processes go with the container:
+ * a restart must not meet the old instance's children holding its sockets.
+ * The group is the one we created for it (spawned detached, pgid = its pid).
+ */
+function endGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing was left.
+  }
+}
+
 export class ProcessSupervisor extends EventEmitter<{ log: [string] }> {
   private readonly managed = new Map<string, Managed>();
   private readonly spawns = new Map<string, number>();
@@ -183,6 +197,7 @@ export class ProcessSupervisor extends EventEmitter<{ log: [string] }> {
     });
     child.once('exit', (code, signal) => {
       m.exit = { code, signal };
+      endGroup(m.pid);
       if (m.watched) this.onExit(m, m.exit);
     });
     rec.pid = m.pid;

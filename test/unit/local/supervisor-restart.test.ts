@@ -173,6 +173,25 @@ describe('process supervisor', () => {
     assert.ok(Date.parse(reset.nextStartAt!) - Date.parse(reset.lastExit!.at) <= 250);
   });
 
+  it('ends what a killed component left in its process group before restarting it', async () => {
+    const h = home();
+    const c = server('parent', h.home);
+    const helperPid = join(h.home, 'helper.pid');
+    // The component forks a helper into its own group (not detached), as a gateway forks its worker.
+    c.args = ['-e', `require('node:fs').writeFileSync(${JSON.stringify(helperPid)}, String(require('node:child_process').spawn('sleep', ['300']).pid));\n${c.args[1]}`];
+    stopLater(h, c);
+    const sup = supervisor(h);
+    const { pid } = await sup.start(c, 10_000);
+    const helper = Number(await until('the helper pid', () => existsSync(helperPid) && readFileSync(helperPid, 'utf8')));
+    assert.ok(isAlive(helper));
+    process.kill(pid, 'SIGKILL');
+    await until('the helper gone with its parent', () => !isAlive(helper), 5000);
+    await until('restarted', () => {
+      const st = processState(h, c);
+      return st.state === 'running' && st.pid !== pid;
+    });
+  });
+
   it('watches an adopted process (not its child) and restarts it when it goes', async () => {
     const h = home();
     const c = server('adopted', h.home);

@@ -3,6 +3,7 @@
 # under go/, into a per-user cache keyed by component and version. Running it
 # again does nothing when every binary is already there.
 #   PGTLS_BIN_CACHE  overrides the cache dir (default ${XDG_CACHE_HOME:-~/.cache}/pgtls/bin)
+#   --kubelet-runtime  also builds kubelet, kube-proxy, crictl and CoreDNS (`up --runtime kubelet`)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PGTLS_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pgtls/bin}
@@ -40,5 +41,20 @@ crds="$cache/cert-manager-controller-$CERT_MANAGER_VERSION/crds"
 if [ ! -d "$crds" ]; then
   src=$(cd "$here/go/certmanager" && go list -m -f '{{.Dir}}' github.com/cert-manager/cert-manager)
   mkdir -p "$crds.tmp" && cp "$src"/deploy/crds/*.yaml "$crds.tmp/" && chmod -R u+w "$crds.tmp" && mv "$crds.tmp" "$crds"
+fi
+if [ "${1:-}" = --kubelet-runtime ]; then
+  build kube "$KUBERNETES_VERSION" kubelet k8s.io/kubernetes/cmd/kubelet "$kv"
+  build kube "$KUBERNETES_VERSION" kube-proxy k8s.io/kubernetes/cmd/kube-proxy "$kv"
+  build crictl "$CRICTL_VERSION" crictl sigs.k8s.io/cri-tools/cmd/crictl "-X sigs.k8s.io/cri-tools/pkg/version.Version=v$CRICTL_VERSION"
+  build coredns "$COREDNS_VERSION" coredns github.com/coredns/coredns
+  # The pod sandbox's pause binary: C, from the same k8s.io/kubernetes module (static, as upstream builds it).
+  pause="$cache/pause-$PAUSE_VERSION/pause"
+  if [ ! -x "$pause" ]; then
+    command -v gcc >/dev/null || { echo "build-binaries: 'gcc' (and libc6-dev) are needed for the pause binary" >&2; exit 1; }
+    src=$(cd "$here/go/kube" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c
+    mkdir -p "$(dirname "$pause")"
+    gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION" -o "$pause.tmp" "$src"
+    mv -f "$pause.tmp" "$pause"
+  fi
 fi
 echo "$cache"

@@ -39,9 +39,14 @@ const DEBIAN_PACKAGES = {
   pgbouncer: '/usr/sbin/pgbouncer',
   pgpool2: '/usr/sbin/pgpool',
   openssl: '/usr/bin/openssl',
+  // Image building (src/images): root filesystems from Debian, OCI export.
+  mmdebstrap: '/usr/bin/mmdebstrap',
+  'debian-archive-keyring': '/usr/share/keyrings/debian-archive-keyring.gpg',
+  umoci: '/usr/bin/umoci',
+  skopeo: '/usr/bin/skopeo',
 };
-function debianPackages() {
-  const missing = Object.entries(DEBIAN_PACKAGES).filter(([, bin]) => !existsSync(bin)).map(([p]) => p);
+function debianPackages(packages = DEBIAN_PACKAGES) {
+  const missing = Object.entries(packages).filter(([, bin]) => !existsSync(bin)).map(([p]) => p);
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   if (!isRoot && spawnSync('sudo', ['-n', 'true']).status !== 0) {
@@ -92,11 +97,41 @@ function pg18Tools() {
   renameSync(tmp, dir);
 }
 
+// 5. The kubelet runtime (`pgtls up --runtime kubelet`, test/e2e/kubelet-runtime.test.ts): Debian's
+// containerd, runc and CNI plugins, and kubelet, kube-proxy, crictl, CoreDNS and pause built from their
+// modules. Only with `--kubelet-runtime`, or before `npm test` (npm runs this as `pretest`), so
+// `npm start` stays lean; PGTLS_KUBELET_RUNTIME=0 turns it off. Before tests a failure is only a
+// warning: the e2e file then skips and prints the failing check.
+const KUBELET_RUNTIME_PACKAGES = {
+  containerd: '/usr/bin/containerd',
+  runc: '/usr/sbin/runc',
+  'containernetworking-plugins': '/usr/lib/cni/bridge',
+  iptables: '/usr/sbin/iptables',
+  conntrack: '/usr/sbin/conntrack',
+  umoci: '/usr/bin/umoci',
+  'busybox-static': '/bin/busybox',
+  gcc: '/usr/bin/gcc',
+  'libc6-dev': '/usr/lib/x86_64-linux-gnu/libc.a',
+};
+function kubeletRuntime() {
+  const asked = process.argv.includes('--kubelet-runtime');
+  const forTests = process.env.npm_lifecycle_event === 'pretest';
+  if (process.env.PGTLS_KUBELET_RUNTIME === '0' || (!asked && !forTests)) return;
+  try {
+    debianPackages(KUBELET_RUNTIME_PACKAGES);
+    run('bash', [join(root, 'scripts', 'build-binaries.sh'), '--kubelet-runtime'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch (err) {
+    if (asked) throw err;
+    log(`kubelet runtime not set up (${err.message}); its e2e tests will skip`);
+  }
+}
+
 try {
   npmPackages();
   pg18Tools();
   debianPackages();
   binaries();
+  kubeletRuntime();
 } catch (err) {
   log(`failed: ${err.message}`);
   process.exit(1);

@@ -1,12 +1,15 @@
 //go:build tools
 
-// Package tools pins the Kubernetes control-plane commands that pgtls builds
-// for its local cluster. Nothing here is compiled into pgtls itself.
+// Package tools pins the Kubernetes commands that pgtls builds for its local
+// cluster: the control plane, and the kubelet and kube-proxy of the kubelet
+// runtime. Nothing here is compiled into pgtls itself.
 package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )

@@ -4,8 +4,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { upCommand } from './up.ts';
 import { downCommand } from './down.ts';
 import { statusCommand } from './status.ts';
-import { agentCommand } from './agent.ts';
-import { imagesCommand } from './images.ts';
+import { agentCommand, podNetworkModeArg, secondsArg } from './agent.ts';
+import { registerImagesCommand } from './images.ts';
 import { operatorCommand } from './operator.ts';
 import { gatewayCommand } from './gateway.ts';
 
@@ -26,6 +26,7 @@ program
   .option('--detach', 'return once the cluster is ready instead of staying in the foreground')
   .option('--port-base <port>', 'first of the loopback ports a new cluster uses (default 16443)', intArg)
   .option('--timeout <seconds>', 'readiness timeout per component', intArg, 120)
+  .option('--runtime <name>', 'for a new home, what runs pods: node-agent (default) or kubelet (containerd + the real kubelet, see docs/kubelet-runtime.md)')
   .action(upCommand);
 
 program
@@ -55,6 +56,11 @@ program
   .requiredOption('--kubernetes-version <v>', 'version reported as kubeletVersion')
   .option('--provisioner-kubeconfig <file>', 'also run the local-path provisioner with this identity')
   .option('--volumes-dir <dir>', 'where provisioned volumes live')
+  .option('--strict', 'volume ownership as the kubelet: Secret/ConfigMap files root-owned with their modes, fsGroup for group access (default: files given to the pod user)')
+  .option('--pod-network-mode <mode>', 'netns (a network namespace per pod on the node bridge), loopback (pods share the host network, 127.P.x.y each), or auto (netns when root and the node namespace exists)', podNetworkModeArg, 'auto')
+  .option('--secret-sync-delay <seconds>', 'delay before a changed Secret/ConfigMap reaches pod files, as a kubelet sync period', secondsArg, 0)
+  .option('--images-dir <dir>', 'the image store (default: $PGTLS_IMAGES_DIR, else ~/.cache/pgtls/images)')
+  .option('--debian-mirror <url>', 'Debian mirror for images built on first use')
   .action(agentCommand);
 
 program
@@ -69,11 +75,7 @@ program
   .option('--dial-timeout <ms>', 'connect timeout for every dial', intArg, 10_000)
   .action(gatewayCommand);
 
-program
-  .command('images')
-  .description('list the images this machine can run as local programs')
-  .option('--json', 'print JSON')
-  .action(imagesCommand);
+registerImagesCommand(program);
 
 program
   .command('operator')

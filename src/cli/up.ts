@@ -1,15 +1,17 @@
 import { homeLayout } from '../local/home.ts';
 import { down, serverUrl, up } from '../local/controlplane/cluster.ts';
 import { connectSupervisor } from '../local/controlplane/supervisor-client.ts';
+import { parseRuntime } from '../local/kubelet/runtime.ts';
 
 const say = (msg: string) => process.stderr.write(`pgtls: ${msg}\n`);
 
-export async function upCommand(opts: { detach?: boolean; portBase?: number; timeout: number }): Promise<void> {
+export async function upCommand(opts: { detach?: boolean; portBase?: number; timeout: number; runtime?: string }): Promise<void> {
   const layout = homeLayout();
+  const runtime = opts.runtime === undefined ? undefined : parseRuntime(opts.runtime);
   const started = Date.now();
   let handle;
   try {
-    handle = await up(layout, { portBase: opts.portBase, timeoutMs: opts.timeout * 1000, log: say });
+    handle = await up(layout, { portBase: opts.portBase, timeoutMs: opts.timeout * 1000, log: say, runtime });
   } catch (err) {
     if (!opts.detach) await down(layout, { log: say });
     throw err;

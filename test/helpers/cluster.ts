@@ -7,6 +7,7 @@ import { homeLayout, type HomeLayout } from '../../src/local/home.ts';
 import { down, up, type ClusterHandle } from '../../src/local/controlplane/cluster.ts';
 import { Kube } from '../../src/kube/client.ts';
 import { run, runOk, type RunResult } from './exec.ts';
+import type { Runtime } from '../../src/local/kubelet/runtime.ts';
 
 export interface TestCluster {
   layout: HomeLayout;
@@ -33,14 +34,23 @@ export function testPortBase(): number {
 /**
  * `operator: false` leaves the operator out (for tests that run their own
  * webhook or controllers in-process); by default it runs, as `pgtls up` runs it.
+ * `runtime: 'kubelet'` runs pods on the real kubelet and containerd
+ * (docs/kubelet-runtime.md); check `preflight()` of src/local/kubelet/runtime.ts first.
  */
-export async function startTestCluster(opts: { portBase?: number; operator?: boolean } = {}): Promise<TestCluster> {
+export async function startTestCluster(opts: { portBase?: number; operator?: boolean; runtime?: Runtime } = {}): Promise<TestCluster> {
   const home = mkdtempSync(join(tmpdir(), 'pgtls-test-'));
   const layout = homeLayout(home);
   const portBase = opts.portBase ?? testPortBase();
   const log = (m: string) => process.stderr.write(`[cluster] ${m}\n`);
   const operator = opts.operator ?? true;
-  let handle = await up(layout, { portBase, log, operator });
+  let handle: ClusterHandle;
+  try {
+    handle = await up(layout, { portBase, log, operator, runtime: opts.runtime });
+  } catch (err) {
+    // What did start (processes, and the kubelet runtime's namespaces and cgroups) must not outlive the test.
+    await down(layout, { purge: true, log });
+    throw err;
+  }
   const env = { ...process.env, PGTLS_HOME: home, KUBECONFIG: layout.kubeconfig };
   const tc: TestCluster = {
     layout,

@@ -25,6 +25,7 @@ import { KUBERNETES_SERVICE_IP, NODE_IP, nodeNetnsName } from '../net/topology.t
 import { provisionerRbac } from '../node/provisioner.ts';
 import { installApi } from '../../api/install.ts';
 import { OPERATOR_USER, operatorClusterRole, operatorClusterRoleBinding } from '../../operator/rbac.ts';
+import * as kubeletRuntime from '../kubelet/runtime.ts';
 import { applyAndWaitEstablished, certManagerCrds, certManagerRbac, CERT_MANAGER_USER, waitLeaseHeld } from './bootstrap.ts';
 import { assertPortFree, checkHealth, ComponentError, processState, stopProcess, waitHealthy, type ProcessState } from './supervisor.ts';
 import { ensureSupervisor, stopSupervisor, supervisorState } from './supervisor-client.ts';
@@ -42,6 +43,8 @@ export interface UpOptions {
   log?: Log;
   /** Start the operator (default true); tests that run their own webhook or controllers turn it off. */
   operator?: boolean;
+  /** For a new home: what runs pods (default node-agent). A saved home keeps its own. */
+  runtime?: kubeletRuntime.Runtime;
 }
 
 const CLIENTS = [
@@ -95,7 +98,8 @@ export function buildComponents(cfg: ClusterConfig, layout: HomeLayout, pki: Pki
 /** The control plane, then the operator: what `up` starts and `down` stops (in reverse). */
 export function clusterComponents(cfg: ClusterConfig, layout: HomeLayout, pki: PkiFiles, bins: BinaryPaths, opts: { operator?: boolean } = {}): Component[] {
   const cp = buildComponents(cfg, layout, pki, bins);
-  return opts.operator === false ? cp : [...cp, buildOperator(cfg, layout.data, kubeconfigPath(layout, 'operator'))];
+  const all = opts.operator === false ? cp : [...cp, buildOperator(cfg, layout.data, kubeconfigPath(layout, 'operator'))];
+  return cfg.runtime === 'kubelet' ? kubeletRuntime.kubeletRuntimeComponents(cfg, layout, all) : all;
 }
 
 function missingBinaries(bins: BinaryPaths): string[] {
@@ -133,6 +137,10 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
   const log = opts.log ?? (() => {});
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const cfg = loadOrCreateConfig(layout, opts.portBase, log);
+  if (opts.runtime !== undefined && (cfg.runtime ?? 'node-agent') !== opts.runtime) {
+    if (existsSync(layout.clusterFile)) throw new ComponentError(`${layout.home} runs the ${cfg.runtime ?? 'node-agent'} runtime; \`pgtls down --purge\` first to switch to ${opts.runtime}`);
+    cfg.runtime = opts.runtime;
+  }
   const bins = binaryPaths(cfg.versions);
   const missing = missingBinaries(bins);
   if (missing.length > 0) {
@@ -181,9 +189,12 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
   const byName = new Map(components.map((c) => [c.name, c]));
   const kube = Kube.fromFile(layout.kubeconfig);
   const started = new Map<string, { pid: number; at: number; restarts: number }>();
+  const hook = { cfg, layout, kube, log, timeoutMs };
+  const kubeletNode = cfg.runtime === 'kubelet';
   // The supervisor process starts the components (retrying a crash at start) and restarts them when they exit.
   const sup = await ensureSupervisor(layout, log);
   for (const c of components) {
+    if (kubeletNode) await kubeletRuntime.beforeStart(c.name, hook);
     if (c.name === 'cert-manager') {
       for (const o of certManagerRbac()) await kube.apply(o);
       await applyAndWaitEstablished(kube, certManagerCrds(bins.certManagerCrds, cfg.versions.certManager), timeoutMs);
@@ -215,6 +226,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     const at = Date.now();
     const { pid, restarts } = await sup.start(c, timeoutMs, log);
     started.set(c.name, { pid, at, restarts });
+    if (kubeletNode) await kubeletRuntime.afterStart(c.name, hook);
     log(`${c.name} ready${restarts > 0 ? ` after ${restarts} failed start${restarts > 1 ? 's' : ''}` : ''}`);
     if (c.name === 'kube-apiserver') await install(kube, log);
   }
@@ -223,6 +235,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => !crashLooping(layout, 'cert-manager', cm.restarts));
     log('cert-manager holds its leader lease');
   }
+  if (kubeletNode) await kubeletRuntime.afterUp(hook);
   sup.close();
   return { cfg, layout, components };
 }
@@ -249,10 +262,13 @@ export async function down(layout: HomeLayout, opts: { purge?: boolean; log?: Lo
   if ((await stopSupervisor(layout)) === 'stopped') log('supervisor stopped');
   const handle = describeCluster(layout);
   if (handle) {
+    const kubeletNode = handle.cfg.runtime === 'kubelet';
     for (const c of [...handle.components].reverse()) {
+      if (kubeletNode) await kubeletRuntime.beforeStop(c.name, handle.cfg, layout, log);
       const r = await stopProcess(layout, c);
       if (r === 'stopped') log(`${c.name} stopped`);
     }
+    if (kubeletNode) await kubeletRuntime.afterDown(handle.cfg, layout, log);
     // Every process is gone: the node namespace and any pod namespace left of this cluster go too.
     if (nodeNetworkEnabled()) {
       for (const n of await deleteClusterNetns(handle.cfg.ports.apiserver, log)) log(`network namespace ${n} deleted`);

@@ -23,4 +23,6 @@ export interface Component {
   /** Loopback ports it listens on, checked free before start. */
   ports: number[];
   health?: HealthCheck;
+  /** Namespace files to enter (nsenter) before exec: the kubelet runtime's node processes. */
+  namespaces?: { net?: string; mount?: string };
 }

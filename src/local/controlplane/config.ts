@@ -21,6 +21,8 @@ export interface ClusterConfig {
   ports: Ports;
   versions: Versions;
   serviceClusterIpRange: string;
+  /** What runs pods: pgtls's node agent (default) or the real kubelet with containerd (`up --runtime kubelet`). */
+  runtime?: 'node-agent' | 'kubelet';
 }
 
 export const DEFAULT_PORT_BASE = 16443;

@@ -133,12 +133,21 @@ export function startProcess(dirs: SupervisorDirs, c: Component): number {
 }
 
 /**
- * The program a component is started with, and its arguments (pure). Today
- * the binary itself; a launcher that execs it (nsenter, for a component in
- * other namespaces) belongs here, so the supervisor's restarts use it too.
+ * The program a component is started with, its arguments and PATH (pure): the
+ * binary itself, or `nsenter` execing it inside the namespaces it names (the
+ * kubelet runtime's node processes), so the pid stays the binary's and the
+ * supervisor's restarts enter the same namespaces.
  */
-export function launchCommand(c: Component, extraArgs: string[] = []): { command: string; args: string[] } {
-  return { command: c.binary, args: [...c.args, ...extraArgs] };
+export function launchCommand(c: Component, extraArgs: string[] = []): { command: string; args: string[]; path: string } {
+  const hostPath = process.env.PATH ?? '/usr/bin:/bin';
+  if (!c.namespaces) return { command: c.binary, args: [...c.args, ...extraArgs], path: hostPath };
+  const ns = c.namespaces;
+  return {
+    command: 'nsenter',
+    args: [...(ns.net ? [`--net=${ns.net}`] : []), ...(ns.mount ? [`--mount=${ns.mount}`] : []), '--', c.binary, ...c.args, ...extraArgs],
+    // iptables and the CNI plugins are found on PATH by kube-proxy and containerd.
+    path: `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${hostPath}`,
+  };
 }
 
 /**
@@ -148,19 +157,23 @@ export function launchCommand(c: Component, extraArgs: string[] = []): { command
  */
 export function spawnComponent(dirs: SupervisorDirs, c: Component, extraArgs: string[] = []): ChildProcess {
   if (!existsSync(c.binary)) {
-    throw new ComponentError(`${c.name}: binary ${c.binary} is missing; build it with \`node scripts/setup.mjs\``);
+    const setup = c.namespaces ? 'node scripts/setup.mjs --kubelet-runtime' : 'node scripts/setup.mjs';
+    throw new ComponentError(`${c.name}: binary ${c.binary} is missing; build it with \`${setup}\``);
+  }
+  for (const f of [c.namespaces?.net, c.namespaces?.mount]) {
+    if (f && !existsSync(f)) throw new ComponentError(`${c.name}: namespace ${f} does not exist (pgtls up creates it)`);
   }
   mkdirSync(dirs.pids, { recursive: true });
   mkdirSync(dirs.logs, { recursive: true });
   const fd = openSync(logFile(dirs, c.name), 'a', 0o600);
   try {
-    const { command, args } = launchCommand(c, extraArgs);
+    const { command, args, path } = launchCommand(c, extraArgs);
     const child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...c.env },
+      env: { PATH: path, HOME: process.env.HOME ?? '/', ...c.env },
     });
-    if (child.pid === undefined) throw new ComponentError(`${c.name}: spawn of ${c.binary} failed`);
+    if (child.pid === undefined) throw new ComponentError(`${c.name}: spawn of ${command} failed`);
     writePidFile(dirs, c.name, child.pid);
     return child;
   } finally {

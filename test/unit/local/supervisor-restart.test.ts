@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DEFAULT_BACKOFF, earnsReset, parseFailStarts, restartDelay, type BackoffPolicy } from '../../../src/local/controlplane/backoff.ts';
 import { FAIL_START_FLAG, ProcessSupervisor, type SupervisorHome } from '../../../src/local/controlplane/process-supervisor.ts';
 import { readRecord, describeExit } from '../../../src/local/controlplane/restart-records.ts';
-import { isAlive, processState, startProcess, stopProcess } from '../../../src/local/controlplane/supervisor.ts';
+import { isAlive, launchCommand, processState, startProcess, stopProcess } from '../../../src/local/controlplane/supervisor.ts';
 import type { Component } from '../../../src/local/controlplane/component.ts';
 import { tmpDir } from '../../helpers/tls.ts';
 
@@ -67,6 +67,15 @@ describe('back-off policy', () => {
     assert.equal(earnsReset(DEFAULT_BACKOFF, 0, 60_000, true), true);
     assert.equal(earnsReset(DEFAULT_BACKOFF, 0, 600_000, false), false);
   });
+  it('launches a namespaced component through nsenter, restarts included, with the test flag after its own arguments', () => {
+    const c: Component = { name: 'kubelet', binary: '/b/kubelet', args: ['--v=2'], links: [], ports: [], namespaces: { net: '/run/netns/n', mount: '/m/ns' } };
+    const l = launchCommand(c, ['--x']);
+    assert.equal(l.command, 'nsenter');
+    assert.deepEqual(l.args, ['--net=/run/netns/n', '--mount=/m/ns', '--', '/b/kubelet', '--v=2', '--x']);
+    assert.match(l.path, /^\/usr\/local\/sbin:/);
+    assert.deepEqual(launchCommand({ ...c, namespaces: undefined }).args, ['--v=2']);
+  });
+
   it('reads the fail-starts hook and names a bad entry', () => {
     assert.deepEqual(parseFailStarts(undefined), {});
     assert.deepEqual(parseFailStarts('cert-manager:2, node-agent:1'), { 'cert-manager': 2, 'node-agent': 1 });

@@ -15,6 +15,19 @@ function intArg(v: string): number {
   return n;
 }
 
+/** Concurrency: at least one worker, and a bound that a typo cannot blow through. */
+function workersArg(v: string): number {
+  const n = intArg(v);
+  if (n < 1 || n > 64) throw new InvalidArgumentError('must be between 1 and 64');
+  return n;
+}
+
+function resyncArg(v: string): number {
+  const n = intArg(v);
+  if (n < 1 || n > 3600) throw new InvalidArgumentError('must be between 1 and 3600 (seconds)');
+  return n;
+}
+
 const program = new Command()
   .name('pgtls')
   .description('KubeDB-compatible Postgres, PgBouncer and Pgpool operator, with a local Kubernetes cluster')
@@ -93,6 +106,9 @@ program
   .option('--cert-dir <dir>', 'where the webhook serving certificate files are written (default: a private temp dir)')
   .option('--health-port <port>', 'serve /healthz and /readyz on 127.0.0.1:<port>', intArg)
   .option('--identity <id>', 'leader-election identity (default: <hostname>-<pid>)')
+  .option('--workers <n>', 'databases reconciled at once, per kind (default 4)', workersArg)
+  .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 4)', workersArg)
+  .option('--resync <seconds>', 'a Ready database is checked again after this long without an event (default 30)', resyncArg)
   .action(operatorCommand);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

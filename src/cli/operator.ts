@@ -22,6 +22,9 @@ export interface OperatorOptions {
   certDir?: string;
   healthPort?: number;
   identity?: string;
+  workers?: number;
+  opsWorkers?: number;
+  resync?: number;
 }
 
 function parseService(v: string): { namespace: string; name: string } {
@@ -84,6 +87,7 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
     identity: opts.identity,
     controllers: defaultControllers(),
     log,
+    tuning: { workers: opts.workers, opsWorkers: opts.opsWorkers, resyncMs: opts.resync === undefined ? undefined : opts.resync * 1000 },
     onLeading: async (leading) => {
       try {
         await admission?.setLeading(leading);

@@ -16,7 +16,8 @@ import { configSecretName } from './specs/secrets.ts';
 import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
 
 export const FINALIZER = 'kubedb.com';
-const HEALTH_PERIOD_MS = 10_000;
+/** A Ready database is looked at again (health, drift) after this long without an event. */
+export const DEFAULT_RESYNC_MS = 30_000;
 
 export type { DbObject };
 
@@ -63,6 +64,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     private readonly ctx: ProvisionerContext,
     private readonly kind: KindProvisioner<DB>,
     private readonly hooks: ProvisionerHooks = {},
+    private readonly opts: { resyncMs?: number } = {},
   ) {}
 
   private async stagedData(db: DB): Promise<Record<string, string> | undefined> {
@@ -145,7 +147,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
       await this.ctx.events.record(this.ref(db), 'Normal', 'Successful', `${this.info.kind} ${name} is ready`);
     }
     await this.writeStatus(db, conds);
-    return { requeueAfterMs: ready ? HEALTH_PERIOD_MS : 2_000 };
+    return { requeueAfterMs: ready ? (this.opts.resyncMs ?? DEFAULT_RESYNC_MS) : 2_000 };
   }
 
   /**

@@ -117,7 +117,7 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
     health = await startHealthServer(opts.healthPort, () => ({
       leader: mgr.isLeader,
       webhookReady: admission ? admission.ready : true,
-      body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null },
+      body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null, stats: mgr.stats() },
     }));
     log.info({ port: opts.healthPort }, 'health endpoint on 127.0.0.1 (/healthz, /readyz)');
   }

@@ -5,6 +5,7 @@
 // skipped when the same desired object was applied before and the live object
 // has not moved since (no one else wrote it); anything else goes through. The
 // check costs one GET; everything but apply and delete passes straight on.
+// It also counts the requests made through it, by verb (the operator reports them).
 import { createHash } from 'node:crypto';
 import { refOf, type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef } from './api.ts';
 
@@ -58,9 +59,18 @@ export interface ApplyStats {
   skipped: number;
 }
 
+/** Verbs that change something on the server. */
+export const WRITE_VERBS: ReadonlySet<string> = new Set(['create', 'apply', 'patch', 'patchStatus', 'delete', 'exec']);
+
 export class SkipUnchangedApply implements KubeClient {
   private readonly applied = new Map<string, Applied>();
   readonly stats: ApplyStats = { applied: 0, skipped: 0 };
+  /** Requests sent to the server, by verb (watches counted when opened). */
+  readonly requests: Record<string, number> = {};
+
+  private count(verb: string): void {
+    this.requests[verb] = (this.requests[verb] ?? 0) + 1;
+  }
 
   constructor(
     private readonly inner: KubeClient,
@@ -77,12 +87,14 @@ export class SkipUnchangedApply implements KubeClient {
     const desired = hash(stableJson(obj));
     const prev = this.applied.get(key);
     if (prev?.desired === desired) {
+      this.count('get');
       const live = await this.inner.get<T>(ref.apiVersion, ref.kind, ref.name, ref.namespace);
       if (live && !live.metadata?.deletionTimestamp && liveMark(live) === prev.live) {
         this.stats.skipped++;
         return live;
       }
     }
+    this.count('apply');
     const out = await this.inner.apply(obj, fieldManager);
     this.stats.applied++;
     this.remember(key, { desired, live: liveMark(out) });
@@ -92,6 +104,7 @@ export class SkipUnchangedApply implements KubeClient {
   async delete(ref: ObjectRef, opts?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean> {
     const prefix = refKey(ref);
     for (const k of [...this.applied.keys()]) if (k.startsWith(prefix)) this.applied.delete(k);
+    this.count('delete');
     return this.inner.delete(ref, opts);
   }
 
@@ -112,30 +125,37 @@ export class SkipUnchangedApply implements KubeClient {
   }
 
   get<T extends KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
+    this.count('get');
     return this.inner.get(apiVersion, kind, name, namespace);
   }
 
   list<T extends KubeObject>(apiVersion: string, kind: string, opts?: ListOptions): Promise<T[]> {
+    this.count('list');
     return this.inner.list(apiVersion, kind, opts);
   }
 
   create<T extends KubeObject>(obj: T): Promise<T> {
+    this.count('create');
     return this.inner.create(obj);
   }
 
   patch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>, fieldManager?: string): Promise<T> {
+    this.count('patch');
     return this.inner.patch(ref, patch, fieldManager);
   }
 
   patchStatus<T extends KubeObject>(ref: ObjectRef, status: Record<string, unknown>, opts?: { resourceVersion?: string }): Promise<T> {
+    this.count('patchStatus');
     return this.inner.patchStatus(ref, status, opts);
   }
 
   exec(pod: PodContainer, command: string[], timeoutMs?: number): Promise<ExecResult> {
+    this.count('exec');
     return this.inner.exec(pod, command, timeoutMs);
   }
 
   watch<T extends KubeObject>(ref: ResourceRef): ListWatch<T> {
+    this.count('watch');
     return this.inner.watch(ref);
   }
 }

@@ -55,6 +55,7 @@ export interface ManagerOptions {
 
 export class Manager {
   private readonly ctx: OperatorContext;
+  private readonly client: SkipUnchangedApply;
   private readonly elector?: LeaderElector;
   private running: Controller[] = [];
   private stopping = false;
@@ -63,6 +64,7 @@ export class Manager {
   constructor(private readonly opts: ManagerOptions) {
     // Applies that would change nothing are not sent: a database at rest costs no writes.
     const kube = new SkipUnchangedApply(opts.kube ?? Kube.fromFile(opts.kubeconfig));
+    this.client = kube;
     const log = opts.log ?? createLogger('pgtls-operator');
     const clock = opts.clock ?? systemClock;
     this.ctx = { kube, log, clock, events: new EventRecorder(kube, 'pgtls-operator', hostname(), clock, log), tuning: opts.tuning };
@@ -75,6 +77,16 @@ export class Manager {
         log,
       );
     }
+  }
+
+  /** What the operator did and has waiting: requests by verb, applies sent and skipped, work-queue depth per controller. */
+  stats(): { requests: Record<string, number>; applies: { applied: number; skipped: number }; queues: Record<string, { queued: number; active: number }> } {
+    const kube = this.client;
+    return {
+      requests: { ...kube.requests },
+      applies: { ...kube.stats },
+      queues: Object.fromEntries(this.running.map((c) => [c.name, c.depth])),
+    };
   }
 
   get context(): OperatorContext {

@@ -67,9 +67,13 @@ export class SkipUnchangedApply implements KubeClient {
   readonly stats: ApplyStats = { applied: 0, skipped: 0 };
   /** Requests sent to the server, by verb (watches counted when opened). */
   readonly requests: Record<string, number> = {};
+  /** The same, by `verb kind`: what the writes at rest are, if any. */
+  readonly requestsByKind: Record<string, number> = {};
 
-  private count(verb: string): void {
+  private count(verb: string, kind: string): void {
     this.requests[verb] = (this.requests[verb] ?? 0) + 1;
+    const k = `${verb} ${kind}`;
+    this.requestsByKind[k] = (this.requestsByKind[k] ?? 0) + 1;
   }
 
   constructor(
@@ -87,14 +91,14 @@ export class SkipUnchangedApply implements KubeClient {
     const desired = hash(stableJson(obj));
     const prev = this.applied.get(key);
     if (prev?.desired === desired) {
-      this.count('get');
+      this.count('get', ref.kind);
       const live = await this.inner.get<T>(ref.apiVersion, ref.kind, ref.name, ref.namespace);
       if (live && !live.metadata?.deletionTimestamp && liveMark(live) === prev.live) {
         this.stats.skipped++;
         return live;
       }
     }
-    this.count('apply');
+    this.count('apply', ref.kind);
     const out = await this.inner.apply(obj, fieldManager);
     this.stats.applied++;
     this.remember(key, { desired, live: liveMark(out) });
@@ -104,7 +108,7 @@ export class SkipUnchangedApply implements KubeClient {
   async delete(ref: ObjectRef, opts?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean> {
     const prefix = refKey(ref);
     for (const k of [...this.applied.keys()]) if (k.startsWith(prefix)) this.applied.delete(k);
-    this.count('delete');
+    this.count('delete', ref.kind);
     return this.inner.delete(ref, opts);
   }
 
@@ -125,37 +129,37 @@ export class SkipUnchangedApply implements KubeClient {
   }
 
   get<T extends KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
-    this.count('get');
+    this.count('get', kind);
     return this.inner.get(apiVersion, kind, name, namespace);
   }
 
   list<T extends KubeObject>(apiVersion: string, kind: string, opts?: ListOptions): Promise<T[]> {
-    this.count('list');
+    this.count('list', kind);
     return this.inner.list(apiVersion, kind, opts);
   }
 
   create<T extends KubeObject>(obj: T): Promise<T> {
-    this.count('create');
+    this.count('create', obj.kind ?? '');
     return this.inner.create(obj);
   }
 
   patch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>, fieldManager?: string): Promise<T> {
-    this.count('patch');
+    this.count('patch', ref.kind);
     return this.inner.patch(ref, patch, fieldManager);
   }
 
   patchStatus<T extends KubeObject>(ref: ObjectRef, status: Record<string, unknown>, opts?: { resourceVersion?: string }): Promise<T> {
-    this.count('patchStatus');
+    this.count('patchStatus', ref.kind);
     return this.inner.patchStatus(ref, status, opts);
   }
 
   exec(pod: PodContainer, command: string[], timeoutMs?: number): Promise<ExecResult> {
-    this.count('exec');
+    this.count('exec', 'Pod');
     return this.inner.exec(pod, command, timeoutMs);
   }
 
   watch<T extends KubeObject>(ref: ResourceRef): ListWatch<T> {
-    this.count('watch');
+    this.count('watch', ref.kind);
     return this.inner.watch(ref);
   }
 }

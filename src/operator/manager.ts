@@ -80,10 +80,11 @@ export class Manager {
   }
 
   /** What the operator did and has waiting: requests by verb, applies sent and skipped, work-queue depth per controller. */
-  stats(): { requests: Record<string, number>; applies: { applied: number; skipped: number }; queues: Record<string, { queued: number; active: number }> } {
+  stats(): { requests: Record<string, number>; requestsByKind: Record<string, number>; applies: { applied: number; skipped: number }; queues: Record<string, { queued: number; active: number }> } {
     const kube = this.client;
     return {
       requests: { ...kube.requests },
+      requestsByKind: { ...kube.requestsByKind },
       applies: { ...kube.stats },
       queues: Object.fromEntries(this.running.map((c) => [c.name, c.depth])),
     };

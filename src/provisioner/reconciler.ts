@@ -4,6 +4,7 @@
 // the whole desired state (server-side apply is idempotent), records status.
 import type { k8s } from '../kube/client.ts';
 import { isConflict, type KubeObject, type ObjectRef } from '../kube/api.ts';
+import { stableJson } from '../kube/skip-unchanged-apply.ts';
 import type { DbObject } from '../api/objects.ts';
 import { isConditionTrue, newCondition, removeCondition, setCondition, type Condition, type NewCondition } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
@@ -186,7 +187,8 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
   /** Status through the status subresource, guarded by resourceVersion so an ops-manager's Paused is never lost. */
   private async writeStatus(db: DB, conds: Condition[]): Promise<void> {
     const status = { ...(db.status ?? {}), conditions: conds, phase: phaseFromConditions(conds), observedGeneration: db.metadata.generation };
-    if (JSON.stringify(status) === JSON.stringify(db.status ?? {})) return;
+    // Key order aside (the API server returns object keys sorted): an unchanged status is not written.
+    if (stableJson(status) === stableJson(db.status ?? {})) return;
     try {
       await this.ctx.kube.patchStatus(this.objectRef(db), status, { resourceVersion: db.metadata.resourceVersion });
     } catch (err) {

@@ -17,6 +17,7 @@ const WRITES = new Set(['create', 'apply', 'patch', 'patchStatus', 'delete']);
 function world(wrap: boolean) {
   const clock = new FakeClock();
   const fake = new FakeKube(clock);
+  fake.sortKeys = true;
   const kube: KubeClient = wrap ? new SkipUnchangedApply(fake) : fake;
   const ctx = { kube, clock, log: createLogger('test', 'silent'), events: new EventRecorder(kube, 'test', 'test', clock) };
   fake.seed({ apiVersion: 'catalog.kubedb.com/v1alpha1', kind: 'PostgresVersion', metadata: { name: '16' }, spec: { version: '16.4', db: { image: 'postgres:16' } } });

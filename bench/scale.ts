@@ -110,6 +110,7 @@ async function opsWave(c: TestCluster, label: string, tls: object, samples: Samp
   await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
   const failed = new Map<string, string>();
   const perRequest = new Map<string, number>();
+  const timelines = new Map<string, Record<string, number>>();
   const w = await wave(c, label, async () => {
     const list = await kubectlJson<{ items: Ops[] }>(c, ['-n', NS, 'get', 'pgops', '-l', `wave=${label}`]);
     const out = new Map<string, number | undefined>();
@@ -119,6 +120,8 @@ async function opsWave(c: TestCluster, label: string, tls: object, samples: Samp
         if (phase !== 'Successful') failed.set(o.metadata.name, phase);
         const end = o.status?.conditions?.find((x) => x.type === 'Successful')?.lastTransitionTime;
         perRequest.set(o.metadata.name, end ? Date.parse(end) - Date.parse(o.metadata.creationTimestamp) : NaN);
+        // Seconds from creation to each step's condition: where the time goes.
+        timelines.set(o.metadata.name, Object.fromEntries((o.status?.conditions ?? []).map((x) => [x.type, Math.round((Date.parse(x.lastTransitionTime) - Date.parse(o.metadata.creationTimestamp)) / 1000)])));
         out.set(o.metadata.name, Date.now());
       }
     }
@@ -126,10 +129,12 @@ async function opsWave(c: TestCluster, label: string, tls: object, samples: Samp
   }, samples);
   const after = samples[samples.length - 1]!;
   const times = [...perRequest.values()].filter((x) => Number.isFinite(x));
+  const slowest = [...perRequest.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   return {
     wave_s: +(w.ms / 1000).toFixed(1),
     request_s: times.length ? Object.fromEntries(Object.entries(dist(times)).map(([k, v]) => [k, +(v / 1000).toFixed(1)])) : undefined,
     failed: Object.fromEntries(failed),
+    slowest: slowest ? { name: slowest, steps_s: timelines.get(slowest) } : undefined,
     operator: { ...rates(before, after), peakQueueDepth: Math.max(...samples.filter((s) => s.at >= before.at).map(depth)), peakRssMiB: +Math.max(...samples.filter((s) => s.at >= before.at).map((s) => s.rssMiB)).toFixed(0) },
   };
 }

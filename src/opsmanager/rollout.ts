@@ -159,20 +159,23 @@ export function parseRestarting(v: string | undefined): Restarting | undefined {
   return pod && uid && since && Number.isFinite(Number(since)) ? { pod, uid, since: Number(since) } : undefined;
 }
 
-/** Reload: already serving is done; else reload and probe briefly; else come back later. */
+/**
+ * Reload, then probe briefly; not serving yet: come back later (the next pass
+ * reloads again). Always a reload first: a state that changes only what the
+ * server trusts (both CAs, then the new one alone) looks the same on the wire.
+ */
 async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expect, port: number): Promise<PodResult | string> {
   const { clock } = ctx;
   const name = pod.metadata!.name!;
   const t0 = clock.now();
-  let last = await probePod(ctx, pod, port, e);
-  if (serves(last, e)) return { pod: name, path: 'reload', ms: 0, attempts: 0, served: describe(last) };
   const r = await ctx.kube.exec({ namespace: pod.metadata!.namespace!, name, container: k.engine.container }, [...k.engine.reloadCommand], 20_000);
   if (r.exitCode !== 0) throw new RolloutError(`reload in ${name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
   // The reload is asynchronous in the server: a few quick probes catch the usual case in this pass.
+  let last: ProbeResult = { kind: 'error', error: 'not probed' };
   for (let i = 0; i < 5; i++) {
-    await clock.sleep(50);
     last = await probePod(ctx, pod, port, e);
     if (serves(last, e)) return { pod: name, path: 'reload', ms: clock.now() - t0, attempts: 1, served: describe(last) };
+    await clock.sleep(50);
   }
   return `${name} to serve the new TLS state after a reload (serves ${describe(last)}; the secret volume may lag)`;
 }

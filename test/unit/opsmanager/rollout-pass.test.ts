@@ -57,6 +57,28 @@ describe('rollout, one pass at a time', () => {
     for (const pod of ['pg-0', 'pg-1']) assert.equal(w.served.get(pod), staged?.['server.crt']);
   });
 
+  it('a CA change reloads every pod in each trust step, though what they serve does not change there', async () => {
+    const w = new World();
+    await w.setup('ca-a');
+    w.createOps('ca', { issuerRef: { name: 'ca-b', kind: 'Issuer', apiGroup: 'cert-manager.io' } });
+    const r = w.reconciler();
+    const reloadsAt = new Map<string, number>();
+    for (let i = 0; i < 200; i++) {
+      const op = await w.ops('ca');
+      if (op.status?.phase === 'Successful' || op.status?.phase === 'Failed') break;
+      for (const c of op.status?.conditions ?? []) if (!reloadsAt.has(c.type)) reloadsAt.set(c.type, w.reloads.length);
+      await r.reconcile({ namespace: NS, name: 'ca' });
+      await w.certManager();
+      w.clock.advance(1_000);
+    }
+    const op = await w.ops('ca');
+    assert.equal(op.status?.phase, 'Successful');
+    for (const c of op.status?.conditions ?? []) if (!reloadsAt.has(c.type)) reloadsAt.set(c.type, w.reloads.length);
+    const between = (a: string, b: string) => reloadsAt.get(b)! - reloadsAt.get(a)!;
+    assert.ok(between('CertificateSynced', 'TrustBundleUpdated') >= 2, 'both pods reloaded to trust both CAs');
+    assert.ok(between('ReloadPods', 'DropOldCA') >= 2, 'both pods reloaded to trust the new CA alone');
+  });
+
   it('restart: deletes one pod, waits (requeue) until its successor is Ready and serving, then the next; resumes after a crash', async () => {
     const w = new World();
     await w.setup();

@@ -8,6 +8,7 @@ import { agentCommand, podNetworkModeArg, secondsArg } from './agent.ts';
 import { registerImagesCommand } from './images.ts';
 import { operatorCommand } from './operator.ts';
 import { gatewayCommand } from './gateway.ts';
+import { dbStatusAction, invokedAs, registerPluginCommands, statusOptions } from './plugin/commands.ts';
 
 function intArg(v: string): number {
   const n = Number.parseInt(v, 10);
@@ -29,7 +30,8 @@ function resyncArg(v: string): number {
 }
 
 const program = new Command()
-  .name('pgtls')
+  .name(invokedAs())
+  .enablePositionalOptions()
   .description('KubeDB-compatible Postgres, PgBouncer and Pgpool operator, with a local Kubernetes cluster')
   .showHelpAfterError();
 
@@ -48,11 +50,17 @@ program
   .option('--purge', 'also delete the cluster state under the pgtls home')
   .action(downCommand);
 
-program
-  .command('status')
-  .description('show what runs and where, with each component\'s restarts and last exit')
-  .option('--json', 'print JSON')
-  .action(statusCommand);
+statusOptions(
+  program
+    .command('status')
+    .argument('[kind/name]', 'a database, e.g. pg/ha-postgres')
+    .description(
+      "without an argument: what the local cluster runs and where, with each component's restarts and last exit; with <kind>/<name>: the database, its pods and the certificate each serves",
+    )
+    .option('--json', 'print JSON (the same as -o json)'),
+).action((target: string | undefined, f: Record<string, string | boolean>) =>
+  target ? dbStatusAction(target, f as Record<string, string>) : statusCommand({ json: f.json === true || f.output === 'json' }),
+);
 
 program
   .command('agent')
@@ -110,6 +118,8 @@ program
   .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 4)', workersArg)
   .option('--resync <seconds>', 'a Ready database is checked again after this long without an event (default 30)', resyncArg)
   .action(operatorCommand);
+
+registerPluginCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`pgtls: ${err instanceof Error ? err.message : String(err)}\n`);

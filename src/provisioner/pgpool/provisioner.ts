@@ -1,7 +1,8 @@
 // Pgpool: auth secret (the pcp user), Certificates, config secret (pgpool.conf,
 // pool_hba.conf, pool_passwd with every backend user, pcp.conf, ca.pem),
 // Services and the StatefulSet. The backend is the KubeDB Postgres in
-// spec.postgresRef, reached in raw mode at its primary Service.
+// spec.postgresRef, in streaming-replication mode as KubeDB runs it: its primary
+// Service is backend 0, its standby Service backend 1, reads balanced to both.
 import { k8s } from '../../kube/client.ts';
 import { authSecretName } from '../../api/shared/names.ts';
 import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';

@@ -98,7 +98,7 @@ describe('Pgpool streaming replication: reads reach the standby through every Re
     const ips = await podIps();
     const r: Reads = { byPod: {}, standbyLinkTls: [], clientTls: false };
     for (let i = 0; i < SESSIONS && (r.byPod[STANDBY] ?? 0) < 3; i++) {
-      const s = await eventually(`a session through Pgpool (${label})`, async () => viaPgpool(db).catch(() => undefined), 60_000, 500);
+      const s = await eventually(`a session through Pgpool (${label})`, async () => viaPgpool(db), 60_000, 500);
       try {
         // A user table and stable functions only: Pgpool balances the read (system catalogs and volatile functions go to the primary).
         const row = (await s.query<{ addr: string; pid: number }>('SELECT host(inet_server_addr()) AS addr, pg_backend_pid() AS pid FROM lb_probe LIMIT 1')).rows[0]!;

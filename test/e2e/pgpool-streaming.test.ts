@@ -29,6 +29,8 @@ interface Reads {
   byPod: Record<string, number>;
   /** Whether Pgpool's link to the standby, for the sessions that read there, was TLS. */
   standbyLinkTls: boolean[];
+  /** The same for the primary. */
+  primaryLinkTls: boolean[];
   clientTls: boolean;
 }
 
@@ -96,7 +98,7 @@ describe('Pgpool streaming replication: reads reach the standby through every Re
       }
     }, 60_000, 500);
     const ips = await podIps();
-    const r: Reads = { byPod: {}, standbyLinkTls: [], clientTls: false };
+    const r: Reads = { byPod: {}, standbyLinkTls: [], primaryLinkTls: [], clientTls: false };
     for (let i = 0; i < SESSIONS && (r.byPod[STANDBY] ?? 0) < 3; i++) {
       const s = await eventually(`a session through Pgpool (${label})`, async () => viaPgpool(db), 60_000, 500);
       try {
@@ -105,11 +107,12 @@ describe('Pgpool streaming replication: reads reach the standby through every Re
         const pod = ips[row.addr] ?? row.addr;
         r.byPod[pod] = (r.byPod[pod] ?? 0) + 1;
         r.clientTls = (s as unknown as { connection: { stream: { encrypted?: boolean } } }).connection.stream.encrypted === true;
-        if (pod === STANDBY) {
-          // While the session holds it: how Pgpool's connection to the standby is carried.
-          const st = await direct(STANDBY, db);
+        if (pod === STANDBY || pod === PRIMARY) {
+          // While the session holds it: how Pgpool's connection to that backend is carried.
+          const st = await direct(pod, db);
           try {
-            r.standbyLinkTls.push((await st.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = $1', [row.pid])).rows[0]?.ssl === true);
+            const ssl = (await st.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = $1', [row.pid])).rows[0]?.ssl === true;
+            (pod === STANDBY ? r.standbyLinkTls : r.primaryLinkTls).push(ssl);
           } finally {
             await st.end();
           }
@@ -128,6 +131,8 @@ describe('Pgpool streaming replication: reads reach the standby through every Re
     assert.ok((r.byPod[STANDBY] ?? 0) > 0, `${label}: no read reached the standby in ${SESSIONS} sessions: ${JSON.stringify(r.byPod)}`);
     assert.equal(r.clientTls, state.pgpoolTls, `${label}: client link TLS`);
     assert.deepEqual([...new Set(r.standbyLinkTls)], [state.backendTls], `${label}: Pgpool's link to the standby TLS = ${state.backendTls}`);
+    // Both backend links: the sessions that read on the primary show its link.
+    for (const tls of r.primaryLinkTls) assert.equal(tls, state.backendTls, `${label}: Pgpool's link to the primary TLS = ${state.backendTls}`);
     const s = await viaPgpool('postgres');
     try {
       const nodes = (await s.query<{ node_id: string; hostname: string; role: string; status: string; select_cnt: string }>('SHOW pool_nodes')).rows;

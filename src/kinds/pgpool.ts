@@ -1,5 +1,6 @@
-// Pgpool: a pooler in front of a KubeDB Postgres (spec.postgresRef), reached in
-// raw mode at its primary Service. Pgpool-II 4.3 builds its TLS context once,
+// Pgpool: a pooler in front of a KubeDB Postgres (spec.postgresRef), in
+// streaming-replication mode: writes to the primary Service, reads balanced to
+// the standby Service as well. Pgpool-II 4.3 builds its TLS context once,
 // at start: every TLS change is a restart, pod by pod, highest ordinal first.
 import { PGPOOL, PGPOOL_OPS, PGPOOL_VERSION } from '../api/kinds.ts';
 import type { Pgpool } from '../api/kubedb.com/v1alpha2/pgpool.ts';

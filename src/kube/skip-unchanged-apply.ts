@@ -153,6 +153,11 @@ export class SkipUnchangedApply implements KubeClient {
     return this.inner.patchStatus(ref, status, opts);
   }
 
+  evict(pod: { name: string; namespace: string }): Promise<boolean> {
+    this.count('evict', 'Pod');
+    return this.inner.evict(pod);
+  }
+
   exec(pod: PodContainer, command: string[], timeoutMs?: number): Promise<ExecResult> {
     this.count('exec', 'Pod');
     return this.inner.exec(pod, command, timeoutMs);

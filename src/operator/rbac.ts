@@ -34,6 +34,8 @@ export function operatorClusterRole(): KubeObject {
       { apiGroups: [''], resources: ['secrets', 'services', 'configmaps', 'persistentvolumeclaims', 'serviceaccounts'], verbs: ALL },
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'update', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+      // Pods restarted for a TLS change are evicted, as KubeDB's ops-manager does (PodDisruptionBudgets hold).
+      { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
       { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'create', 'update', 'patch'] },

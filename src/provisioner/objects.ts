@@ -35,10 +35,10 @@ export function podReady(pod: k8s.V1Pod): boolean {
 }
 
 export async function catalogImage(kube: KubeClient, kind: string, version: string): Promise<string | undefined> {
-  const v = await kube.get<k8s.KubernetesObject & { spec?: { db?: { image?: string }; server?: { image?: string }; pgpool?: { image?: string } } }>(
+  const v = await kube.get<k8s.KubernetesObject & { spec?: { db?: { image?: string }; pgBouncer?: { image?: string }; pgpool?: { image?: string } } }>(
     'catalog.kubedb.com/v1alpha1',
     kind,
     version,
   );
-  return v?.spec?.db?.image ?? v?.spec?.server?.image ?? v?.spec?.pgpool?.image;
+  return v?.spec?.db?.image ?? v?.spec?.pgBouncer?.image ?? v?.spec?.pgpool?.image;
 }

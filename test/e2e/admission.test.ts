@@ -60,13 +60,17 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     await c?.destroy();
   });
 
-  it('installs the catalog, listed with VERSION and DB_IMAGE columns', async () => {
+  it('installs the catalog, listed with KubeDB\'s columns (VERSION, DISTRIBUTION, DB_IMAGE, DEPRECATED)', async () => {
     const table = (await c.kubectlOk(['get', 'postgresversions'])).trim().split('\n');
-    assert.match(table[0]!, /^NAME\s+VERSION\s+DB_IMAGE\s+AGE$/);
-    assert.ok(table.some((l) => /^15\s+15\.18\s+postgres:15\s+\S+$/.test(l)), table.join('\n'));
-    assert.ok(table.some((l) => /^18\.3\s+18\.3\s+postgres:18\.3\s+\S+$/.test(l)), table.join('\n'));
-    assert.match(await c.kubectlOk(['get', 'pbversion']), /1\.18\.0\s+1\.18\.0\s+bitnami\/pgbouncer:1\.18\.0/);
-    assert.match(await c.kubectlOk(['get', 'ppversion']), /4\.3\.5\s+4\.3\.5\s+pgpool\/pgpool:4\.3\.5/);
+    assert.match(table[0]!, /^NAME\s+VERSION\s+DISTRIBUTION\s+DB_IMAGE\s+DEPRECATED\s+AGE$/);
+    assert.ok(table.some((l) => /^15\s+15\.18\s+Official\s+\S*postgres:15\s+\S*\s*\S+$/.test(l)), table.join('\n'));
+    assert.ok(table.some((l) => /^18\.3\s+18\.3\s+Official\s+\S*postgres:18\.3\s+\S*\s*\S+$/.test(l)), table.join('\n'));
+    const pb = await c.kubectlOk(['get', 'pbversion']);
+    assert.match(pb, /^NAME\s+VERSION\s+PGBOUNCER_IMAGE\s+DEPRECATED\s+AGE$/m);
+    assert.match(pb, /1\.18\.0\s+1\.18\.0\s+\S*pgbouncer:1\.18\.0/);
+    const pp = await c.kubectlOk(['get', 'ppversion']);
+    assert.match(pp, /^NAME\s+VERSION\s+PGPOOL_IMAGE\s+DEPRECATED\s+AGE$/m);
+    assert.match(pp, /4\.3\.5\s+4\.3\.5\s+\S*pgpool:4\.3\.5/);
   });
 
   it('accepts the Postgres guide manifest unchanged and returns it defaulted', async () => {
@@ -128,10 +132,14 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     assert.deepEqual(pp.spec.authSecret, { name: 'pgpool-auth', kind: 'Secret' });
   });
 
-  it('kubectl get pg shows VERSION, STATUS, AGE', async () => {
+  it('kubectl get pg shows VERSION, STATUS, AGE; kubectl get pp TYPE, VERSION, STATUS, AGE', async () => {
     const [header, ...rows] = (await c.kubectlOk(['-n', NS, 'get', 'pg'])).trim().split('\n');
     assert.match(header!, /^NAME\s+VERSION\s+STATUS\s+AGE$/);
     assert.ok(rows.some((r) => /^ha-postgres\s+18\.3\s+\S+$/.test(r)), rows.join('\n'));
+    // The Pgpool guide's `kubectl get pp`: NAME TYPE VERSION STATUS AGE.
+    const [ppHeader, ...ppRows] = (await c.kubectlOk(['-n', NS, 'get', 'pp'])).trim().split('\n');
+    assert.match(ppHeader!, /^NAME\s+TYPE\s+VERSION\s+STATUS\s+AGE$/);
+    assert.ok(ppRows.some((r) => /^pgpool\s+kubedb\.com\/v1alpha2\s+4\.3\.5\s+/.test(r)), ppRows.join('\n'));
     // kubectl get all includes the datastore kinds (category "all").
     assert.match(await c.kubectlOk(['-n', NS, 'get', 'all']), /postgres\.kubedb\.com\/ha-postgres/);
   });

@@ -99,6 +99,17 @@ describe('Pgpool validators', () => {
     assert.deepEqual(check(pp, { target: null }), ['spec.postgresRef: Not found: "demo/ha-postgres": Pgpool needs an existing backend Postgres']);
     assert.deepEqual(check(pp, { target: null, operation: 'UPDATE' }), []);
   });
+  it("spec.configuration.inline pgpool.conf: the guide's pool sizes pass; unknown keys, bad values and another clustering mode are refused", () => {
+    const conf = (text: string): Pgpool => ({ ...pp, spec: { ...pp.spec, configuration: { inline: { 'pgpool.conf': text } } } });
+    assert.deepEqual(check(conf('num_init_children=6\nmax_pool=65\nchild_life_time=400\n'), { target: basePg }), []);
+    assert.deepEqual(check(conf("backend_clustering_mode='streaming_replication'\nload_balance_mode=on\n"), { target: basePg }), []);
+    const bad = check(conf("max_pool=lots\nbackend_clustering_mode='raw'\n"), { target: basePg });
+    assert.deepEqual(bad, [
+      'spec.configuration.inline[pgpool.conf]: Invalid value: "max_pool=lots\\nbackend_clustering_mode=\'raw\'\\n": max_pool must be a non-negative integer, got "lots"',
+      'spec.configuration.inline[pgpool.conf]: Invalid value: "raw": backend_clustering_mode: pgtls runs Pgpool in streaming_replication mode only',
+    ]);
+    assert.match(check(conf('wd_lifecheck_method = heartbeat'), { target: basePg })[0]!, /"wd_lifecheck_method" is not a setting pgtls applies; supported: num_init_children, max_pool, /);
+  });
 });
 
 describe('ops request validators', () => {

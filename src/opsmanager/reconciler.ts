@@ -61,7 +61,10 @@ export class OpsReconciler implements Reconciler {
     try {
       return await type.progress(s);
     } catch (err) {
-      if (err instanceof WaitFor) return { requeueAfterMs: err.retryMs };
+      if (err instanceof WaitFor) {
+        if (err.warning) await this.event(s.op, 'Warning', err.warning, err.what);
+        return { requeueAfterMs: err.retryMs };
+      }
       return this.onError(s.op, db, err);
     }
   }

@@ -82,6 +82,33 @@ describe('fault matrix: ReconfigureTLS survives every fault mid-request', { time
     process.kill(-pid, signal);
     await eventually(`${component} (pid ${pid}) to exit`, async () => !isAlive(pid), 60_000, 50);
   };
+  /**
+   * Stops cert-manager with SIGSTOP (its process group frozen, SIGCONT to go on): a stopped controller
+   * that has not exited, so nothing (pgtls up, a supervisor) starts another in its place meanwhile.
+   * Kept under cert-manager's 40 s renew deadline, so it keeps its lease when it goes on.
+   */
+  let frozen = false;
+  const freeze = () => {
+    process.kill(-pidOf('cert-manager'), 'SIGSTOP');
+    frozen = true;
+  };
+  /** SIGCONT; then `pgtls up`, which starts cert-manager again should it have exited on a lost lease after all. */
+  const thaw = async () => {
+    if (!frozen) return;
+    process.kill(-pidOf('cert-manager'), 'SIGCONT');
+    frozen = false;
+    await sleep(3_000);
+    await bringUp();
+  };
+  /** Runs fn with cert-manager stopped; it goes on whatever fn does, so later cases have it. */
+  const withCertManagerStopped = async (fn: () => Promise<void>) => {
+    freeze();
+    try {
+      await fn();
+    } finally {
+      await thaw();
+    }
+  };
   /** `pgtls up` again: starts whatever is not running (as a supervisor or a person would) and waits until it is ready. */
   const bringUp = async () => {
     const t0 = Date.now();
@@ -227,16 +254,16 @@ describe('fault matrix: ReconfigureTLS survives every fault mid-request', { time
 
   it('cert-manager stopped before CertificateSynced: the request waits, then completes when cert-manager returns', async () => {
     const t0 = Date.now();
-    await killComponent('cert-manager', 'SIGTERM');
-    await rotate('cm-stopped');
-    await waitCondition('cm-stopped', 'IssueCertificatesSucceeded');
-    // Nothing can issue: the request stays in SyncCertificates, the database keeps serving.
-    await sleep(10_000);
-    const op = await getOp('cm-stopped');
-    assert.equal(op?.status?.phase, 'Progressing');
-    assert.ok(!hasTrue(op?.status?.conditions ?? [], 'CertificateSynced'), JSON.stringify(op?.status));
-    await assertServedVerified();
-    timings['cert-manager-up'] = await bringUp();
+    await withCertManagerStopped(async () => {
+      await rotate('cm-stopped');
+      await waitCondition('cm-stopped', 'IssueCertificatesSucceeded');
+      // Nothing can issue: the request stays in SyncCertificates, the database keeps serving.
+      await sleep(10_000);
+      const op = await getOp('cm-stopped');
+      assert.equal(op?.status?.phase, 'Progressing');
+      assert.ok(!hasTrue(op?.status?.conditions ?? [], 'CertificateSynced'), JSON.stringify(op?.status));
+      await assertServedVerified();
+    });
     await invariants(['cm-stopped']);
     timings['cert-manager-stopped'] = Date.now() - t0;
   });
@@ -253,27 +280,27 @@ describe('fault matrix: ReconfigureTLS survives every fault mid-request', { time
   it('a Secret edited by hand with a key that does not match: refused at staging, old material kept, an Event explains', async () => {
     const t0 = Date.now();
     // cert-manager would repair the Secret at once; stopped, the bad key stays for the operator to see.
-    await killComponent('cert-manager', 'SIGTERM');
-    const stagedBefore = await secretText(c, NS, `${DB}-tls-certs`, 'server.key');
-    const key = execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    await c.kubectlOk(['-n', NS, 'patch', 'secret', `${DB}-server-cert`, '--type=merge', '-p', JSON.stringify({ data: { 'tls.key': Buffer.from(key).toString('base64') } })]);
-    const event = await eventually('a Warning Event on the database about the refused key', async () => {
-      const out = await c.kubectlOk(['-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${DB},type=Warning`, '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}']);
-      return out.split('\n').find((l) => /tls\.key does not belong to tls\.crt/.test(l));
-    }, 90_000, 1000);
-    log(`event: ${event}`);
-    assert.match(event, new RegExp(`${DB}-server-cert`));
-    assert.equal(await secretText(c, NS, `${DB}-tls-certs`, 'server.key'), stagedBefore, 'the mismatched key reached the staged secret');
-    // The pods still serve the old certificate, which still verifies.
-    const crt = await secretText(c, NS, `${DB}-tls-certs`, 'server.crt');
-    const want = new (await import('node:crypto')).X509Certificate(crt).fingerprint256;
-    for (const pod of PODS) {
-      const a = await localAddress(c.kube, { namespace: NS, pod, port: 5432 });
-      const r = await probeTls({ host: a.host, port: a.port, serverName: `${pod}.${governingServiceName(DB)}.${NS}.svc` }, { timeoutMs: 3000, ca: await secretText(c, NS, `${DB}-tls-certs`, 'ca.crt') });
-      assert.ok(r.kind === 'tls' && r.authorized && r.fingerprint256 === want, `${pod}: ${JSON.stringify(r)}`);
-    }
+    await withCertManagerStopped(async () => {
+      const stagedBefore = await secretText(c, NS, `${DB}-tls-certs`, 'server.key');
+      const key = execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      await c.kubectlOk(['-n', NS, 'patch', 'secret', `${DB}-server-cert`, '--type=merge', '-p', JSON.stringify({ data: { 'tls.key': Buffer.from(key).toString('base64') } })]);
+      const event = await eventually('a Warning Event on the database about the refused key', async () => {
+        const out = await c.kubectlOk(['-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${DB},type=Warning`, '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}']);
+        return out.split('\n').find((l) => /tls\.key does not belong to tls\.crt/.test(l));
+      }, 90_000, 1000);
+      log(`event: ${event}`);
+      assert.match(event, new RegExp(`${DB}-server-cert`));
+      assert.equal(await secretText(c, NS, `${DB}-tls-certs`, 'server.key'), stagedBefore, 'the mismatched key reached the staged secret');
+      // The pods still serve the old certificate, which still verifies.
+      const crt = await secretText(c, NS, `${DB}-tls-certs`, 'server.crt');
+      const want = new (await import('node:crypto')).X509Certificate(crt).fingerprint256;
+      for (const pod of PODS) {
+        const a = await localAddress(c.kube, { namespace: NS, pod, port: 5432 });
+        const r = await probeTls({ host: a.host, port: a.port, serverName: `${pod}.${governingServiceName(DB)}.${NS}.svc` }, { timeoutMs: 3000, ca: await secretText(c, NS, `${DB}-tls-certs`, 'ca.crt') });
+        assert.ok(r.kind === 'tls' && r.authorized && r.fingerprint256 === want, `${pod}: ${JSON.stringify(r)}`);
+      }
+    });
     // cert-manager back, a rotation re-issues a certificate for the Secret's key, which then stages.
-    timings['cert-manager-up-2'] = await bringUp();
     await rotate('after-bad-key');
     await invariants(['after-bad-key']);
     timings['bad-key'] = Date.now() - t0;

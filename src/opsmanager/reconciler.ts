@@ -61,7 +61,13 @@ export class OpsReconciler implements Reconciler {
     try {
       return await type.progress(s);
     } catch (err) {
-      if (err instanceof WaitFor) return { requeueAfterMs: err.retryMs };
+      if (err instanceof WaitFor) {
+        if (err.warning) await this.event(s.op, 'Warning', err.warning, err.what);
+        // A wait outside any step's own deadline check (refused material) is bounded by spec.timeout too.
+        const overdue = this.overdue(s.op);
+        if (overdue) return this.onError(s.op, db, new StepFailed(`${overdue}: ${err.message}`));
+        return { requeueAfterMs: err.retryMs };
+      }
       return this.onError(s.op, db, err);
     }
   }
@@ -142,6 +148,15 @@ export class OpsReconciler implements Reconciler {
     const deadline = started + timeout;
     if (this.ctx.clock.now() > deadline) throw new StepFailed(`step ${step} did not finish within ${s.op.spec.timeout ?? `${timeout / 1000}s`}`);
     return deadline;
+  }
+
+  /** Says which step ran past spec.timeout (from its recorded start), if one did. */
+  private overdue(op: OpsObject): string | undefined {
+    const noted = op.metadata.annotations?.[ANNOTATION.step];
+    const at = noted ? Date.parse(noted.slice(noted.lastIndexOf('@') + 1)) : NaN;
+    const timeout = parseDuration(op.spec.timeout, DEFAULT_STEP_TIMEOUT_MS);
+    if (Number.isNaN(at) || this.ctx.clock.now() <= at + timeout) return undefined;
+    return `step ${noted!.slice(0, noted!.lastIndexOf('@'))} did not finish within ${op.spec.timeout ?? `${timeout / 1000}s`}`;
   }
 
   // ---- failure ----

@@ -137,6 +137,25 @@ export async function restartPod(ctx: RolloutContext, pod: k8s.V1Pod, e: Expect,
   throw new RolloutError(`${name} did not come back serving the new TLS state: ${describe(last)}`);
 }
 
+/**
+ * The pod once it is Ready with an address. A pod being replaced (deleted by
+ * somebody, evicted, crashed) is waited for within the deadline: its
+ * successor starts with the current files, and failing the whole request
+ * (and its rollback, which rolls the same pods) for it would be worse.
+ */
+async function readyPod(ctx: RolloutContext, pod: k8s.V1Pod, deadline: number): Promise<k8s.V1Pod> {
+  const name = pod.metadata!.name!;
+  let p: k8s.V1Pod | undefined = pod;
+  for (let i = 0; i < 10_000; i++) {
+    if (p && !p.metadata?.deletionTimestamp && p.status?.podIP && podReady(p)) return p;
+    if (ctx.clock.now() >= deadline) break;
+    if (i % 20 === 19) ctx.log.info({ pod: name }, 'waiting for the pod to be ready before it takes the new TLS state');
+    await ctx.clock.sleep(500);
+    p = await ctx.kube.get<k8s.V1Pod>('v1', 'Pod', name, pod.metadata!.namespace);
+  }
+  throw new RolloutError(`pod ${name} is not ready`);
+}
+
 /** Every pod, in the kind's order, takes the state the engine's way; `onPod` records progress per pod. */
 export async function rollPods(
   ctx: RolloutContext,
@@ -150,9 +169,9 @@ export async function rollPods(
   onStep?: OnRestartStep,
 ): Promise<void> {
   const port = k.ops.port(db);
-  for (const pod of await podsOf(ctx, k, db)) {
-    if (done.has(pod.metadata!.name!)) continue;
-    if (!pod.status?.podIP || !podReady(pod)) throw new RolloutError(`pod ${pod.metadata!.name} is not ready`);
+  for (const listed of await podsOf(ctx, k, db)) {
+    if (done.has(listed.metadata!.name!)) continue;
+    const pod = await readyPod(ctx, listed, deadline);
     const r = path === 'reload' ? await reloadPod(ctx, k, pod, e, deadline, port) : await restartPod(ctx, pod, e, deadline, port, onStep);
     await onPod(r);
   }
@@ -298,7 +317,8 @@ export async function rollPodsPass(
   for (const pod of await podsOf(ctx, k, db)) {
     const name = pod.metadata!.name!;
     if (finished.has(name)) continue;
-    if (!pod.status?.podIP || !podReady(pod)) throw new RolloutError(`pod ${name} is not ready`);
+    // A pod deleted or restarting under us is waited for (the step's deadline bounds it), not a failure.
+    if (!pod.status?.podIP || !podReady(pod) || pod.metadata?.deletionTimestamp) return wait(`${name} to be Ready`);
     const r = path === 'reload' ? await reloadPass(ctx, k, pod, e, port) : await restartPass(ctx, { name, namespace: pod.metadata!.namespace!, uid: pod.metadata!.uid }, e, port, mark, onStep);
     if (typeof r === 'string') return wait(r);
     await onPod(r);

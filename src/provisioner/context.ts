@@ -11,11 +11,16 @@ export interface ProvisionerContext {
   clock: Clock;
 }
 
-/** Thrown by a step that must wait for something outside its control; the reconcile requeues. */
+/**
+ * Thrown by a step that must wait for something outside its control; the reconcile requeues.
+ * `warning` (an Event reason) marks a wait a person must know about, such as
+ * material refused at staging: the reconciler records it as a Warning Event.
+ */
 export class WaitFor extends Error {
   constructor(
     readonly what: string,
     readonly retryMs = 2000,
+    readonly warning?: string,
   ) {
     super(`waiting for ${what}`);
   }

@@ -113,6 +113,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
       if (err instanceof WaitFor) {
         await this.writeStatus(db, conds);
         this.ctx.log.info({ db: `${key.namespace}/${key.name}`, waitingFor: err.what }, 'waiting');
+        if (err.warning) await this.ctx.events.record(this.ref(db), 'Warning', err.warning, err.what);
         return { requeueAfterMs: err.retryMs };
       }
       throw err;

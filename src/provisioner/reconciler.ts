@@ -9,7 +9,7 @@ import { isConditionTrue, newCondition, removeCondition, setCondition, type Cond
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
 import type { KindInfo } from '../kinds/info.ts';
 import { selectorLabels } from '../kinds/info.ts';
-import { WaitFor, type ProvisionerContext } from './context.ts';
+import { ReferenceRefused, WaitFor, type ProvisionerContext } from './context.ts';
 import { listPods, ordinal, readSecret } from './objects.ts';
 import { stagedTlsSecretName, type StagedTls } from './specs/tls-staging.ts';
 import { configSecretName } from './specs/secrets.ts';
@@ -107,6 +107,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     try {
       await this.kind.apply(this.ctx, db);
     } catch (err) {
+      if (err instanceof ReferenceRefused) await this.refuseReference(db, err);
       if (err instanceof WaitFor) {
         await this.writeStatus(db, conds);
         this.ctx.log.info({ db: `${key.namespace}/${key.name}`, waitingFor: err.what }, 'waiting');
@@ -146,6 +147,13 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     }
     await this.writeStatus(db, conds);
     return { requeueAfterMs: ready ? HEALTH_PERIOD_MS : 2_000 };
+  }
+
+  /** What was copied from a backend that no longer accepts this database goes (the config holds its passwords). */
+  private async refuseReference(db: DB, err: ReferenceRefused): Promise<void> {
+    const ns = db.metadata.namespace!;
+    const removed = await this.ctx.kube.delete({ apiVersion: 'v1', kind: 'Secret', name: configSecretName(db.metadata.name!), namespace: ns });
+    await this.ctx.events.record(this.ref(db), 'Warning', 'ReferenceRefused', removed ? `${err.reason}; the credentials copied from it were removed` : err.reason);
   }
 
   /**

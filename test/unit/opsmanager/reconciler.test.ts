@@ -153,3 +153,43 @@ describe('OpsReconciler: ReconfigureTLS', () => {
     assert.equal(isConditionTrue((await w.db()).status?.conditions, 'Paused'), false, 'never paused');
   });
 });
+
+describe('OpsReconciler: poolers in other namespaces (issue 11 item 1)', () => {
+  /** A PgBouncer in team-a in front of demo/pg, its one pod not ready. */
+  function pooler(w: World): void {
+    w.kube.seed({ apiVersion: 'catalog.kubedb.com/v1alpha1', kind: 'PgBouncerVersion', metadata: { name: '1.18.0' }, spec: { version: '1.18.0', server: { image: 'pgbouncer:1.18.0' } } });
+    w.kube.seed({
+      apiVersion: 'kubedb.com/v1',
+      kind: 'PgBouncer',
+      metadata: { name: 'pb', namespace: 'team-a', uid: 'pb-uid', finalizers: ['kubedb.com'] },
+      spec: { version: '1.18.0', replicas: 1, sslMode: 'disable', database: { syncUsers: true, databaseName: 'postgres', databaseRef: { namespace: NS, name: 'pg' } }, connectionPool: { port: 5432, authType: 'md5' } },
+      status: { phase: 'NotReady' },
+    });
+    w.kube.seed({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: 'pb-0', namespace: 'team-a', labels: { 'app.kubernetes.io/name': 'pgbouncers.kubedb.com', 'app.kubernetes.io/instance': 'pb', 'app.kubernetes.io/managed-by': 'kubedb.com' } },
+      spec: { containers: [{ name: 'pgbouncer' }] },
+      status: { conditions: [{ type: 'Ready', status: 'False' }] },
+    });
+  }
+
+  it('a CA change of the backend is neither failed nor blocked by a pooler in a namespace it does not accept', async () => {
+    const w = new World();
+    await w.setup('ca-a');
+    pooler(w);
+    w.createOps('chg', { issuerRef: { name: 'ca-b', kind: 'Issuer', apiGroup: 'cert-manager.io' } });
+    assert.equal(await w.run('chg'), 'Successful');
+    assert.deepEqual(await w.steps('chg'), CA_STEPS);
+    assert.equal(w.kube.peek('v1', 'Secret', 'pb-config', 'team-a'), undefined, 'nothing rendered for the foreign pooler');
+  });
+
+  it('a pooler the backend accepts is part of the change (here its pod is not ready, so the change cannot finish)', async () => {
+    const w = new World();
+    await w.setup('ca-a');
+    pooler(w);
+    await w.kube.patch({ apiVersion: 'kubedb.com/v1', kind: 'Postgres', name: 'pg', namespace: NS }, { metadata: { annotations: { 'pgtls.dev/allowed-pooler-namespaces': 'team-a' } } });
+    w.createOps('chg', { issuerRef: { name: 'ca-b', kind: 'Issuer', apiGroup: 'cert-manager.io' } });
+    assert.equal(await w.run('chg'), 'Failed');
+    assert.match((await w.ops('chg')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False')!.message!, /pod pb-0 is not ready/);
+  });
+});

@@ -25,7 +25,7 @@ describe('webhook registration', () => {
 
 describe('guard (the webhook rules for reconcilers)', () => {
   it('applies the same defaults and validators', async () => {
-    const lookups: Lookups = { listVersions: async () => PB_VERSIONS, getDatabase: async () => undefined, getIssuer: async () => undefined };
+    const lookups: Lookups = { listVersions: async () => PB_VERSIONS, getDatabase: async () => undefined, getIssuer: async () => undefined, reviewAccess: async () => false };
     assert.deepEqual(await guard('PgBouncer', fixture('pgbouncer-pb-catalog.yaml'), lookups), []);
     const errs = await guard('PgBouncer', fixture('pgbouncer-pb.yaml'), lookups);
     assert.deepEqual(errs.map(formatFieldError), ['spec.version: Unsupported value: "1.24.0": supported values: "1.18.0"']);

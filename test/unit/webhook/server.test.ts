@@ -29,6 +29,7 @@ const lookups: Lookups = {
   listVersions: async () => PG_VERSIONS,
   getDatabase: async () => undefined,
   getIssuer: async () => undefined,
+  reviewAccess: async () => false,
 };
 
 function post(s: WebhookServer, ca: Buffer, path: string, body: unknown): Promise<{ status: number; json: { response: Record<string, unknown> } }> {

@@ -7,8 +7,9 @@
 //   a step that fails (for good, or after spec.maxRetries) ─ the type's rollback,
 //     resume ─▶ Failed
 //
-// Progress lives in status.conditions and annotations only, so a restarted
-// operator resumes at the first unfinished step.
+// Progress lives in status only (conditions, and status.progress for the plan,
+// step clocks and retries, checked on every read), so a restarted operator
+// resumes at the first unfinished step and nobody but the ops-manager steers it.
 import type { NewCondition } from '../kube/conditions.ts';
 import { isConditionTrue } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
@@ -16,7 +17,7 @@ import type { DbObject, OpsObject } from '../api/objects.ts';
 import type { Kind } from '../kinds/types.ts';
 import { WaitFor } from '../provisioner/context.ts';
 import { KeyedLock } from './lock.ts';
-import { ANNOTATION, OpsStore, parseDuration, stepCondition, withCondition } from './ops-status.ts';
+import { MAX_RETRIES, OpsStore, parseDuration, readProgress, stepCondition, withCondition } from './ops-status.ts';
 import { StepFailed, type OpsScope, type OpsType, type StepScope } from './ops-type.ts';
 import { OPS_TYPES } from './ops-types.ts';
 import { setPaused } from './pause.ts';
@@ -135,10 +136,10 @@ export class OpsReconciler implements Reconciler {
   /** Fails the step once it has run longer than spec.timeout. */
   private async deadline(s: StepScope, step: string): Promise<number> {
     const timeout = parseDuration(s.op.spec.timeout, DEFAULT_STEP_TIMEOUT_MS);
-    const noted = s.op.metadata.annotations?.[ANNOTATION.step];
+    const noted = readProgress(s.op, this.ctx.clock.now()).step;
     let started = this.ctx.clock.now();
-    if (noted?.startsWith(`${step}@`)) started = Date.parse(noted.slice(step.length + 1));
-    else await this.store.annotate(s.op, { [ANNOTATION.step]: `${step}@${new Date(started).toISOString()}` });
+    if (noted?.name === step) started = noted.startedAt;
+    else s.op = await this.store.recordProgress(s.op, { step: { name: step, startedAt: new Date(started).toISOString() } });
     const deadline = started + timeout;
     if (this.ctx.clock.now() > deadline) throw new StepFailed(`step ${step} did not finish within ${s.op.spec.timeout ?? `${timeout / 1000}s`}`);
     return deadline;
@@ -147,14 +148,21 @@ export class OpsReconciler implements Reconciler {
   // ---- failure ----
 
   private async onError(op: OpsObject, db: DbObject, err: unknown): Promise<Result | void> {
-    const msg = errorText(err);
-    const retries = Number(op.metadata.annotations?.[ANNOTATION.retries] ?? '0');
-    const max = op.spec.maxRetries ?? 1;
+    let msg = errorText(err);
+    let retries = Number.POSITIVE_INFINITY;
+    try {
+      retries = readProgress(op, this.ctx.clock.now()).retries;
+    } catch (bad) {
+      // A forged count is no reason to retry: the request fails with both reasons.
+      msg += `; ${errorText(bad)}`;
+    }
+    // Bounded whatever the spec says (admission refuses more, objects from before it may have any number).
+    const max = Math.min(Math.max(0, Math.trunc(op.spec.maxRetries ?? 1)), MAX_RETRIES);
     const transient = !(err instanceof StepFailed);
     this.ctx.log.warn({ ops: `${op.metadata.namespace}/${op.metadata.name}`, err: msg, retries, max }, 'step failed');
     await this.event(op, 'Warning', 'Retrying', msg);
     if (transient && retries < max) {
-      await this.store.annotate(op, { [ANNOTATION.retries]: String(retries + 1) });
+      await this.store.recordProgress(op, { retries: retries + 1 });
       return { requeueAfterMs: 2_000 };
     }
     return this.fail(op, db, msg);

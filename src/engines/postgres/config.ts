@@ -1,6 +1,6 @@
 // postgresql.conf for a KubeDB Postgres: the listener, the TLS part and, for standbys,
 // primary_conninfo with sslmode/sslrootcert. Pure: values in, file contents out.
-import { assertSafe, confLines, conninfo, type ConfValue } from '../shared/conf.ts';
+import { assertSafe, confLines, conninfo, sslModeValue, type ConfValue } from '../shared/conf.ts';
 import { tlsEnabled, type ClientAuthMode, type Listen, type RenderedConfig, type SslMode } from '../types.ts';
 import { renderPgHba } from './hba.ts';
 import { KUBEDB_POSTGRES_TLS, type PostgresTlsPaths } from './paths.ts';
@@ -45,7 +45,7 @@ export function primaryConninfo(i: PostgresConfigInput): string {
     ['user', s.user],
     ['application_name', s.applicationName],
     ['passfile', s.passfile],
-    ['sslmode', i.sslMode],
+    ['sslmode', sslModeValue(i.sslMode)],
     ['sslrootcert', tls ? paths.client.caFile : undefined],
     ['sslcert', tls && i.clientAuthMode === 'cert' ? paths.client.certFile : undefined],
     ['sslkey', tls && i.clientAuthMode === 'cert' ? paths.client.keyFile : undefined],

@@ -3,18 +3,19 @@
 // material on failure.
 import type { Result } from '../../kube/controller.ts';
 import { expectFor, applyState, rollPods } from '../rollout.ts';
-import { ANNOTATION, stepCondition, withCondition } from '../ops-status.ts';
-import { StepFailed, type OpsScope, type OpsType, type StepScope } from '../ops-type.ts';
+import { readProgress, stepCondition, withCondition } from '../ops-status.ts';
+import { type OpsScope, type OpsType, type StepScope } from '../ops-type.ts';
 import { issueCertificates, syncCertificates } from './certificates.ts';
 import { lastWorking, material, saveLastWorking, type Material } from './material.ts';
 import { planTls, type OpsTls, type StoredPlan } from './plan.ts';
+import { readStoredPlan } from './stored-plan.ts';
 import { dropOldCA, pause, resume, rollPodsStep, trustBothCAs, updateDatabase, updatePetSets } from './apply.ts';
 import { conditionOf, needsMaterial, nextStep, type TlsStep } from './steps.ts';
 
+/** The plan recorded in status when the request started, checked against the spec (stored-plan.ts). */
 function storedPlan(s: OpsScope): StoredPlan {
-  const raw = s.op.metadata.annotations?.[ANNOTATION.plan];
-  if (!raw) throw new StepFailed('the request has no recorded plan');
-  return JSON.parse(raw) as StoredPlan;
+  const raw = readProgress(s.op, s.ctx.clock.now()).plan;
+  return readStoredPlan(raw, { kind: s.kind.info.kind, spec: s.op.spec.tls as OpsTls | undefined, defaultAuth: s.kind.ops.defaultAuth(s.db) });
 }
 
 /** The condition message and Event reason of each step once done (KubeDB's wording where it has one). */
@@ -86,7 +87,7 @@ async function progress(s: StepScope): Promise<Result | void> {
       await resume(s);
       const done = stepCondition('Successful', doneMessage(step, s.kind.info.kind, path), s.op.metadata.generation);
       s.op = await s.store.writeStatus(s.op, { ...withCondition(s.op, done, new Date(s.ctx.clock.now())), phase: 'Successful' });
-      await s.store.annotate(s.op, { [ANNOTATION.step]: null });
+      await s.store.recordProgress(s.op, { step: null });
       return;
     }
   }
@@ -112,7 +113,7 @@ export const reconfigureTls: OpsType = {
     const from = s.kind.ops.dbTls(s.db);
     const requested: OpsTls = s.op.spec.tls ?? {};
     const plan: StoredPlan = { ...planTls(from, requested, s.kind.ops.defaultAuth(s.db)), from };
-    await s.store.annotate(s.op, { [ANNOTATION.plan]: JSON.stringify(plan) });
+    s.op = await s.store.recordProgress(s.op, { plan: JSON.parse(JSON.stringify(plan)) as Record<string, unknown> });
     await saveLastWorking(s);
     return `${s.kind.info.kind} ops-request has started to reconfigure tls for ${s.kind.info.kind} nodes`;
   },

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { KubeApiError } from '../../../src/kube/api.ts';
 import { isConditionTrue } from '../../../src/kube/conditions.ts';
 import { bundleFingerprints, fingerprint256 } from '../../../src/certs/index.ts';
+import { readSecret } from '../../../src/provisioner/objects.ts';
 import { NS, World } from './world.ts';
 
 const ROTATE_STEPS = ['ReconfigureTLS', 'DatabasePauseSucceeded', 'IssueCertificatesSucceeded', 'CertificateSynced', 'UpdatePetSets', 'ReloadPods', 'UpdateDatabase', 'Successful'];
@@ -86,7 +87,7 @@ describe('OpsReconciler: ReconfigureTLS', () => {
       assert.deepEqual(await w.steps('rot'), ROTATE_STEPS);
       await servesStaged(w);
       assert.equal(isConditionTrue((await w.db()).status?.conditions, 'Paused'), false);
-      assert.equal((await w.ops('rot')).metadata.annotations?.['ops.pgtls.dev/retries'], undefined, 'a crash is not a failed attempt');
+      assert.equal((await w.ops('rot')).status?.progress?.retries, undefined, 'a crash is not a failed attempt');
     });
   }
 
@@ -117,7 +118,7 @@ describe('OpsReconciler: ReconfigureTLS', () => {
     let failures = 0;
     w.kube.intercept((verb, ref) => (verb === 'exec' && ref.name === 'pg-1' && failures++ < 2 ? new Error('connection reset') : undefined));
     assert.equal(await w.run('flaky'), 'Successful');
-    assert.equal((await w.ops('flaky')).metadata.annotations?.['ops.pgtls.dev/retries'], '2');
+    assert.equal((await w.ops('flaky')).status?.progress?.retries, 2);
   });
 
   it('queueing: an older pending request of the same type is Skipped; another waits while one is Progressing', async () => {
@@ -191,5 +192,89 @@ describe('OpsReconciler: poolers in other namespaces (issue 11 item 1)', () => {
     w.createOps('chg', { issuerRef: { name: 'ca-b', kind: 'Issuer', apiGroup: 'cert-manager.io' } });
     assert.equal(await w.run('chg'), 'Failed');
     assert.match((await w.ops('chg')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False')!.message!, /pod pb-0 is not ready/);
+  });
+});
+
+describe('OpsReconciler: progress cannot be forged (issue 11 item 2)', () => {
+  const opsRef = (name: string) => ({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: 'PostgresOpsRequest', name, namespace: NS });
+  /** The rendered pg_hba.conf (asserted present, so a check on it cannot pass vacuously). */
+  const hba = async (w: World) => {
+    const text = (await readSecret(w.kube, NS, 'pg-config'))?.['pg_hba.conf'];
+    assert.match(text ?? '', /^hostssl\s/m, 'pg_hba.conf rendered');
+    return text!;
+  };
+
+  /** Reconciles until the plan is recorded (the request is Progressing). */
+  async function started(w: World, name: string) {
+    const r = w.reconciler();
+    for (let i = 0; i < 10 && (await w.ops(name)).status?.progress?.plan === undefined; i++) await r.reconcile({ namespace: NS, name });
+    assert.ok((await w.ops(name)).status?.progress?.plan, 'plan recorded in status');
+    return r;
+  }
+
+  it('the old annotations steer nothing: a forged plan, step and retry count there are ignored', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('rot', { rotateCertificates: true });
+    const forged = { operation: 'update', rotate: false, from: { sslMode: 'verify-full', clientAuthMode: 'md5' }, next: { sslMode: 'verify-full', clientAuthMode: 'trust' } };
+    await w.kube.patch(opsRef('rot'), { metadata: { annotations: { 'ops.pgtls.dev/plan': JSON.stringify(forged), 'ops.pgtls.dev/retries': '-100', 'ops.pgtls.dev/step': 'Resume@2000-01-01T00:00:00Z' } } });
+    assert.equal(await w.run('rot'), 'Successful');
+    assert.deepEqual(await w.steps('rot'), ROTATE_STEPS);
+    assert.doesNotMatch(await hba(w), /^host\S*\s.*\strust$/m);
+    assert.equal((await w.ops('rot')).status?.progress?.retries, undefined);
+  });
+
+  it('a plan in status that does not match the spec (clientAuthMode trust) fails the request; no trust line is written', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('rot', { rotateCertificates: true });
+    const r = await started(w, 'rot');
+    const op = await w.ops('rot');
+    const plan = structuredClone(op.status!.progress!.plan) as { next: { clientAuthMode: string } };
+    plan.next.clientAuthMode = 'trust';
+    await w.kube.patchStatus(opsRef('rot'), { progress: { plan } });
+    assert.equal(await w.run('rot', r), 'Failed');
+    const failed = (await w.ops('rot')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False');
+    assert.match(failed?.message ?? '', /the recorded plan \(status\.progress\.plan\) is not valid: next\.clientAuthMode: Unsupported value: "trust"/);
+    const text = await hba(w);
+    assert.doesNotMatch(text, /^host\S*\s.*\strust$/m, 'no TCP trust rule');
+    assert.equal(isConditionTrue((await w.db()).status?.conditions, 'Paused'), false, 'resumed');
+  });
+
+  it('a plan in status that is well-formed but means something else (rotation turned into a removal) fails the request', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('rot', { rotateCertificates: true });
+    const r = await started(w, 'rot');
+    const plan = structuredClone((await w.ops('rot')).status!.progress!.plan) as Record<string, unknown>;
+    await w.kube.patchStatus(opsRef('rot'), { progress: { plan: { ...plan, operation: 'remove', rotate: false, next: { sslMode: 'disable', clientAuthMode: 'md5' } } } });
+    assert.equal(await w.run('rot', r), 'Failed');
+    assert.match((await w.ops('rot')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False')!.message!, /does not match the request's spec/);
+    assert.ok((await w.staged())?.['server.crt'], 'TLS still staged');
+  });
+
+  it('a negative retry count in status does not buy endless retries: the request fails at the first error', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('flaky', { rotateCertificates: true }, { maxRetries: 2 });
+    const r = await started(w, 'flaky');
+    await w.kube.patchStatus(opsRef('flaky'), { progress: { retries: -1000 } });
+    let failures = 0;
+    w.kube.intercept((verb, ref) => (verb === 'exec' && ref.name === 'pg-1' && failures++ < 50 ? new Error('connection reset') : undefined));
+    assert.equal(await w.run('flaky', r), 'Failed');
+    assert.ok(failures <= 2, `retried ${failures} times`);
+    assert.match((await w.ops('flaky')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False')!.message!, /status\.progress\.retries: Invalid value: -1000: must be a whole number from 0 to 10/);
+  });
+
+  it('a step clock set in the future (to dodge spec.timeout) fails the request', async () => {
+    const w = new World();
+    await w.setup('ca-a');
+    w.broken.add('ca-z');
+    w.createOps('bad', { issuerRef: { name: 'ca-z', kind: 'Issuer', apiGroup: 'cert-manager.io' } }, { timeout: '30s' });
+    const r = await started(w, 'bad');
+    await r.reconcile({ namespace: NS, name: 'bad' });
+    await w.kube.patchStatus(opsRef('bad'), { progress: { step: { name: 'SyncCertificates', startedAt: '2100-01-01T00:00:00Z' } } });
+    assert.equal(await w.run('bad', r, 20), 'Failed');
+    assert.match((await w.ops('bad')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False')!.message!, /status\.progress\.step\.startedAt: Invalid value: "2100-01-01T00:00:00Z": must be a time that has passed/);
   });
 });

@@ -19,6 +19,7 @@ export interface Progress {
   revisions?: Record<string, number>;
   step?: { name: string; startedAt: number };
   retries: number;
+  lastWorking?: string;
 }
 
 const STEP_NAME = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
@@ -47,6 +48,10 @@ export function readProgress(op: OpsObject, nowMs: number): Progress {
     if (typeof r !== 'object' || r === null || Array.isArray(r)) throw bad('revisions', r, 'must map Certificate names to revisions');
     for (const [k, v] of Object.entries(r)) if (!Number.isSafeInteger(v) || (v as number) < 0) throw bad(`revisions.${k}`, v, 'must be a revision number');
     out.revisions = r as Record<string, number>;
+  }
+  if (p.lastWorking !== undefined) {
+    if (typeof p.lastWorking !== 'string' || !/^[0-9a-f]{64}$/.test(p.lastWorking)) throw bad('lastWorking', p.lastWorking, 'must be a SHA-256 digest');
+    out.lastWorking = p.lastWorking;
   }
   return out;
 }

@@ -10,6 +10,7 @@
 // Progress lives in status only (conditions, and status.progress for the plan,
 // step clocks and retries, checked on every read), so a restarted operator
 // resumes at the first unfinished step and nobody but the ops-manager steers it.
+import type { KubeObject } from '../kube/api.ts';
 import type { NewCondition } from '../kube/conditions.ts';
 import { isConditionTrue } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
@@ -21,12 +22,15 @@ import { MAX_RETRIES, OpsStore, parseDuration, readProgress, stepCondition, with
 import { StepFailed, type OpsScope, type OpsType, type StepScope } from './ops-type.ts';
 import { OPS_TYPES } from './ops-types.ts';
 import { setPaused } from './pause.ts';
+import { releaseOrphanPause } from './orphan-pause.ts';
 import { decide, type OpSummary } from './queue.ts';
 import { PlanError } from './reconfigure-tls/plan.ts';
 import type { RolloutContext } from './rollout.ts';
 
 const DEFAULT_STEP_TIMEOUT_MS = 10 * 60_000;
 const TERMINAL = new Set(['Successful', 'Failed', 'Skipped']);
+/** Held from admission until the request has ended and cleaned up (see finalize). */
+export const OPS_FINALIZER = 'ops.pgtls.dev/rollback';
 
 const summary = (o: OpsObject): OpSummary => ({
   name: o.metadata.name!,
@@ -50,10 +54,11 @@ export class OpsReconciler implements Reconciler {
 
   async reconcile(key: ObjectKey): Promise<Result | void> {
     const op = await this.store.get(key.namespace, key.name);
-    if (!op || op.metadata.deletionTimestamp) return;
+    if (!op) return;
     const phase = op.status?.phase ?? 'Pending';
-    if (TERMINAL.has(phase)) return;
     const db = await this.ctx.kube.get<DbObject>(this.kind.info.apiVersion, this.kind.info.kind, op.spec.databaseRef.name, key.namespace);
+    if (op.metadata.deletionTimestamp) return this.finalize(op, db);
+    if (TERMINAL.has(phase)) return this.ended(op);
     if (phase === 'Pending') return this.locks.run(`${key.namespace}/${op.spec.databaseRef.name}`, () => this.admit(op, db));
     if (!db) return this.fail(op, undefined, `database ${key.namespace}/${op.spec.databaseRef.name} not found`);
     const type = this.typeOf(op);
@@ -96,12 +101,15 @@ export class OpsReconciler implements Reconciler {
     if (!db) return this.fail(op, undefined, `spec.databaseRef ${ns}/${op.spec.databaseRef.name}, is invalid or not found`);
     // IfReady waits (stays Pending) until the database is Ready.
     if ((op.spec.apply ?? 'IfReady') === 'IfReady' && db.status?.phase !== 'Ready') return { requeueAfterMs: 5_000 };
+    // Before anything pauses the database: deleting the request from now on rolls back and resumes.
+    if (!op.metadata.finalizers?.includes(OPS_FINALIZER)) op = await this.patchFinalizers(op, [...(op.metadata.finalizers ?? []), OPS_FINALIZER]);
     const s: OpsScope = { ctx: this.ctx, kind: this.kind, store: this.store, op, db };
     let started: string;
     try {
       started = await type.start(s);
     } catch (err) {
-      if (err instanceof PlanError) return this.fail(op, undefined, err.message);
+      // Nothing is paused yet: a plan that cannot run, or a last working copy that is not ours, fails at once.
+      if (err instanceof PlanError || err instanceof StepFailed) return this.fail(op, undefined, err.message);
       throw err;
     }
     await this.store.writeStatus(s.op, {
@@ -185,8 +193,8 @@ export class OpsReconciler implements Reconciler {
       try {
         await setPaused(this.ctx.kube, ref, false, `${this.kind.info.opsKind} ${fresh.metadata.name}`);
       } catch (err) {
-        // The webhook resumes the database too once the phase below is Failed.
-        this.ctx.log.warn({ db: `${ref.namespace}/${ref.name}`, err: errorText(err) }, 'could not resume the database; the webhook will');
+        // Once the phase below is Failed, ended() and the provisioner's orphan check resume it.
+        this.ctx.log.warn({ db: `${ref.namespace}/${ref.name}`, err: errorText(err) }, 'could not resume the database yet; retried once the request has ended');
       }
     }
     await this.store.writeStatus(fresh, {
@@ -194,6 +202,44 @@ export class OpsReconciler implements Reconciler {
       phase: 'Failed',
     });
     await this.event(fresh, 'Warning', 'Failed', message);
+  }
+
+  // ---- the end: cleanup, deletion ----
+
+  /**
+   * A request that ended: its private copies (the last working TLS material)
+   * go, the database is resumed if nothing else holds it (the operator may have
+   * died between resuming and recording the phase), and the finalizer goes.
+   */
+  private async ended(op: OpsObject): Promise<void> {
+    await this.deleteOwnedSecrets(op);
+    await releaseOrphanPause(this.ctx, this.kind.info, op.metadata.namespace!, op.spec.databaseRef.name);
+    if (op.metadata.finalizers?.includes(OPS_FINALIZER)) await this.patchFinalizers(op, op.metadata.finalizers.filter((f) => f !== OPS_FINALIZER));
+  }
+
+  /** Deleting a request that is still in progress rolls back and resumes first (never leaves the database Paused). */
+  private async finalize(op: OpsObject, db: DbObject | undefined): Promise<void> {
+    if (!op.metadata.finalizers?.includes(OPS_FINALIZER)) return;
+    if (op.status?.phase === 'Progressing') {
+      await this.event(op, 'Warning', 'Deleted', 'deleted while in progress: restoring the last working state and resuming the database');
+      await this.fail(op, db, 'the request was deleted while in progress');
+    }
+    const fresh = (await this.store.get(op.metadata.namespace!, op.metadata.name!)) ?? op;
+    await this.ended(fresh);
+  }
+
+  /** Secrets this request created: labelled with its name and owned by its uid (a look-alike is not touched). */
+  private async deleteOwnedSecrets(op: OpsObject): Promise<void> {
+    const ns = op.metadata.namespace!;
+    const secrets = await this.ctx.kube.list<KubeObject>('v1', 'Secret', { namespace: ns, labelSelector: { 'ops.kubedb.com/name': op.metadata.name! } });
+    for (const sec of secrets) {
+      if (op.metadata.uid && sec.metadata!.ownerReferences?.some((r) => r.uid === op.metadata.uid)) await this.ctx.kube.delete({ apiVersion: 'v1', kind: 'Secret', name: sec.metadata!.name!, namespace: ns });
+    }
+  }
+
+  private patchFinalizers(op: OpsObject, finalizers: string[]): Promise<OpsObject> {
+    // Conditional on the version read, so a concurrent finalizer of someone else is never dropped.
+    return this.ctx.kube.patch<OpsObject>({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: this.kind.info.opsKind, name: op.metadata.name!, namespace: op.metadata.namespace }, { metadata: { finalizers, resourceVersion: op.metadata.resourceVersion } });
   }
 
   private async event(op: OpsObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

@@ -56,6 +56,11 @@ export interface ProvisionerHooks {
    * ones in memory. `staged` is the TLS material now staged (empty: no TLS).
    */
   filesChanged?(db: DbObject, staged: Record<string, string>): Promise<void>;
+  /**
+   * The database is Paused: clears the pause when no ops request holds it any
+   * more (true when it did), so a database is never left paused forever.
+   */
+  releaseOrphanPause?(db: DbObject): Promise<boolean>;
 }
 
 export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
@@ -97,6 +102,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     }
     // An ops request owns the database while Paused is True.
     if (isConditionTrue(conds, DB_CONDITIONS.Paused)) {
+      if (await this.hooks.releaseOrphanPause?.(db)) return { requeueAfterMs: 0 };
       await this.writeStatus(db, conds);
       return { requeueAfterMs: 30_000 };
     }

@@ -9,7 +9,6 @@ import { startWebhookServer, type WebhookServer } from '../../src/webhook/server
 import { kubeLookups } from '../../src/webhook/kube-lookups.ts';
 import { registerWebhooks } from '../../src/webhook/registration.ts';
 import { ensureWebhookCertificate, writeServingFiles } from '../../src/operator/webhook-cert.ts';
-import { resumeDatabase } from '../../src/webhook/resume.ts';
 import { repoRoot } from '../../src/util/repo.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/exec.ts';
@@ -44,7 +43,6 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
       certFile: served.certFile,
       keyFile: served.keyFile,
       lookups: kubeLookups(c.kube),
-      onOpsCompleted: (kind, ns, db) => resumeDatabase(c.kube, kind, ns, db),
       log: (m) => process.stderr.write(`[webhook] ${m}\n`),
     });
     await registerWebhooks(c.kube, { endpoint: { url: hook.url }, caBundle: served.caBundle });
@@ -183,7 +181,7 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     assert.deepEqual(remove.spec.tls, { remove: true, clientAuthMode: 'md5' });
   });
 
-  it('resumes the database (removes Paused) when its ops request becomes Successful', async () => {
+  it('changes no state: a status update of an ops request to Successful resumes nothing (the ops-manager does that, issue 11 item 3)', async () => {
     const now = new Date().toISOString();
     await c.kubectlOk(['-n', NS, 'patch', 'pg', 'ha-postgres', '--subresource=status', '--type=merge', '-p', JSON.stringify({
       status: { conditions: [{ type: 'Paused', status: 'True', lastTransitionTime: now }, { type: 'Ready', status: 'True', lastTransitionTime: now }] },
@@ -195,7 +193,7 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     assert.ok((await getJson('pg', 'ha-postgres')).status!.conditions!.some((x) => x.type === 'Paused'), 'a dry run does not resume');
     await c.kubectlOk(['-n', NS, 'patch', 'pgops', 'rotate-tls', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Successful"}}']);
     const conds = (await getJson('pg', 'ha-postgres')).status!.conditions!.map((x) => x.type);
-    assert.deepEqual(conds, ['Ready']);
+    assert.deepEqual(conds, ['Paused', 'Ready'], 'admission resumed nothing');
   });
 
   it('refuses to delete a DoNotTerminate database until its policy changes', async () => {

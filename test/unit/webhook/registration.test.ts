@@ -15,7 +15,7 @@ describe('webhook registration', () => {
     assert.equal(pg.sideEffects, 'None');
     const ops = local.webhooks!.find((w) => w.name === 'pgpoolopsrequests.validators.ops.kubedb.com')!;
     assert.deepEqual(ops.rules![0]!.resources, ['pgpoolopsrequests', 'pgpoolopsrequests/status']);
-    assert.equal(ops.sideEffects, 'NoneOnDryRun');
+    assert.equal(ops.sideEffects, 'None', 'admission changes no state (issue 11 item 3)');
     const real = buildMutatingWebhookConfiguration({ endpoint: { service: { namespace: 'kubedb', name: 'pgtls-webhook' } }, caBundle: 'Q0E=' });
     assert.equal(real.webhooks!.length, 6);
     assert.deepEqual(real.webhooks![0]!.clientConfig.service, { namespace: 'kubedb', name: 'pgtls-webhook', port: 443, path: '/mutate/postgreses' });

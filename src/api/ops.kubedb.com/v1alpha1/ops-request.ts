@@ -62,6 +62,8 @@ export const OpsProgress = Type.Object({
   step: Type.Optional(Type.Object({ name: Type.String(), startedAt: Type.String({ format: 'date-time' }) })),
   /** Failed attempts so far (spec.maxRetries bounds them). */
   retries: Type.Optional(Int32({ minimum: 0 })),
+  /** SHA-256 of the last working TLS material saved when the request started (checked before a rollback uses it). */
+  lastWorking: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
 });
 export type OpsProgress = Static<typeof OpsProgress>;
 

@@ -5,6 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { request } from 'node:https';
+import { operatorPorts } from '../../src/local/controlplane/components/operator.ts';
+import { pkiFiles } from '../../src/local/controlplane/pki.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { run, type RunResult } from '../helpers/exec.ts';
 import { tmpDir } from '../helpers/tls.ts';
@@ -88,6 +91,36 @@ describe('multi-tenant safety (issue 11)', { timeout: 20 * 60_000 }, () => {
       const r = await create();
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.trim(), 'pgbouncer.kubedb.com/pb');
+    });
+  });
+  describe('item 3: the webhook answers only the API server', () => {
+    const review = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+      request: { uid: 'forged', kind: { group: 'ops.kubedb.com', version: 'v1alpha1', kind: 'PostgresOpsRequest' }, operation: 'UPDATE', subResource: 'status', name: 'x', namespace: 'team-b', object: { status: { phase: 'Successful' } }, oldObject: { status: { phase: 'Progressing' } } },
+    });
+    /** POSTs a review straight to the operator's webhook port (what any local process could do). */
+    function post(client?: { cert: Buffer; key: Buffer }): Promise<number> {
+      const { webhook } = operatorPorts({ ports: { apiserver: c.portBase } } as never);
+      return new Promise((resolve, reject) => {
+        const req = request(`https://127.0.0.1:${webhook}/validate/postgresopsrequests`, { method: 'POST', rejectUnauthorized: false, ...client, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(review);
+      });
+    }
+
+    it('a review without the API server\'s client certificate is refused (403), even with another cluster certificate', async () => {
+      assert.equal(await post(), 403);
+      const pki = pkiFiles(c.layout.pki);
+      assert.equal(await post({ cert: readFileSync(pki.cert('admin')), key: readFileSync(pki.key('admin')) }), 403, 'the admin\'s certificate is not the API server\'s');
+      assert.equal(await post({ cert: readFileSync(pki.cert('apiserver-webhook-client')), key: readFileSync(pki.key('apiserver-webhook-client')) }), 200, 'the API server\'s is answered');
+    });
+
+    it('the API server still reaches the webhook (defaults are applied on a dry run)', async () => {
+      const r = await c.kubectlOk(['-n', 'team-a', 'create', '--dry-run=server', '-o', 'jsonpath={.spec.sslMode}', '-f', '-'], JSON.stringify({ apiVersion: 'kubedb.com/v1', kind: 'Postgres', metadata: { name: 'd', namespace: 'team-a' }, spec: { version: '15', storageType: 'Ephemeral' } }));
+      assert.equal(r, 'disable');
     });
   });
 });

@@ -100,8 +100,9 @@ export function renderPgBouncerIni(i: PgBouncerConfigInput): string {
   }
   // TLS off = no client_tls_* keys at all (what the remove guide checks); RELOAD resets a key
   // that vanished from the file to its default, so this turns TLS off without a restart (tested).
-  if (tlsEnabled(b.sslMode)) {
-    kv.push(['server_tls_sslmode', sslModeValue(b.sslMode)], ['server_tls_ca_file', p.backend.caFile], ['server_tls_protocols', 'secure']);
+  if (tlsEnabled(sslModeValue(b.sslMode) as SslMode)) {
+    // The backend is verified (CA and host name) whenever its link is TLS, whatever the backend allows clients.
+    kv.push(['server_tls_sslmode', 'verify-full'], ['server_tls_ca_file', p.backend.caFile], ['server_tls_protocols', 'secure']);
     if (b.clientCert) kv.push(['server_tls_cert_file', p.backend.certFile], ['server_tls_key_file', p.backend.keyFile]);
   }
   const db = `${assertSafe('databaseName', b.databaseName)} = host=${assertSafe('host', b.host)} port=${b.port} dbname=${assertSafe('dbname', b.backendDatabaseName ?? b.databaseName)}`;

@@ -38,14 +38,15 @@ export function primaryConninfo(i: PostgresConfigInput): string {
   const s = i.standby;
   if (!s) throw new Error('not a standby');
   const paths = i.tlsPaths ?? KUBEDB_POSTGRES_TLS;
-  const tls = tlsEnabled(i.sslMode);
+  const tls = tlsEnabled(sslModeValue(i.sslMode) as SslMode);
   return conninfo([
     ['host', s.primaryHost],
     ['port', s.primaryPort],
     ['user', s.user],
     ['application_name', s.applicationName],
     ['passfile', s.passfile],
-    ['sslmode', sslModeValue(i.sslMode)],
+    // An internal link verifies its peer whenever TLS is on, whatever clients are allowed (issue 11 item 7).
+    ['sslmode', tls ? 'verify-full' : 'disable'],
     ['sslrootcert', tls ? paths.client.caFile : undefined],
     ['sslcert', tls && i.clientAuthMode === 'cert' ? paths.client.certFile : undefined],
     ['sslkey', tls && i.clientAuthMode === 'cert' ? paths.client.keyFile : undefined],

@@ -82,3 +82,32 @@ describe('strict maps for rendered access rules', () => {
     assert.match(renderPgpoolConfig(pool).files.get('pool_hba.conf')!, /^hostssl\s+all\s+all\s+::\/0\s+scram-sha-256$/m);
   });
 });
+
+describe('internal TLS links verify the peer (issue 11 item 7)', () => {
+  const standby = { primaryHost: 'pg-0.pg-pods.demo.svc', primaryPort: 5432, user: 'postgres', applicationName: 'pg-1' };
+  for (const mode of ['allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const) {
+    it(`standby → primary with server sslMode ${mode}: sslmode=verify-full with the CA file`, () => {
+      const ci = primaryConninfo({ listen, sslMode: mode, clientAuthMode: 'md5', standby } as never);
+      assert.match(ci, /(^| )sslmode=verify-full( |$)/);
+      assert.match(ci, /sslrootcert=\S+ca\.crt/);
+    });
+    it(`PgBouncer → backend with backend sslMode ${mode}: server_tls_sslmode = verify-full`, () => {
+      const ini = renderPgBouncerConfig({ ...bouncerBase, backend: { ...bouncerBase.backend, sslMode: mode } }).files.get('pgbouncer.ini')!;
+      assert.match(ini, /^server_tls_sslmode = verify-full$/m);
+      assert.match(ini, /^server_tls_ca_file = \S+/m);
+    });
+  }
+  it('TLS off: plain links, no TLS settings', () => {
+    assert.match(primaryConninfo({ listen, sslMode: 'disable', clientAuthMode: 'md5', standby } as never), /sslmode=disable/);
+    assert.doesNotMatch(renderPgBouncerConfig({ ...bouncerBase, backend: { ...bouncerBase.backend, sslMode: 'disable' } }).files.get('pgbouncer.ini')!, /server_tls/);
+  });
+});
+
+const bouncerBase: PgBouncerConfigInput = {
+  listen: { ...listen, port: 6432 },
+  sslMode: 'require',
+  authType: 'md5',
+  backend: { host: 'db.demo.svc', port: 5432, sslMode: 'require', databaseName: 'postgres' },
+  users: [{ name: 'postgres', password: 'pw' }],
+  adminUsers: ['pgbouncer'],
+};

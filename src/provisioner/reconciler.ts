@@ -10,7 +10,8 @@ import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube
 import type { KindInfo } from '../kinds/info.ts';
 import { selectorLabels } from '../kinds/info.ts';
 import { ReferenceRefused, WaitFor, type ProvisionerContext } from './context.ts';
-import { listPods, ordinal, readSecret } from './objects.ts';
+import { belongsTo, ordinal, ownedPods, readSecret } from './objects.ts';
+import { ROLE_LABEL } from './specs/services.ts';
 import { stagedTlsSecretName, type StagedTls } from './specs/tls-staging.ts';
 import { configSecretName } from './specs/secrets.ts';
 import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
@@ -129,7 +130,8 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
       await this.ctx.events.record(this.ref(db), 'Normal', renewed ? 'CertificateRenewed' : 'ConfigurationChanged', 'the servers take the new files now');
       await this.hooks.filesChanged(db, stagedAfter);
     }
-    const pods = await listPods(kube, key.namespace, selectorLabels(this.info, key.name));
+    const { owned: pods, foreign } = await ownedPods(kube, key.namespace, key.name, selectorLabels(this.info, key.name));
+    await this.disownForeignPods(db, foreign);
     const h = await this.kind.health(this.ctx, db, pods);
     if (h.replicasReady && h.accepting) await this.rollOutdatedPod(db, pods);
     const replicas = db.spec.replicas ?? 1;
@@ -153,6 +155,19 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     }
     await this.writeStatus(db, conds);
     return { requeueAfterMs: ready ? HEALTH_PERIOD_MS : 2_000 };
+  }
+
+  /**
+   * A pod with the database's labels that its StatefulSet does not control
+   * is not a member: its role label goes (so no Service sends it clients as
+   * the primary), and it is reported, never exec'd into.
+   */
+  private async disownForeignPods(db: DB, foreign: k8s.V1Pod[]): Promise<void> {
+    for (const p of foreign) {
+      if (p.metadata?.labels?.[ROLE_LABEL] === undefined) continue;
+      await this.ctx.kube.patch({ apiVersion: 'v1', kind: 'Pod', name: p.metadata.name!, namespace: p.metadata.namespace }, { metadata: { labels: { [ROLE_LABEL]: null } } });
+      await this.ctx.events.record(this.ref(db), 'Warning', 'ForeignPod', `pod ${p.metadata.name} has the labels of ${this.info.kind} ${db.metadata.namespace}/${db.metadata.name} but its StatefulSet does not control it; its ${ROLE_LABEL} label was removed`);
+    }
   }
 
   /** What was copied from a backend that no longer accepts this database goes (the config holds its passwords). */
@@ -238,7 +253,16 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
       for (const p of pvcs) await kube.delete({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: p.metadata!.name!, namespace: ns });
     }
     if (policy === 'WipeOut') {
-      for (const s of this.kind.secretsOf(db)) await kube.delete({ apiVersion: 'v1', kind: 'Secret', name: s, namespace: ns });
+      for (const name of this.kind.secretsOf(db)) {
+        const secret = await kube.get<KubeObject>('v1', 'Secret', name, ns);
+        if (!secret) continue;
+        // Only what provably belongs to this database: never a user-named Secret it did not create.
+        if (!belongsTo(secret, this.info, db)) {
+          await this.ctx.events.record(this.ref(db), 'Normal', 'SecretKept', `WipeOut keeps Secret ${ns}/${name}: it was not created for ${this.info.kind} ${ns}/${db.metadata.name}`);
+          continue;
+        }
+        await kube.delete({ apiVersion: 'v1', kind: 'Secret', name, namespace: ns });
+      }
     }
     await this.patchMeta(db, { finalizers: (db.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) });
     this.ctx.log.info({ db: `${ns}/${db.metadata.name}`, policy }, 'deleted');

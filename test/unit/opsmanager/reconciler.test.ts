@@ -169,9 +169,10 @@ describe('OpsReconciler: poolers in other namespaces (issue 11 item 1)', () => {
       spec: { version: '1.18.0', replicas: 1, sslMode: 'disable', database: { syncUsers: true, databaseName: 'postgres', databaseRef: { namespace: NS, name: 'pg' } }, connectionPool: { port: 5432, authType: 'md5' } },
       status: { phase: 'NotReady' },
     });
+    w.kube.seed({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'pb', namespace: 'team-a', uid: 'pb-sts-uid' }, spec: {} });
     w.kube.seed({
       apiVersion: 'v1', kind: 'Pod',
-      metadata: { name: 'pb-0', namespace: 'team-a', labels: { 'app.kubernetes.io/name': 'pgbouncers.kubedb.com', 'app.kubernetes.io/instance': 'pb', 'app.kubernetes.io/managed-by': 'kubedb.com' } },
+      metadata: { name: 'pb-0', namespace: 'team-a', labels: { 'app.kubernetes.io/name': 'pgbouncers.kubedb.com', 'app.kubernetes.io/instance': 'pb', 'app.kubernetes.io/managed-by': 'kubedb.com' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'pb', uid: 'pb-sts-uid', controller: true }] },
       spec: { containers: [{ name: 'pgbouncer' }] },
       status: { conditions: [{ type: 'Ready', status: 'False' }] },
     });

@@ -4,6 +4,7 @@ import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';
 import { notFound, required } from '../field-error.ts';
 import type { Validator } from './types.ts';
 import { commonDatabaseValidators, replicasValidator, tlsConfigValidator } from './database.ts';
+import { MAX_REPLICAS } from './limits.ts';
 
 export const PGPOOL_CERT_ALIASES = ['server', 'client', 'metrics-exporter'] as const;
 
@@ -26,6 +27,6 @@ const validateBackend: Validator<Pgpool> = (pp, _old, facts) => {
 export const pgpoolValidators: readonly Validator<Pgpool>[] = [
   ...commonDatabaseValidators,
   tlsConfigValidator(PGPOOL_CERT_ALIASES),
-  replicasValidator(1, 9),
+  replicasValidator(1, MAX_REPLICAS),
   validateBackend,
 ];

@@ -3,6 +3,7 @@
 import type { AdmissionKind } from './kinds.ts';
 import type { Lookups, Operation, UserInfo } from './facts.ts';
 import { diff } from './json-patch.ts';
+import { missingIssuerWarnings } from './issuer-check.ts';
 import { formatFieldError, formatInvalid, type FieldError } from './field-error.ts';
 
 export interface AdmissionRequest {
@@ -82,5 +83,7 @@ export async function validate(k: AdmissionKind, req: AdmissionRequest, lookups:
   if (denied.length) return deny(k, req, denied);
   const facts = await k.facts(req.object, req.operation, lookups);
   const errs = k.validate(req.object, req.operation === 'UPDATE' ? req.oldObject : undefined, facts);
-  return errs.length ? deny(k, req, errs) : allow(req.uid);
+  if (errs.length) return deny(k, req, errs);
+  const warnings = req.subResource ? [] : await missingIssuerWarnings(req.object, lookups);
+  return warnings.length ? { ...allow(req.uid), warnings } : allow(req.uid);
 }

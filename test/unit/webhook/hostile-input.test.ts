@@ -13,6 +13,7 @@ import { pgbouncerValidators } from '../../../src/webhook/validators/pgbouncer.t
 import { pgpoolValidators } from '../../../src/webhook/validators/pgpool.ts';
 import { opsCreateValidators } from '../../../src/webhook/validators/ops-request.ts';
 import { defaultPostgres } from '../../../src/webhook/defaults/postgres.ts';
+import { missingIssuerWarnings } from '../../../src/webhook/issuer-check.ts';
 import type { AdmissionFacts } from '../../../src/webhook/facts.ts';
 import { facts, fixture, PB_VERSIONS, PG_VERSIONS, PP_VERSIONS } from './helpers.ts';
 
@@ -120,5 +121,28 @@ describe('hostile input refused at admission (issue 11 item 9)', () => {
     const d = defaultPostgres({ ...fixture<Postgres>('postgres-ha-postgres.yaml'), metadata: { generateName: 'db-', namespace: 'demo' }, spec: { ...basePg.spec, authSecret: undefined, tls: { issuerRef: issuer } } } as Postgres, pgFacts);
     assert.equal(d.spec.authSecret?.name, undefined);
     assert.ok(d.spec.tls!.certificates!.every((c) => c.secretName === undefined), JSON.stringify(d.spec.tls!.certificates));
+  });
+});
+
+describe('an issuer that does not exist: admission warns (issue 11 item 9)', () => {
+  const lookups = (have: string[]) => ({
+    listVersions: async () => [],
+    getDatabase: async () => undefined,
+    getIssuer: async (kind: string, ns: string, name: string) => (have.includes(`${kind}/${ns}/${name}`) ? {} : undefined),
+    reviewAccess: async () => false,
+  });
+
+  it('names each missing Issuer or ClusterIssuer by field path; nothing when they exist', async () => {
+    const obj = { metadata: { namespace: 'demo' }, spec: { tls: { issuerRef: issuer, certificates: [{ alias: 'client', issuerRef: { name: 'global', kind: 'ClusterIssuer' } }] } } };
+    assert.deepEqual(await missingIssuerWarnings(obj, lookups([])), [
+      'spec.tls.issuerRef: Issuer "pg-issuer" not found in namespace "demo"; no certificate is issued until it exists',
+      'spec.tls.certificates[0].issuerRef: ClusterIssuer "global" not found; no certificate is issued until it exists',
+    ]);
+    assert.deepEqual(await missingIssuerWarnings(obj, lookups(['Issuer/demo/pg-issuer', 'ClusterIssuer//global'])), []);
+  });
+
+  it('a lookup that fails (no rights) warns nothing rather than something wrong', async () => {
+    const failing = { ...lookups([]), getIssuer: async () => Promise.reject(new Error('forbidden')) };
+    assert.deepEqual(await missingIssuerWarnings({ metadata: { namespace: 'demo' }, spec: { tls: { issuerRef: issuer } } }, failing), []);
   });
 });

@@ -205,6 +205,13 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     await c.kubectlOk(['-n', NS, 'delete', 'pg', 'keep']);
   });
 
+  it('warns (does not refuse) when the issuer does not exist (issue 11 item 9)', async () => {
+    const pg = { apiVersion: 'kubedb.com/v1', kind: 'Postgres', metadata: { name: 'no-issuer', namespace: NS }, spec: { version: '15', storageType: 'Ephemeral', tls: { issuerRef: { name: 'nowhere', kind: 'Issuer', apiGroup: 'cert-manager.io' } } } };
+    const r = await c.kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(pg));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Warning: spec\.tls\.issuerRef: Issuer "nowhere" not found in namespace "demo"; no certificate is issued until it exists/);
+  });
+
   it('storageType cannot change after creation', async () => {
     const r = await c.kubectl(['-n', NS, 'patch', 'pg', 'pg-tls', '--type=merge', '-p', '{"spec":{"storageType":"Ephemeral"}}']);
     assert.notEqual(r.code, 0);

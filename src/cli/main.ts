@@ -111,6 +111,8 @@ program
   .option('--webhook-port <port>', 'webhook HTTPS port', intArg, 9443)
   .option('--webhook-service <ns/name>', 'in-cluster: register the webhook by this Service instead of a URL')
   .option('--webhook-service-port <port>', 'the Service port', intArg, 443)
+  .option('--webhook-client-ca <file>', 'refuse admission reviews without a client certificate from this CA (the API server\'s AdmissionConfiguration client)')
+  .option('--webhook-client-name <cn...>', 'with --webhook-client-ca: the accepted client certificate common names (default: any from that CA)')
   .option('--cert-dir <dir>', 'where the webhook serving certificate files are written (default: a private temp dir)')
   .option('--health-port <port>', 'serve /healthz and /readyz on 127.0.0.1:<port>', intArg)
   .option('--identity <id>', 'leader-election identity (default: <hostname>-<pid>)')

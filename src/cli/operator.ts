@@ -19,6 +19,8 @@ export interface OperatorOptions {
   webhookPort: number;
   webhookService?: string;
   webhookServicePort?: number;
+  webhookClientCa?: string;
+  webhookClientName?: string[];
   certDir?: string;
   healthPort?: number;
   identity?: string;
@@ -77,6 +79,8 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
       listenHost: opts.webhookHost,
       listenPort: opts.webhookPort,
       certDir: opts.certDir,
+      clientCaFile: opts.webhookClientCa,
+      clientNames: opts.webhookClientName,
       log: log.child({ component: 'webhook' }),
     });
   }

@@ -11,6 +11,7 @@ import { pgpoolProvisioner } from '../provisioner/pgpool/provisioner.ts';
 import { ordinal } from '../provisioner/objects.ts';
 import { defaultPgpool } from '../webhook/defaults/pgpool.ts';
 import { pgpoolValidators } from '../webhook/validators/pgpool.ts';
+import { checkPoolerReference, referenceChanged } from '../webhook/validators/reference.ts';
 import { clientAuthModeTls } from './common.ts';
 import { kindInfo } from './info.ts';
 import { defineKind, type KindModule } from './types.ts';
@@ -29,6 +30,12 @@ export const pgpoolModule: KindModule<Pp, Pgpool> = {
     async facts(pp, lookups) {
       const ns = pp.spec?.postgresRef?.namespace || pp.metadata?.namespace || '';
       return { target: (await lookups.getDatabase('Postgres', ns, pp.spec?.postgresRef?.name ?? '')) ?? null };
+    },
+    async authorize(pp, old, user, lookups) {
+      const ns = pp.metadata?.namespace ?? '';
+      const ref = pp.spec?.postgresRef;
+      if (!ref || !referenceChanged(ref, old?.spec?.postgresRef, ns)) return [];
+      return checkPoolerReference({ field: 'spec.postgresRef', referrerNamespace: ns, ref: { namespace: ref.namespace || ns, name: ref.name } }, user, lookups);
     },
   },
   provisioner: pgpoolProvisioner(info),

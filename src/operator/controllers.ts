@@ -7,6 +7,7 @@ import type { DbObject, OpsObject } from '../api/objects.ts';
 import { KINDS, type Kind } from '../kinds/index.ts';
 import { OpsReconciler } from '../opsmanager/reconciler.ts';
 import { expectFor, rollPods } from '../opsmanager/rollout.ts';
+import { releaseOrphanPause } from '../opsmanager/orphan-pause.ts';
 import { DatabaseReconciler, type ProvisionerHooks } from '../provisioner/reconciler.ts';
 import { asStagedTls } from '../provisioner/specs/tls-staging.ts';
 import { tuningOf, type ControllerFactory, type OperatorContext } from './manager.ts';
@@ -54,6 +55,7 @@ export function renewalHooks(kind: Kind, ctx: OperatorContext): ProvisionerHooks
         ctx.log.info({ db: `${db.metadata.namespace}/${db.metadata.name}`, pod: r.pod, path: r.path, ms: r.ms }, 'new files taken');
       });
     },
+    releaseOrphanPause: (db) => releaseOrphanPause(ctx, kind.info, db.metadata.namespace!, db.metadata.name!),
   };
 }
 

@@ -42,6 +42,8 @@ export function operatorClusterRole(): KubeObject {
       { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'create', 'update', 'patch'] },
       { apiGroups: ['apps'], resources: ['statefulsets', 'statefulsets/status'], verbs: ALL },
       { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ALL },
+      // Admission asks whether the requesting user may read a pooler's backend in another namespace.
+      { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
       // Leader election.
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ALL },
       // Certificates of the databases and of the webhook; Issuers are read (and made for the webhook).

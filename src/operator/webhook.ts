@@ -16,7 +16,6 @@ import { k8s, type Kube } from '../kube/client.ts';
 import { startWebhookServer, type WebhookServer } from '../webhook/server.ts';
 import { kubeLookups } from '../webhook/kube-lookups.ts';
 import { registerWebhooks, type WebhookEndpoint } from '../webhook/registration.ts';
-import { resumeDatabase } from '../webhook/resume.ts';
 import { ensureWebhookCertificate, readServingSecret, writeServingFiles, type ServingSecret } from './webhook-cert.ts';
 
 export type AdmissionEndpoint = { kind: 'url'; host: string; port: number } | { kind: 'service'; namespace: string; name: string; port?: number };
@@ -34,6 +33,9 @@ export interface AdmissionOptions {
   /** Prefix of the webhook configurations' names. */
   configName?: string;
   secretPollMs?: number;
+  /** Only the API server may send reviews: its client certificate's CA, and its names (see startWebhookServer). */
+  clientCaFile?: string;
+  clientNames?: string[];
   log: Logger;
 }
 
@@ -98,7 +100,8 @@ export class Admission {
       host: this.opts.listenHost ?? '127.0.0.1',
       port: this.opts.listenPort ?? (e.kind === 'url' ? e.port : 8443),
       lookups: kubeLookups(this.kube),
-      onOpsCompleted: (kind, ns, db) => resumeDatabase(this.kube, kind, ns, db),
+      clientCaFile: this.opts.clientCaFile,
+      clientNames: this.opts.clientNames,
       log: (m) => log.info(m),
     });
     this.st.serving = true;

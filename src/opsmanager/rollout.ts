@@ -13,7 +13,7 @@ import { probeTls, describe, type ProbeResult } from '../engines/shared/probe.ts
 import { fingerprint256 } from '../certs/index.ts';
 import { selectorLabels } from '../kinds/info.ts';
 import type { Kind } from '../kinds/types.ts';
-import { listPods, podReady } from '../provisioner/objects.ts';
+import { ownedPods, podReady } from '../provisioner/objects.ts';
 import type { ProvisionerContext } from '../provisioner/context.ts';
 import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
 import { governingServiceName } from '../provisioner/specs/services.ts';
@@ -57,8 +57,9 @@ export async function applyState(ctx: ProvisionerContext, k: Kind, db: DbObject,
 }
 
 export async function podsOf(ctx: ProvisionerContext, k: Kind, db: DbObject): Promise<k8s.V1Pod[]> {
-  const pods = await listPods(ctx.kube, db.metadata.namespace!, selectorLabels(k.info, db.metadata.name!));
-  return k.ops.order(pods);
+  // Only the StatefulSet's own pods are exec'd into or restarted, never a look-alike.
+  const { owned } = await ownedPods(ctx.kube, db.metadata.namespace!, db.metadata.name!, selectorLabels(k.info, db.metadata.name!));
+  return k.ops.order(owned);
 }
 
 /** Reload one pod until it serves `e`; bounded by the deadline. */

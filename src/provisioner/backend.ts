@@ -6,7 +6,8 @@ import { authSecretName } from '../api/shared/names.ts';
 import type { Postgres } from '../api/kubedb.com/v1/postgres.ts';
 import type { ClientAuthMode, SslMode, User } from '../engines/types.ts';
 import type { KubeClient, KubeObject } from '../kube/api.ts';
-import { WaitFor } from './context.ts';
+import { notGrantedMessage, referenceAllowed } from '../api/shared/reference-grant.ts';
+import { ReferenceRefused, WaitFor } from './context.ts';
 import { readSecret } from './objects.ts';
 import type { DbObject } from './reconciler.ts';
 import { postgresTlsView } from './postgres/provisioner.ts';
@@ -36,10 +37,15 @@ export interface PoolerBackend {
   caPem: string;
 }
 
-/** Resolves the backend Postgres; throws WaitFor until it exists, has credentials and (with TLS) its CA. */
-export async function resolveBackend(kube: KubeClient, ref: { name: string; namespace: string }): Promise<PoolerBackend> {
+/**
+ * Resolves the backend Postgres; throws WaitFor until it exists, has credentials and (with TLS) its CA.
+ * A backend in another namespace is read only while it accepts poolers from `referrerNamespace`
+ * (admission checked the user's rights; this keeps a withdrawn grant withdrawn).
+ */
+export async function resolveBackend(kube: KubeClient, ref: { name: string; namespace: string }, referrerNamespace: string): Promise<PoolerBackend> {
   const pg = await kube.get<Postgres & DbObject>('kubedb.com/v1', 'Postgres', ref.name, ref.namespace);
   if (!pg) throw new WaitFor(`backend Postgres ${ref.namespace}/${ref.name}`, 5000);
+  if (!referenceAllowed(pg, referrerNamespace)) throw new ReferenceRefused(notGrantedMessage({ kind: 'Postgres', namespace: ref.namespace, name: ref.name }, referrerNamespace));
   const { sslMode, clientAuthMode } = postgresTlsView(pg);
   const authSecret = pg.spec.authSecret?.name || authSecretName(ref.name);
   const auth = await readSecret(kube, ref.namespace, authSecret);

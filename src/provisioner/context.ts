@@ -25,3 +25,15 @@ export class WaitFor extends Error {
     super(`waiting for ${what}`);
   }
 }
+
+/**
+ * The database refers to something it may not use (a backend in another
+ * namespace that does not opt in): nothing is read from it, and what was
+ * copied from it before is removed. Retried, as the owner may opt in later.
+ */
+export class ReferenceRefused extends WaitFor {
+  constructor(readonly reason: string) {
+    super(reason, 30_000);
+    this.message = reason;
+  }
+}

@@ -2,6 +2,7 @@
 // Secret only if absent, list pods of a database, read a catalog version.
 import { isConflict, type KubeClient, type KubeObject } from '../kube/api.ts';
 import type { k8s } from '../kube/client.ts';
+import { offshootLabels, type KindInfo } from '../kinds/info.ts';
 
 export async function readSecret(kube: KubeClient, namespace: string, name: string): Promise<Record<string, string> | undefined> {
   const s = await kube.get<KubeObject>('v1', 'Secret', name, namespace);
@@ -41,4 +42,28 @@ export async function catalogImage(kube: KubeClient, kind: string, version: stri
     version,
   );
   return v?.spec?.db?.image ?? v?.spec?.pgBouncer?.image ?? v?.spec?.pgpool?.image;
+}
+
+/**
+ * Whether an object provably belongs to a database: owned by it (its uid), or
+ * carrying all of its offshoot labels (what pgtls and cert-manager's
+ * secretTemplate put on what they create). A name alone proves nothing.
+ */
+export function belongsTo(obj: KubeObject, info: KindInfo, db: { metadata: { name?: string; uid?: string } }): boolean {
+  if (db.metadata.uid && obj.metadata?.ownerReferences?.some((r) => r.uid === db.metadata.uid)) return true;
+  const labels = obj.metadata?.labels ?? {};
+  return Object.entries(offshootLabels(info, db.metadata.name!)).every(([k, v]) => labels[k] === v);
+}
+
+/**
+ * The database's pods: those its StatefulSet controls (owner uid), never a pod
+ * that merely has the labels and the name. The rest matching the labels are
+ * returned apart, so callers can refuse to trust them.
+ */
+export async function ownedPods(kube: KubeClient, namespace: string, stsName: string, selector: Record<string, string>): Promise<{ owned: k8s.V1Pod[]; foreign: k8s.V1Pod[] }> {
+  const sts = await kube.get<KubeObject>('apps/v1', 'StatefulSet', stsName, namespace);
+  const pods = await listPods(kube, namespace, selector);
+  const uid = sts?.metadata?.uid;
+  const isOwned = (p: k8s.V1Pod) => !!uid && (p.metadata?.ownerReferences ?? []).some((r) => r.controller && r.kind === 'StatefulSet' && r.uid === uid);
+  return { owned: pods.filter(isOwned), foreign: pods.filter((p) => !isOwned(p)) };
 }

@@ -4,7 +4,7 @@
 // KubeDB's pool sizes and check periods unless spec.configuration says
 // otherwise. Raw mode (one backend, no balancing) remains for engine tests.
 import { createHash } from 'node:crypto';
-import { assertSafe, confLines, hbaLine, hbaMethod, type ConfValue } from '../shared/conf.ts';
+import { assertSafe, confLines, hbaLine, hbaMethod, sslModeValue, type ConfValue } from '../shared/conf.ts';
 import { tlsEnabled, tlsRequired, type ClientAuthMode, type Listen, type RenderedConfig, type SslMode, type User } from '../types.ts';
 import { KUBEDB_PGPOOL_PATHS, type PgpoolPaths } from './paths.ts';
 
@@ -53,7 +53,7 @@ export const PGPOOL_FILES = { conf: 'pgpool.conf', hba: 'pool_hba.conf', passwd:
 export function renderPoolHba(i: Pick<PgpoolConfigInput, 'sslMode' | 'clientAuthMode' | 'clientCidrs'>): string {
   if (i.clientAuthMode === 'cert' && !tlsEnabled(i.sslMode)) throw new Error('clientAuthMode cert needs TLS (sslMode must not be disable)');
   const method = hbaMethod(i.clientAuthMode);
-  const lines = ['# Rendered by pgtls. TYPE DATABASE USER ADDRESS METHOD', `# sslMode=${i.sslMode} clientAuthMode=${i.clientAuthMode}`];
+  const lines = ['# Rendered by pgtls. TYPE DATABASE USER ADDRESS METHOD', `# sslMode=${sslModeValue(i.sslMode)} clientAuthMode=${i.clientAuthMode}`];
   lines.push(hbaLine('local', 'all', 'all', null, 'trust'));
   for (const cidr of i.clientCidrs ?? ['0.0.0.0/0', '::/0']) {
     if (!tlsEnabled(i.sslMode)) {

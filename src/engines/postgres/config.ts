@@ -1,6 +1,6 @@
 // postgresql.conf for a KubeDB Postgres: the listener, the TLS part and, for standbys,
 // primary_conninfo with sslmode/sslrootcert. Pure: values in, file contents out.
-import { assertSafe, confLines, conninfo, type ConfValue } from '../shared/conf.ts';
+import { assertSafe, confLines, conninfo, sslModeValue, type ConfValue } from '../shared/conf.ts';
 import { tlsEnabled, type ClientAuthMode, type Listen, type RenderedConfig, type SslMode } from '../types.ts';
 import { renderPgHba } from './hba.ts';
 import { KUBEDB_POSTGRES_TLS, type PostgresTlsPaths } from './paths.ts';
@@ -38,14 +38,15 @@ export function primaryConninfo(i: PostgresConfigInput): string {
   const s = i.standby;
   if (!s) throw new Error('not a standby');
   const paths = i.tlsPaths ?? KUBEDB_POSTGRES_TLS;
-  const tls = tlsEnabled(i.sslMode);
+  const tls = tlsEnabled(sslModeValue(i.sslMode) as SslMode);
   return conninfo([
     ['host', s.primaryHost],
     ['port', s.primaryPort],
     ['user', s.user],
     ['application_name', s.applicationName],
     ['passfile', s.passfile],
-    ['sslmode', i.sslMode],
+    // An internal link verifies its peer whenever TLS is on, whatever clients are allowed (issue 11 item 7).
+    ['sslmode', tls ? 'verify-full' : 'disable'],
     ['sslrootcert', tls ? paths.client.caFile : undefined],
     ['sslcert', tls && i.clientAuthMode === 'cert' ? paths.client.certFile : undefined],
     ['sslkey', tls && i.clientAuthMode === 'cert' ? paths.client.keyFile : undefined],

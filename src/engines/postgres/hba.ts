@@ -3,7 +3,7 @@
 //   TLS off            → host lines with the password method (cert is impossible without TLS)
 //   allow / prefer     → hostssl with the method; hostnossl with the password method (or reject for cert)
 //   require / verify-* → hostssl with the method; hostnossl reject
-import { hbaLine, hbaMethod } from '../shared/conf.ts';
+import { hbaLine, hbaMethod, sslModeValue } from '../shared/conf.ts';
 import { tlsEnabled, tlsRequired, type ClientAuthMode, type SslMode } from '../types.ts';
 
 export interface PgHbaInput {
@@ -25,7 +25,7 @@ export function renderPgHba(i: PgHbaInput): string {
   }
   const method = hbaMethod(i.clientAuthMode);
   const cidrs = i.clientCidrs ?? ALL_CIDRS;
-  const lines = ['# Rendered by pgtls. TYPE DATABASE USER ADDRESS METHOD', `# sslMode=${i.sslMode} clientAuthMode=${i.clientAuthMode}`];
+  const lines = ['# Rendered by pgtls. TYPE DATABASE USER ADDRESS METHOD', `# sslMode=${sslModeValue(i.sslMode)} clientAuthMode=${i.clientAuthMode}`];
   if (i.localTrust !== false) {
     lines.push(hbaLine('local', 'all', 'all', null, 'trust'));
     if (i.replicationUser) lines.push(hbaLine('local', 'replication', 'all', null, 'trust'));

@@ -9,7 +9,7 @@ import { WaitFor } from '../../provisioner/context.ts';
 import { readSecret } from '../../provisioner/objects.ts';
 import { asStagedTls, stagedTlsSecretName, type StagedTls } from '../../provisioner/specs/tls-staging.ts';
 import { setPaused } from '../pause.ts';
-import { ANNOTATION, withCondition } from '../ops-status.ts';
+import { withCondition } from '../ops-status.ts';
 import type { NewCondition } from '../../kube/conditions.ts';
 import type { StepScope } from '../ops-type.ts';
 import { applyState, expectFor, rollPods, rollPodsPass, type OnRestartStep, type PodResult, type RolloutMark } from '../rollout.ts';
@@ -57,9 +57,12 @@ async function roll(s: StepScope, step: string, state: StagedTls | null, path: '
     // The last sub-step is recorded with the pod's result, below.
     if (sub !== 'CheckPodRunning' || !ok) await record(podCondition(sub, pod, ok, undefined, phase));
   };
+  // Kept in status.progress (the operator's to write), not in an annotation a user could forge to evict another pod.
   const mark: RolloutMark = {
-    get: () => s.op.metadata.annotations?.[ANNOTATION.restarting],
-    set: (v) => s.store.annotate(s.op, { [ANNOTATION.restarting]: v }),
+    get: () => s.op.status?.progress?.restarting,
+    set: async (v) => {
+      s.op = await s.store.recordProgress(s.op, { restarting: v });
+    },
   };
   const r = await rollPodsPass(s.ctx, s.kind, s.db, expectFor(state), done, async (p: PodResult) => {
     await record(podCondition(last, p.pod, true, `took ${p.ms}ms; serves ${p.served}`, phase));

@@ -29,7 +29,7 @@ export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, m
   const authName = db.spec.authSecret?.name || authSecretName(db.metadata.name!);
   const auth = await readSecret(ctx.kube, ns, authName);
   if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
-  const backend = await resolveBackend(ctx.kube, { name: db.spec.postgresRef.name, namespace: db.spec.postgresRef.namespace || ns });
+  const backend = await resolveBackend(ctx.kube, { name: db.spec.postgresRef.name, namespace: db.spec.postgresRef.namespace || ns }, ns);
   const tls = material ? pgpoolTlsView(db) : { ...pgpoolTlsView(db), sslMode: 'disable' as const, clientAuthMode: pgpoolTlsView(db).clientAuthMode === 'cert' ? ('md5' as const) : pgpoolTlsView(db).clientAuthMode };
   // Pgpool's own trust bundle (the staged one: old and new CA during a change).
   const ownCaPem = material?.['ca.crt'] ?? '';

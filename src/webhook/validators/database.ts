@@ -4,12 +4,15 @@ import type { TLSConfig } from '../../api/shared/tls.ts';
 import { forbidden, invalid, notFound, required, unsupported, type FieldError } from '../field-error.ts';
 import type { AdmissionFacts } from '../facts.ts';
 import { validateTlsConfig } from './tls.ts';
+import { validateImmutableFields, validateName } from './limits.ts';
 
 export interface DatabaseLike {
   kind?: string;
-  metadata?: { name?: string; namespace?: string };
+  metadata?: { name?: string; namespace?: string; generateName?: string };
   spec: {
     version: string;
+    storage?: unknown;
+    authSecret?: { name?: string };
     replicas?: number;
     sslMode?: SslMode;
     tls?: TLSConfig;
@@ -79,4 +82,9 @@ export function validateDelete(db: DatabaseLike): FieldError[] {
   return [forbidden('spec.deletionPolicy', `${who} has deletionPolicy "DoNotTerminate" and cannot be deleted; to delete it, first set spec.deletionPolicy to one of ${quoted(others)}`)];
 }
 
-export const commonDatabaseValidators = [validateVersion, validateSslMode, validateCertAuth, validateTlsIssuer, validateHalted] as const;
+/** The name is checked when the object is made (an existing object must stay editable and deletable). */
+export function validateNewName(db: DatabaseLike, _old: DatabaseLike | undefined, facts: AdmissionFacts): FieldError[] {
+  return facts.operation === 'CREATE' ? validateName(db) : [];
+}
+
+export const commonDatabaseValidators = [validateNewName, validateVersion, validateSslMode, validateCertAuth, validateTlsIssuer, validateHalted, validateImmutableFields] as const;

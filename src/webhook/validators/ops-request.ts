@@ -7,6 +7,7 @@ import type { AdmissionFacts } from '../facts.ts';
 import type { OpsRequest } from '../defaults/ops-request.ts';
 import type { Validator } from './types.ts';
 import { validateDuration, validateTlsConfig } from './tls.ts';
+import { validateOpsBounds } from './limits.ts';
 import { POSTGRES_CERT_ALIASES } from './postgres.ts';
 import { PGBOUNCER_CERT_ALIASES } from './pgbouncer.ts';
 import { PGPOOL_CERT_ALIASES } from './pgpool.ts';
@@ -34,7 +35,7 @@ export const validateDatabaseRef: Validator<OpsRequest> = (ops, _old, facts) => 
   return [notFound('spec.databaseRef.name', ops.spec.databaseRef?.name ?? '', `no ${OPS_TARGET[kindOf(ops)].kind} of that name in namespace "${ops.metadata?.namespace ?? ''}"`)];
 };
 
-export const validateTimeout: Validator<OpsRequest> = (ops) => validateDuration(ops.spec.timeout, 'spec.timeout');
+export const validateTimeout: Validator<OpsRequest> = (ops) => [...validateDuration(ops.spec.timeout, 'spec.timeout'), ...validateOpsBounds(ops)];
 
 export const validateTlsPresent: Validator<OpsRequest> = (ops) => {
   if (!isTls(ops) || ops.spec.tls) return [];

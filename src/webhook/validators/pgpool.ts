@@ -5,6 +5,7 @@ import { invalid, notFound, required } from '../field-error.ts';
 import { parsePgpoolTunables } from '../../engines/pgpool/tunables.ts';
 import type { Validator } from './types.ts';
 import { commonDatabaseValidators, replicasValidator, tlsConfigValidator } from './database.ts';
+import { MAX_REPLICAS } from './limits.ts';
 
 export const PGPOOL_CERT_ALIASES = ['server', 'client', 'metrics-exporter'] as const;
 
@@ -39,7 +40,7 @@ const validateConfiguration: Validator<Pgpool> = (pp) => {
 export const pgpoolValidators: readonly Validator<Pgpool>[] = [
   ...commonDatabaseValidators,
   tlsConfigValidator(PGPOOL_CERT_ALIASES),
-  replicasValidator(1, 9),
+  replicasValidator(1, MAX_REPLICAS),
   validateBackend,
   validateConfiguration,
 ];

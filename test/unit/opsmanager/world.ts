@@ -86,11 +86,13 @@ export class World {
         await this.certManager();
       }
     }
+    const sts = (await this.kube.get<KubeObject>('apps/v1', 'StatefulSet', DB, NS))!;
     for (const name of [`${DB}-0`, `${DB}-1`]) {
       this.kube.seed({
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name, namespace: NS, labels: selectorLabels(postgres.info, DB) },
+        // Controlled by the StatefulSet, as the real controller makes them: only such pods are the database's.
+        metadata: { name, namespace: NS, labels: selectorLabels(postgres.info, DB), ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: DB, uid: sts.metadata!.uid!, controller: true }] },
         spec: { containers: [{ name: 'postgres' }] },
         status: { podIP: this.podIp(name), conditions: [{ type: 'Ready', status: 'True' }] },
       });

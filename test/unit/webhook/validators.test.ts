@@ -42,7 +42,7 @@ describe('Postgres validators', () => {
     ['duplicate alias', { tls: { issuerRef: issuer, certificates: [{ alias: 'client' }, { alias: 'client' }] }, sslMode: 'require' }, 'spec.tls.certificates[1].alias: Duplicate value: "client"'],
     ['bad duration', { tls: { issuerRef: issuer, certificates: [{ alias: 'server', duration: '90d' }] }, sslMode: 'require' }, 'spec.tls.certificates[0].duration: Invalid value: "90d": must be a duration such as "2160h" or "90m" (units: h, m, s, ms)'],
     ['halted DoNotTerminate', { halted: true, deletionPolicy: 'DoNotTerminate' }, 'spec.halted: Forbidden: cannot halt a database whose spec.deletionPolicy is "DoNotTerminate"; change spec.deletionPolicy first'],
-    ['replicas 0', { replicas: 0 }, 'spec.replicas: Invalid value: 0: must be at least 1'],
+    ['replicas 0', { replicas: 0 }, 'spec.replicas: Invalid value: 0: must be between 1 and 9'],
     ['durable without storage', { storage: undefined }, 'spec.storage: Required value: required when spec.storageType is "Durable"'],
     ['ephemeral halt', { storageType: 'Ephemeral', deletionPolicy: 'Halt' }, 'spec.deletionPolicy: Forbidden: "Halt" keeps the data volumes, which spec.storageType "Ephemeral" does not have; supported values: "Delete", "WipeOut", "DoNotTerminate"'],
     ['scram on 10', { version: '10', clientAuthMode: 'scram' }, 'spec.clientAuthMode: Invalid value: "scram": needs PostgreSQL 11 or later, and version "10" is 10; supported values: "md5", "cert"'],

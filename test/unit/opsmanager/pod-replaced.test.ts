@@ -23,15 +23,25 @@ describe('OpsReconciler: a pod replaced mid-rollout', () => {
     await setReady('False');
     // The replacement becomes Ready 5 s (of waiting) later, serving the files staged now, as a new pod would.
     const t0 = w.clock.now();
-    const realSleep = w.clock.sleep.bind(w.clock);
-    w.clock.sleep = async (ms: number) => {
-      await realSleep(ms);
+    // Each pass of the rollout (and each wait of a blocking one) looks at the pods again: time has passed then.
+    let replaced = false;
+    const becomeReady = async () => {
       const p = w.kube.peek<k8s.V1Pod>('v1', 'Pod', 'pg-1', NS);
-      if (w.clock.now() - t0 >= 5_000 && p?.status?.conditions?.[0]?.status === 'False') {
+      if (!replaced && w.clock.now() - t0 >= 5_000 && p?.status?.conditions?.[0]?.status === 'False') {
+        replaced = true;
         w.served.set('pg-1', (await w.staged())?.['server.crt']);
         await setReady('True');
       }
     };
+    const realSleep = w.clock.sleep.bind(w.clock);
+    w.clock.sleep = async (ms: number) => {
+      await realSleep(ms);
+      await becomeReady();
+    };
+    w.kube.intercept((verb, ref) => {
+      if ((verb === 'get' || verb === 'list') && ref.kind === 'Pod') setImmediate(() => void becomeReady());
+      return undefined;
+    });
     assert.equal(await w.run('rot', r), 'Successful', JSON.stringify((await w.ops('rot')).status));
     const staged = await w.staged();
     for (const pod of ['pg-0', 'pg-1']) assert.equal(w.served.get(pod), staged?.['server.crt'], pod);

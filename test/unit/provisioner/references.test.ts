@@ -20,7 +20,7 @@ function world() {
   const clock = new FakeClock();
   const kube = new FakeKube(clock);
   const ctx = { kube, clock, log: createLogger('test', 'silent'), events: new EventRecorder(kube, 'test', 'test', clock) };
-  kube.seed({ apiVersion: 'catalog.kubedb.com/v1alpha1', kind: 'PgBouncerVersion', metadata: { name: '1.18.0' }, spec: { version: '1.18.0', server: { image: 'pgbouncer:1.18.0' } } });
+  kube.seed({ apiVersion: 'catalog.kubedb.com/v1alpha1', kind: 'PgBouncerVersion', metadata: { name: '1.18.0' }, spec: { version: '1.18.0', pgBouncer: { image: 'pgbouncer:1.18.0' } } });
   kube.seed({ apiVersion: 'kubedb.com/v1', kind: 'Postgres', metadata: { name: 'prod', namespace: 'team-b' }, spec: { version: '16', authSecret: { name: 'prod-auth' }, sslMode: 'disable' } });
   kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'prod-auth', namespace: 'team-b' }, data: { username: b64('postgres'), password: b64(PASSWORD) } });
   kube.seed({

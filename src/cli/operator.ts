@@ -117,9 +117,6 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
     }));
     log.info({ port: opts.healthPort }, 'health endpoint on 127.0.0.1 (/healthz, /readyz)');
   }
-  if (opts.leaseNamespace === undefined && opts.leaderElect) {
-    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: opts.namespace } });
-  }
   await admission?.start();
   log.info({ identity: mgr.identity, leaderElection: opts.leaderElect }, opts.leaderElect ? 'waiting for leadership' : 'starting without leader election');
   await mgr.run();

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { assertSafe, confLines, hbaLine, hbaMethod, type ConfValue } from '../shared/conf.ts';
 import { tlsEnabled, tlsRequired, type ClientAuthMode, type Listen, type RenderedConfig, type SslMode, type User } from '../types.ts';
+import { TLS12_CIPHERS } from '../shared/tls-policy.ts';
 import { KUBEDB_PGPOOL_PATHS, type PgpoolPaths } from './paths.ts';
 
 export interface PgpoolBackend {
@@ -87,7 +88,7 @@ export function renderPgpoolConf(i: PgpoolConfigInput): string {
   );
   // The guide's pre-check shows ssl = 'off' and its add-TLS check shows ssl = on: render both alike.
   if (tls) {
-    s.push(['ssl', true], ['ssl_ca_cert', p.tls.caFile], ['ssl_key', p.tls.keyFile], ['ssl_cert', p.tls.certFile], ['ssl_ciphers', 'HIGH:!aNULL']);
+    s.push(['ssl', true], ['ssl_ca_cert', p.tls.caFile], ['ssl_key', p.tls.keyFile], ['ssl_cert', p.tls.certFile], ['ssl_ciphers', TLS12_CIPHERS], ['ssl_prefer_server_ciphers', true]);
   } else {
     s.push(['ssl', 'off']);
   }

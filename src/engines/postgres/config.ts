@@ -2,6 +2,7 @@
 // primary_conninfo with sslmode/sslrootcert. Pure: values in, file contents out.
 import { assertSafe, confLines, conninfo, type ConfValue } from '../shared/conf.ts';
 import { tlsEnabled, type ClientAuthMode, type Listen, type RenderedConfig, type SslMode } from '../types.ts';
+import { TLS12_CIPHERS, TLS_MIN_VERSION } from '../shared/tls-policy.ts';
 import { renderPgHba } from './hba.ts';
 import { KUBEDB_POSTGRES_TLS, type PostgresTlsPaths } from './paths.ts';
 
@@ -69,7 +70,9 @@ export function renderPostgresConf(i: PostgresConfigInput): string {
       ['ssl_cert_file', paths.server.certFile],
       ['ssl_key_file', paths.server.keyFile],
       ['ssl_ca_file', paths.server.caFile],
-      ['ssl_min_protocol_version', i.minTlsVersion ?? 'TLSv1.2'],
+      ['ssl_min_protocol_version', i.minTlsVersion ?? TLS_MIN_VERSION],
+      ['ssl_ciphers', TLS12_CIPHERS],
+      ['ssl_prefer_server_ciphers', true],
     );
   }
   if (i.standby) s.push(['primary_conninfo', primaryConninfo(i)]);

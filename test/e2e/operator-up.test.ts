@@ -68,9 +68,30 @@ describe('pgtls up runs the operator', { timeout: 20 * 60_000 }, () => {
     assert.ok(Buffer.from(vwc.webhooks[0]!.clientConfig.caBundle, 'base64').toString().includes(Buffer.from(secret.data!['ca.crt']!, 'base64').toString().trim()));
     // The operator acts as its own user, bound to the narrow ClusterRole (not cluster-admin).
     const opKube = kubeconfigPath(c.layout, 'operator');
-    assert.equal((await runOk('kubectl', ['--kubeconfig', opKube, 'auth', 'can-i', 'create', 'postgreses.kubedb.com', '-n', NS])).trim(), 'yes');
-    const nodes = await c.kubectl(['--kubeconfig', opKube, 'auth', 'can-i', 'delete', 'nodes']);
-    assert.equal(nodes.stdout.trim(), 'no');
+    // Least privilege (docs/security.md): the API server's own answers for the operator's user.
+    const canI = async (...args: string[]) => (await c.kubectl(['--kubeconfig', opKube, 'auth', 'can-i', ...args])).stdout.trim();
+    const expect: [string[], 'yes' | 'no'][] = [
+      [['patch', 'postgreses.kubedb.com', '-n', NS], 'yes'],
+      [['get', 'secrets', '-n', NS], 'yes'],
+      [['create', 'postgreses.kubedb.com', '-n', NS], 'no'],
+      [['create', 'postgreses.kubedb.com/pgtls-webhook-probe', '-n', SYS], 'yes'],
+      [['list', 'secrets', '-n', NS], 'no'],
+      [['watch', 'secrets', '--all-namespaces'], 'no'],
+      [['patch', 'namespaces', NS], 'no'],
+      [['create', 'namespaces'], 'no'],
+      [['patch', 'leases/pgtls-operator', '-n', SYS], 'yes'],
+      [['patch', 'leases/kube-controller-manager', '-n', 'kube-system'], 'no'],
+      [['patch', 'validatingwebhookconfigurations/pgtls-validators'], 'yes'],
+      [['patch', 'validatingwebhookconfigurations/someone-elses'], 'no'],
+      [['patch', 'customresourcedefinitions/certificates.cert-manager.io'], 'no'],
+      [['create', 'issuers.cert-manager.io', '-n', NS], 'no'],
+      [['create', 'certificaterequests.cert-manager.io', '-n', NS], 'no'],
+      [['create', 'poddisruptionbudgets', '-n', NS], 'no'],
+      [['create', 'serviceaccounts', '-n', NS], 'no'],
+      [['create', 'configmaps', '-n', NS], 'no'],
+      [['delete', 'nodes'], 'no'],
+    ];
+    for (const [args, want] of expect) assert.equal(await canI(...args), want, `can-i ${args.join(' ')}`);
     const status = await runOk('node', ['--import', 'tsx', 'src/cli/main.ts', 'status'], { env: c.env });
     assert.match(status, /operator\s+running\s+pid \d+\n/);
   });

@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { upCommand } from './up.ts';
 import { downCommand } from './down.ts';
 import { statusCommand } from './status.ts';
-import { agentCommand } from './agent.ts';
+import { agentCommand, podNetworkModeArg, secondsArg } from './agent.ts';
 import { registerImagesCommand } from './images.ts';
 import { operatorCommand } from './operator.ts';
 import { gatewayCommand } from './gateway.ts';
@@ -52,6 +52,11 @@ program
   .requiredOption('--kubernetes-version <v>', 'version reported as kubeletVersion')
   .option('--provisioner-kubeconfig <file>', 'also run the local-path provisioner with this identity')
   .option('--volumes-dir <dir>', 'where provisioned volumes live')
+  .option('--strict', 'volume ownership as the kubelet: Secret/ConfigMap files root-owned with their modes, fsGroup for group access (default: files given to the pod user)')
+  .option('--pod-network-mode <mode>', 'netns (a network namespace per pod on the node bridge), loopback (pods share the host network, 127.P.x.y each), or auto (netns when root and the node namespace exists)', podNetworkModeArg, 'auto')
+  .option('--secret-sync-delay <seconds>', 'delay before a changed Secret/ConfigMap reaches pod files, as a kubelet sync period', secondsArg, 0)
+  .option('--images-dir <dir>', 'the image store (default: $PGTLS_IMAGES_DIR, else ~/.cache/pgtls/images)')
+  .option('--debian-mirror <url>', 'Debian mirror for images built on first use')
   .action(agentCommand);
 
 program

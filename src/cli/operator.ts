@@ -7,6 +7,7 @@ import { Admission, type AdmissionEndpoint } from '../operator/webhook.ts';
 import { Kube } from '../kube/client.ts';
 import { installApi } from '../api/install.ts';
 import { createLogger } from '../observability/logger.ts';
+import { configureCertificatePolicy } from '../certs/policy.ts';
 
 export interface OperatorOptions {
   kubeconfig: string;
@@ -22,6 +23,10 @@ export interface OperatorOptions {
   certDir?: string;
   healthPort?: number;
   identity?: string;
+  /** Names certificates may carry beyond a database's own (certs/policy.ts). */
+  allowCertificateNames?: string[];
+  /** When set, the only ClusterIssuers databases may use. */
+  allowedClusterIssuers?: string[];
 }
 
 function parseService(v: string): { namespace: string; name: string } {
@@ -58,6 +63,9 @@ function startHealthServer(port: number, state: () => { leader: boolean; webhook
 
 export async function operatorCommand(opts: OperatorOptions): Promise<void> {
   const log = createLogger('pgtls-operator');
+  // Before anything admits or builds a certificate; a bad pattern stops the start with its message.
+  configureCertificatePolicy({ allowedNames: opts.allowCertificateNames ?? [], ...(opts.allowedClusterIssuers ? { allowedClusterIssuers: opts.allowedClusterIssuers } : {}) });
+  log.info({ allowCertificateNames: opts.allowCertificateNames ?? [], allowedClusterIssuers: opts.allowedClusterIssuers ?? 'any' }, 'certificate policy');
   const kube = Kube.fromFile(opts.kubeconfig);
   if (opts.installCrds) {
     await installApi(kube);

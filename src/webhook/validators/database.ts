@@ -4,6 +4,7 @@ import type { TLSConfig } from '../../api/shared/tls.ts';
 import { forbidden, invalid, notFound, required, unsupported, type FieldError } from '../field-error.ts';
 import type { AdmissionFacts } from '../facts.ts';
 import { validateTlsConfig } from './tls.ts';
+import { certificatePolicyErrors } from './certificate-policy.ts';
 
 export interface DatabaseLike {
   kind?: string;
@@ -55,7 +56,10 @@ export function validateTlsIssuer(db: DatabaseLike): FieldError[] {
 }
 
 export function tlsConfigValidator(aliases: readonly string[]) {
-  return (db: DatabaseLike): FieldError[] => validateTlsConfig(db.spec.tls, 'spec.tls', aliases);
+  return (db: DatabaseLike): FieldError[] => [
+    ...validateTlsConfig(db.spec.tls, 'spec.tls', aliases),
+    ...certificatePolicyErrors(db.spec.tls, 'spec.tls', { kind: db.kind, namespace: db.metadata?.namespace ?? '', name: db.metadata?.name ?? '' }),
+  ];
 }
 
 export function validateHalted(db: DatabaseLike): FieldError[] {

@@ -7,6 +7,7 @@ import { Kube } from '../kube/client.ts';
 import type { Controller } from '../kube/controller.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
+import { FencedKube, termClock, type Term } from '../kube/fence.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import type { ProvisionerContext } from '../provisioner/context.ts';
 import { systemClock, type Clock } from '../util/clock.ts';
@@ -61,9 +62,22 @@ export class Manager {
     return this.ctx;
   }
 
-  private async startControllers(): Promise<void> {
+  /**
+   * What controllers get during a term: writes, execs and Events fenced by
+   * the term, waits that end with it (kube/fence.ts). Without election, the
+   * plain context.
+   */
+  private termContext(term: Term | undefined): OperatorContext {
+    if (!term) return this.ctx;
+    const kube = new FencedKube(this.ctx.kube, term);
+    const clock = termClock(this.ctx.clock, term);
+    return { ...this.ctx, kube, clock, events: new EventRecorder(kube, 'pgtls-operator', hostname(), clock, this.ctx.log) };
+  }
+
+  private async startControllers(term?: Term): Promise<void> {
     this.ctx.log.info({ controllers: this.opts.controllers.length }, 'starting controllers');
-    this.running = this.opts.controllers.map((f) => f(this.ctx));
+    const ctx = this.termContext(term);
+    this.running = this.opts.controllers.map((f) => f(ctx));
     for (const c of this.running) await c.start();
   }
 
@@ -83,7 +97,7 @@ export class Manager {
     await this.elector.run(
       async () => {
         this.ctx.log.info({ identity: this.identity }, 'became leader');
-        await this.startControllers();
+        await this.startControllers(this.elector!.term());
         await this.opts.onLeading?.(true);
       },
       async () => {

@@ -198,6 +198,58 @@ describe('pgtls up runs the operator', { timeout: 20 * 60_000 }, () => {
     await c.kubectlOk(['-n', NS, 'delete', 'pg', 'pg2', '--wait=false']);
   });
 
+  it('leader safety: a leader frozen mid-work (SIGSTOP) loses its term; the standby acts; the old one writes nothing more and exits', async () => {
+    const pid = Number(/operator\s+running\s+pid (\d+)/.exec(await runOk('node', ['--import', 'tsx', 'src/cli/main.ts', 'status'], { env: c.env }))?.[1]);
+    assert.ok(pid > 0, 'the operator pid from pgtls status');
+    const oldLog = join(c.layout.logs, 'operator.log');
+    const oldLogAt = readFileSync(oldLog, 'utf8').length;
+    const logDir = tmpDir('pgtls-op3-');
+    const logPath = join(logDir, 'operator.log');
+    const fd = openSync(logPath, 'a');
+    const base = c.portBase + 42;
+    let standby: ChildProcess;
+    try {
+      standby = spawn(process.execPath, [
+        join(repoRoot(), 'bin', 'pgtls.mjs'), 'operator', `--kubeconfig=${kubeconfigPath(c.layout, 'operator')}`,
+        `--webhook-port=${base}`, `--health-port=${base + 1}`, '--identity=standby',
+      ], { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    second = standby;
+    await eventually('the standby to serve', async () => (await readyz(base + 1).catch(() => undefined))?.code === 200 || undefined, 90_000, 500);
+    // Work in flight for the leader, then freeze it.
+    assert.equal((await apply(postgres('pg3', { storageType: 'Ephemeral', storage: undefined }))).code, 0);
+    process.kill(pid, 'SIGSTOP');
+    const frozenAt = Date.now();
+    try {
+      await eventually('the standby to take the lease', async () => (await lease()).holderIdentity === 'standby' || undefined, 60_000, 250);
+      process.stderr.write(`[operator-up] standby leads ${((Date.now() - frozenAt) / 1000).toFixed(1)}s after the leader froze\n`);
+      // The new leader acts: it reconciles pg3.
+      await eventually('pg3 to get its StatefulSet from the new leader', async () => (await c.kubectl(['-n', NS, 'get', 'sts', 'pg3'])).code === 0 || undefined, 120_000, 500);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // The old leader finds its term over by its own clock: it stops before any write and exits.
+    await eventually('the old leader to exit', async () => {
+      try {
+        process.kill(pid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    }, 60_000, 250);
+    const after = readFileSync(oldLog, 'utf8').slice(oldLogAt);
+    assert.match(after, /leadership term ended/);
+    assert.match(after, /lost leadership; stopping controllers/);
+    // Anything it tried after thawing was refused by the fence, never sent.
+    for (const line of after.split('\n').filter((l) => /reason/.test(l) && /attempted after the lease expired/.test(l))) process.stderr.write(`[operator-up] fenced: ${line.slice(0, 200)}\n`);
+    assert.equal((await lease()).holderIdentity, 'standby');
+    standby.kill('SIGTERM');
+    await eventually('the standby to exit', async () => standby.exitCode !== null || undefined, 30_000, 200);
+    await c.kubectlOk(['-n', NS, 'delete', 'pg', 'pg3', '--wait=false']);
+  });
+
   it('down then up: the operator comes back, leads, and the database is Ready again', async () => {
     await c.stop();
     const at = Date.now();

@@ -80,6 +80,14 @@ describe('admission: certificate policy', () => {
     ]);
   });
 
+  it('does not re-judge an unchanged TLS block on update (the policy may have tightened since)', () => {
+    const admitted = withTls({ issuerRef: issuer, certificates: [{ alias: 'server', dnsNames: ['pg.example.com'] }] });
+    const update = (p: Postgres, old: Postgres) => runValidators(postgresValidators, p, old, facts({ versions: PG_VERSIONS, operation: 'UPDATE' })).map(formatFieldError);
+    assert.deepEqual(update({ ...admitted, metadata: { ...admitted.metadata, finalizers: ['kubedb.com'] } }, admitted), []);
+    const changed = withTls({ issuerRef: issuer, certificates: [{ alias: 'server', dnsNames: ['pg.example.com', 'other.example.com'] }] });
+    assert.equal(update(changed, admitted).length, 2, 'a changed block is judged whole');
+  });
+
   it('refuses a bad --allow-certificate-names pattern by name', () => {
     assert.throws(() => configureCertificatePolicy({ allowedNames: ['exa mple'] }), /allowed certificate name "exa mple": expected a DNS name or wildcard/);
     assert.throws(() => configureCertificatePolicy({ allowedNames: ['10.0.0.0/40'] }), /prefix length must be 0\.\.32/);

@@ -40,6 +40,8 @@ export class Manager {
   private readonly elector?: LeaderElector;
   private running: Controller[] = [];
   private stopping = false;
+  /** Set once onLeading(true) returned, so readiness never reports a leader still taking over. */
+  private tookOver = false;
   readonly identity: string;
 
   constructor(private readonly opts: ManagerOptions) {
@@ -99,8 +101,10 @@ export class Manager {
         this.ctx.log.info({ identity: this.identity }, 'became leader');
         await this.startControllers(this.elector!.term());
         await this.opts.onLeading?.(true);
+        this.tookOver = true;
       },
       async () => {
+        this.tookOver = false;
         this.ctx.log.error('lost leadership; stopping controllers');
         await this.opts.onLeading?.(false);
         await this.stopControllers();
@@ -109,8 +113,9 @@ export class Manager {
     );
   }
 
+  /** Leads and has finished taking over (controllers started, onLeading done): what readiness reports. */
   get isLeader(): boolean {
-    return this.elector ? this.elector.isLeader : true;
+    return this.elector ? this.tookOver && this.elector.isLeader : true;
   }
 
   async stop(): Promise<void> {

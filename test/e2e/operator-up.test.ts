@@ -245,9 +245,10 @@ describe('pgtls up runs the operator', { timeout: 20 * 60_000 }, () => {
     // Anything it tried after thawing was refused by the fence, never sent.
     for (const line of after.split('\n').filter((l) => /reason/.test(l) && /attempted after the lease expired/.test(l))) process.stderr.write(`[operator-up] fenced: ${line.slice(0, 200)}\n`);
     assert.equal((await lease()).holderIdentity, 'standby');
+    // Deleted while the standby leads: the webhook is registered at its URL.
+    await c.kubectlOk(['-n', NS, 'delete', 'pg', 'pg3', '--wait=false']);
     standby.kill('SIGTERM');
     await eventually('the standby to exit', async () => standby.exitCode !== null || undefined, 30_000, 200);
-    await c.kubectlOk(['-n', NS, 'delete', 'pg', 'pg3', '--wait=false']);
   });
 
   it('down then up: the operator comes back, leads, and the database is Ready again', async () => {

@@ -8,6 +8,7 @@ import { agentCommand, podNetworkModeArg, secondsArg } from './agent.ts';
 import { registerImagesCommand } from './images.ts';
 import { operatorCommand } from './operator.ts';
 import { gatewayCommand } from './gateway.ts';
+import { dbStatusAction, invokedAs, registerPluginCommands, statusOptions } from './plugin/commands.ts';
 
 function intArg(v: string): number {
   const n = Number.parseInt(v, 10);
@@ -16,7 +17,8 @@ function intArg(v: string): number {
 }
 
 const program = new Command()
-  .name('pgtls')
+  .name(invokedAs())
+  .enablePositionalOptions()
   .description('KubeDB-compatible Postgres, PgBouncer and Pgpool operator, with a local Kubernetes cluster')
   .showHelpAfterError();
 
@@ -40,7 +42,12 @@ program
   .option('--purge', 'also delete the cluster state under the pgtls home')
   .action(downCommand);
 
-program.command('status').description('show what runs and where').action(statusCommand);
+statusOptions(
+  program
+    .command('status')
+    .argument('[kind/name]', 'a database, e.g. pg/ha-postgres')
+    .description('without an argument: what the local cluster runs and where; with <kind>/<name>: the database, its pods and the certificate each serves'),
+).action((target: string | undefined, f: Record<string, string>) => (target ? dbStatusAction(target, f) : statusCommand()));
 
 program
   .command('agent')
@@ -101,6 +108,8 @@ program
   )
   .option('--allowed-cluster-issuers <names>', 'the only ClusterIssuers databases may use, comma-separated (an empty value allows none; default: any)', listArg)
   .action(operatorCommand);
+
+registerPluginCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`pgtls: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -60,6 +60,9 @@ export function operatorClusterRules(): PolicyRule[] {
     // --install-crds: only pgtls's own CRDs and catalog entries, by name.
     { apiGroups: ['catalog.kubedb.com'], resources: ['postgresversions', 'pgbouncerversions', 'pgpoolversions'], verbs: ['create', 'patch'], resourceNames: catalogNames },
     { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get', 'create', 'patch'], resourceNames: crdNames },
+    // Each database's AppBinding (connection details for other tools), applied as KubeDB writes it;
+    // owned by the database, so the garbage collector deletes it.
+    { apiGroups: ['appcatalog.appscode.com'], resources: ['appbindings'], verbs: ['create', 'patch'] },
     // Its own webhook configurations (the caBundle is rewritten when the CA renews).
     {
       apiGroups: ['admissionregistration.k8s.io'],

@@ -16,6 +16,19 @@ function intArg(v: string): number {
   return n;
 }
 
+/** Concurrency: at least one worker, and a bound that a typo cannot blow through. */
+function workersArg(v: string): number {
+  const n = intArg(v);
+  if (n < 1 || n > 64) throw new InvalidArgumentError('must be between 1 and 64');
+  return n;
+}
+
+function resyncArg(v: string): number {
+  const n = intArg(v);
+  if (n < 1 || n > 3600) throw new InvalidArgumentError('must be between 1 and 3600 (seconds)');
+  return n;
+}
+
 const program = new Command()
   .name(invokedAs())
   .enablePositionalOptions()
@@ -46,8 +59,13 @@ statusOptions(
   program
     .command('status')
     .argument('[kind/name]', 'a database, e.g. pg/ha-postgres')
-    .description('without an argument: what the local cluster runs and where; with <kind>/<name>: the database, its pods and the certificate each serves'),
-).action((target: string | undefined, f: Record<string, string>) => (target ? dbStatusAction(target, f) : statusCommand()));
+    .description(
+      "without an argument: what the local cluster runs and where, with each component's restarts and last exit; with <kind>/<name>: the database, its pods and the certificate each serves",
+    )
+    .option('--json', 'print JSON (the same as -o json)'),
+).action((target: string | undefined, f: Record<string, string | boolean>) =>
+  target ? dbStatusAction(target, f as Record<string, string>) : statusCommand({ json: f.json === true || f.output === 'json' }),
+);
 
 program
   .command('agent')
@@ -107,6 +125,9 @@ program
     listArg,
   )
   .option('--allowed-cluster-issuers <names>', 'the only ClusterIssuers databases may use, comma-separated (an empty value allows none; default: any)', listArg)
+  .option('--workers <n>', 'databases reconciled at once, per kind (default 4)', workersArg)
+  .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 4)', workersArg)
+  .option('--resync <seconds>', 'a Ready database is checked again after this long without an event (default 30)', resyncArg)
   .action(operatorCommand);
 
 registerPluginCommands(program);

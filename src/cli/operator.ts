@@ -27,6 +27,9 @@ export interface OperatorOptions {
   allowCertificateNames?: string[];
   /** When set, the only ClusterIssuers databases may use. */
   allowedClusterIssuers?: string[];
+  workers?: number;
+  opsWorkers?: number;
+  resync?: number;
 }
 
 function parseService(v: string): { namespace: string; name: string } {
@@ -92,6 +95,7 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
     identity: opts.identity,
     controllers: defaultControllers(),
     log,
+    tuning: { workers: opts.workers, opsWorkers: opts.opsWorkers, resyncMs: opts.resync === undefined ? undefined : opts.resync * 1000 },
     onLeading: async (leading) => {
       try {
         await admission?.setLeading(leading);
@@ -121,7 +125,7 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
     health = await startHealthServer(opts.healthPort, () => ({
       leader: mgr.isLeader,
       webhookReady: admission ? admission.ready : true,
-      body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null },
+      body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null, stats: mgr.stats() },
     }));
     log.info({ port: opts.healthPort }, 'health endpoint on 127.0.0.1 (/healthz, /readyz)');
   }

@@ -35,6 +35,11 @@ const program = new Command()
   .description('KubeDB-compatible Postgres, PgBouncer and Pgpool operator, with a local Kubernetes cluster')
   .showHelpAfterError();
 
+/** A comma-separated list; empty items dropped, so "" is the empty list. */
+function listArg(v: string): string[] {
+  return v.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
 program
   .command('up')
   .description('start the local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, cert-manager, node agent) and the operator')
@@ -116,6 +121,12 @@ program
   .option('--cert-dir <dir>', 'where the webhook serving certificate files are written (default: a private temp dir)')
   .option('--health-port <port>', 'serve /healthz and /readyz on 127.0.0.1:<port>', intArg)
   .option('--identity <id>', 'leader-election identity (default: <hostname>-<pid>)')
+  .option(
+    '--allow-certificate-names <patterns>',
+    "names certificates may carry beyond a database's own, comma-separated: DNS names or wildcards (*.example.com), IPs or CIDRs, uri:<glob>, email:<glob>",
+    listArg,
+  )
+  .option('--allowed-cluster-issuers <names>', 'the only ClusterIssuers databases may use, comma-separated (an empty value allows none; default: any)', listArg)
   .option('--workers <n>', 'databases reconciled at once, per kind (default 4)', workersArg)
   .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 4)', workersArg)
   .option('--resync <seconds>', 'a Ready database is checked again after this long without an event (default 30)', resyncArg)

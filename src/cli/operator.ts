@@ -7,6 +7,7 @@ import { Admission, type AdmissionEndpoint } from '../operator/webhook.ts';
 import { Kube } from '../kube/client.ts';
 import { installApi } from '../api/install.ts';
 import { createLogger } from '../observability/logger.ts';
+import { configureCertificatePolicy } from '../certs/policy.ts';
 
 export interface OperatorOptions {
   kubeconfig: string;
@@ -24,6 +25,10 @@ export interface OperatorOptions {
   certDir?: string;
   healthPort?: number;
   identity?: string;
+  /** Names certificates may carry beyond a database's own (certs/policy.ts). */
+  allowCertificateNames?: string[];
+  /** When set, the only ClusterIssuers databases may use. */
+  allowedClusterIssuers?: string[];
   workers?: number;
   opsWorkers?: number;
   resync?: number;
@@ -63,6 +68,9 @@ function startHealthServer(port: number, state: () => { leader: boolean; webhook
 
 export async function operatorCommand(opts: OperatorOptions): Promise<void> {
   const log = createLogger('pgtls-operator');
+  // Before anything admits or builds a certificate; a bad pattern stops the start with its message.
+  configureCertificatePolicy({ allowedNames: opts.allowCertificateNames ?? [], ...(opts.allowedClusterIssuers ? { allowedClusterIssuers: opts.allowedClusterIssuers } : {}) });
+  log.info({ allowCertificateNames: opts.allowCertificateNames ?? [], allowedClusterIssuers: opts.allowedClusterIssuers ?? 'any' }, 'certificate policy');
   const kube = Kube.fromFile(opts.kubeconfig);
   if (opts.installCrds) {
     await installApi(kube);
@@ -124,9 +132,6 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
       body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null, stats: mgr.stats() },
     }));
     log.info({ port: opts.healthPort }, 'health endpoint on 127.0.0.1 (/healthz, /readyz)');
-  }
-  if (opts.leaseNamespace === undefined && opts.leaderElect) {
-    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: opts.namespace } });
   }
   await admission?.start();
   log.info({ identity: mgr.identity, leaderElection: opts.leaderElect }, opts.leaderElect ? 'waiting for leadership' : 'starting without leader election');

@@ -101,10 +101,10 @@ export class Controller {
         const res = await this.reconciler.reconcile(parseKey(key));
         this.queue.forget(key);
         if (res?.requeueAfterMs !== undefined) this.queue.addAfter(key, res.requeueAfterMs);
-        this.log.debug({ controller: this.name, key, ms: Date.now() - started }, 'reconciled');
+        this.log.debug({ controller: this.name, object: key, ms: Date.now() - started }, 'reconciled');
       } catch (err) {
         const delay = this.queue.addRateLimited(key);
-        this.log.warn({ controller: this.name, key, err: errorText(err), retryInMs: delay }, 'reconcile failed');
+        this.log.warn({ controller: this.name, object: key, err: errorText(err), retryInMs: delay }, 'reconcile failed');
       } finally {
         this.queue.done(key);
       }

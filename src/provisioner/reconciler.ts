@@ -2,6 +2,7 @@
 // deletionPolicy, Paused, halted, conditions, phase) around a kind's own
 // `apply` and `health`. Level-triggered: each pass reads the world, applies
 // the whole desired state (server-side apply is idempotent), records status.
+import { CertificatePolicyError } from '../certs/policy.ts';
 import type { k8s } from '../kube/client.ts';
 import { isConflict, type KubeObject, type ObjectRef } from '../kube/api.ts';
 import { stableJson } from '../kube/skip-unchanged-apply.ts';
@@ -123,6 +124,12 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
         this.ctx.log.info({ db: `${key.namespace}/${key.name}`, waitingFor: err.what }, 'waiting');
         if (err.warning) await this.ctx.events.record(this.ref(db), 'Warning', err.warning, err.what);
         return { requeueAfterMs: err.retryMs };
+      }
+      if (err instanceof CertificatePolicyError) {
+        // Not retried fast: only a spec change or the operator's flags can fix it.
+        await this.writeStatus(db, conds);
+        await this.ctx.events.record(this.ref(db), 'Warning', 'CertificateRefused', err.message);
+        return { requeueAfterMs: 60_000 };
       }
       throw err;
     }

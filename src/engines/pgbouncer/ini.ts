@@ -4,6 +4,7 @@
 // connection type comes from spec.connectionPool.authType and the admin can use the socket.
 import { assertSafe, hbaLine, hbaMethod, sslModeValue } from '../shared/conf.ts';
 import { tlsEnabled, tlsRequired, type Backend, type ClientAuthMode, type Listen, type RenderedConfig, type SslMode, type User } from '../types.ts';
+import { TLS12_CIPHERS } from '../shared/tls-policy.ts';
 import { KUBEDB_PGBOUNCER_PATHS, type PgBouncerPaths } from './paths.ts';
 
 export interface PoolSettings {
@@ -95,14 +96,16 @@ export function renderPgBouncerIni(i: PgBouncerConfigInput): string {
       ['client_tls_ca_file', p.serving.caFile],
       ['client_tls_key_file', p.serving.keyFile],
       ['client_tls_cert_file', p.serving.certFile],
+      // `secure` = TLS 1.2 and 1.3 (libusual's keyword).
       ['client_tls_protocols', 'secure'],
+      ['client_tls_ciphers', TLS12_CIPHERS],
     );
   }
   // TLS off = no client_tls_* keys at all (what the remove guide checks); RELOAD resets a key
   // that vanished from the file to its default, so this turns TLS off without a restart (tested).
   if (tlsEnabled(sslModeValue(b.sslMode) as SslMode)) {
     // The backend is verified (CA and host name) whenever its link is TLS, whatever the backend allows clients.
-    kv.push(['server_tls_sslmode', 'verify-full'], ['server_tls_ca_file', p.backend.caFile], ['server_tls_protocols', 'secure']);
+    kv.push(['server_tls_sslmode', 'verify-full'], ['server_tls_ca_file', p.backend.caFile], ['server_tls_protocols', 'secure'], ['server_tls_ciphers', TLS12_CIPHERS]);
     if (b.clientCert) kv.push(['server_tls_cert_file', p.backend.certFile], ['server_tls_key_file', p.backend.keyFile]);
   }
   const db = `${assertSafe('databaseName', b.databaseName)} = host=${assertSafe('host', b.host)} port=${b.port} dbname=${assertSafe('dbname', b.backendDatabaseName ?? b.databaseName)}`;

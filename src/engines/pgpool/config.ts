@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { assertSafe, confLines, hbaLine, hbaMethod, sslModeValue, type ConfValue } from '../shared/conf.ts';
 import { tlsEnabled, tlsRequired, type ClientAuthMode, type Listen, type RenderedConfig, type SslMode, type User } from '../types.ts';
+import { TLS12_CIPHERS } from '../shared/tls-policy.ts';
 import { KUBEDB_PGPOOL_PATHS, type PgpoolPaths } from './paths.ts';
 
 export interface PgpoolBackend {
@@ -133,7 +134,7 @@ export function renderPgpoolConf(i: PgpoolConfigInput): string {
   for (const [k, v] of tuned) {
     if (k !== SSL_BLOCK) s.push([k, v]);
     // The guide's pre-check shows ssl = 'off' and its add-TLS check shows ssl = on: render both alike.
-    else if (tls) s.push(['ssl', true], ['ssl_ca_cert', p.tls.caFile], ['ssl_key', p.tls.keyFile], ['ssl_cert', p.tls.certFile], ['ssl_ciphers', 'HIGH:!aNULL']);
+    else if (tls) s.push(['ssl', true], ['ssl_ca_cert', p.tls.caFile], ['ssl_key', p.tls.keyFile], ['ssl_cert', p.tls.certFile], ['ssl_ciphers', TLS12_CIPHERS], ['ssl_prefer_server_ciphers', true]);
     else s.push(['ssl', 'off']);
   }
   s.push(['allow_clear_text_frontend_auth', 'false'], ['pool_passwd', PGPOOL_FILES.passwd]);

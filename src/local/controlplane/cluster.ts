@@ -16,7 +16,7 @@ import { buildKubeControllerManager } from './components/kube-controller-manager
 import { buildKubeScheduler } from './components/kube-scheduler.ts';
 import { buildCertManager, CERT_MANAGER_LEASE } from './components/cert-manager.ts';
 import { buildNodeAgent, NODE_NAME } from './components/node-agent.ts';
-import { buildOperator } from './components/operator.ts';
+import { OPERATOR_NAMESPACE, buildOperator } from './components/operator.ts';
 import { buildNetGateway, egressConfigPath, egressSocketPath, NET_GATEWAY } from './components/net-gateway.ts';
 import { egressSelectorConfig } from '../net/egress-config.ts';
 import { admissionConfig, admissionConfigPath, WEBHOOK_CLIENT, webhookKubeconfig, webhookKubeconfigPath } from './webhook-client.ts';
@@ -25,7 +25,7 @@ import { GATEWAY_USER, gatewayRbac } from '../net/rbac.ts';
 import { KUBERNETES_SERVICE_IP, NODE_IP, nodeNetnsName } from '../net/topology.ts';
 import { provisionerRbac } from '../node/provisioner.ts';
 import { installApi } from '../../api/install.ts';
-import { OPERATOR_USER, operatorClusterRole, operatorClusterRoleBinding } from '../../operator/rbac.ts';
+import { OPERATOR_USER, operatorRbac } from '../../operator/rbac.ts';
 import * as kubeletRuntime from '../kubelet/runtime.ts';
 import { applyAndWaitEstablished, certManagerCrds, certManagerRbac, CERT_MANAGER_USER, waitLeaseHeld } from './bootstrap.ts';
 import { assertPortFree, checkHealth, ComponentError, processState, stopProcess, waitHealthy, type ProcessState } from './supervisor.ts';
@@ -208,8 +208,8 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     if (c.name === 'node-agent') for (const o of provisionerRbac(PROVISIONER_USER)) await kube.apply(o);
     if (c.name === NET_GATEWAY) for (const o of gatewayRbac()) await kube.apply(o);
     if (c.name === 'operator') {
-      await kube.apply(operatorClusterRole());
-      await kube.apply(operatorClusterRoleBinding({ user: OPERATOR_USER }));
+      // Its namespace, ClusterRole and namespace Role, as deploy/rbac.yaml gives them to a ServiceAccount.
+      for (const o of operatorRbac({ user: OPERATOR_USER }, OPERATOR_NAMESPACE)) await kube.apply(o);
       // The operator's webhook certificate needs cert-manager's controllers running.
       const cm = started.get('cert-manager');
       if (cm) {

@@ -1,10 +1,12 @@
 // Validators every database kind shares (kubedb-api.md §2.1, §2.6).
+import { isDeepStrictEqual } from 'node:util';
 import { DELETION_POLICIES, SSL_MODES, type SslMode } from '../../api/shared/enums.ts';
 import type { TLSConfig } from '../../api/shared/tls.ts';
 import { forbidden, invalid, notFound, required, unsupported, type FieldError } from '../field-error.ts';
 import type { AdmissionFacts } from '../facts.ts';
 import { validateTlsConfig } from './tls.ts';
 import { validateImmutableFields, validateName } from './limits.ts';
+import { certificatePolicyErrors } from './certificate-policy.ts';
 
 export interface DatabaseLike {
   kind?: string;
@@ -58,7 +60,14 @@ export function validateTlsIssuer(db: DatabaseLike): FieldError[] {
 }
 
 export function tlsConfigValidator(aliases: readonly string[]) {
-  return (db: DatabaseLike): FieldError[] => validateTlsConfig(db.spec.tls, 'spec.tls', aliases);
+  return (db: DatabaseLike, old?: DatabaseLike): FieldError[] => [
+    ...validateTlsConfig(db.spec.tls, 'spec.tls', aliases),
+    // An unchanged TLS block is not re-judged (the policy may have tightened since it was admitted):
+    // otherwise no update — not even the operator's finalizer patch — could pass.
+    ...(old && isDeepStrictEqual(old.spec.tls, db.spec.tls)
+      ? []
+      : certificatePolicyErrors(db.spec.tls, 'spec.tls', { kind: db.kind, namespace: db.metadata?.namespace ?? '', name: db.metadata?.name ?? '' })),
+  ];
 }
 
 export function validateHalted(db: DatabaseLike): FieldError[] {

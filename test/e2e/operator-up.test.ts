@@ -54,7 +54,7 @@ describe('pgtls up runs the operator', { timeout: 20 * 60_000 }, () => {
     for (const n of ['postgreses.kubedb.com', 'pgbouncers.kubedb.com', 'pgpools.kubedb.com', 'postgresopsrequests.ops.kubedb.com', 'postgresversions.catalog.kubedb.com']) {
       assert.match(crds, new RegExp(`customresourcedefinition.apiextensions.k8s.io/${n.replace(/\./g, '\\.')}\\n`));
     }
-    assert.match(await c.kubectlOk(['get', 'postgresversions']), /\n15\s+15\.18\s+postgres:15\s/);
+    assert.match(await c.kubectlOk(['get', 'postgresversions']), /\n15\s+15\.18\s+Official\s+postgres:15\s/);
     const port = operatorPorts(c.handle.cfg).health;
     const r = await readyz(port, true);
     assert.equal(r.code, 200);

@@ -66,7 +66,7 @@ export function operatorClusterRules(): PolicyRule[] {
     { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get', 'create', 'patch'], resourceNames: crdNames },
     // Each database's AppBinding (connection details for other tools), applied as KubeDB writes it;
     // owned by the database, so the garbage collector deletes it.
-    { apiGroups: ['appcatalog.appscode.com'], resources: ['appbindings'], verbs: ['create', 'patch'] },
+    { apiGroups: ['appcatalog.appscode.com'], resources: ['appbindings'], verbs: ['get', 'create', 'patch'] },
     // Its own webhook configurations (the caBundle is rewritten when the CA renews).
     {
       apiGroups: ['admissionregistration.k8s.io'],
@@ -78,7 +78,7 @@ export function operatorClusterRules(): PolicyRule[] {
     // Secrets it stages from, a pooler's backend credentials. Listed only by label selector:
     // KubeDB's syncUsers Secrets of a backend, and an ops request's own last-working copy. Never watched.
     { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'create', 'patch', 'delete'] },
-    { apiGroups: [''], resources: ['services'], verbs: ['list', 'create', 'patch', 'delete'] },
+    { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'create', 'patch', 'delete'] },
     { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list', 'delete'] },
     { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch', 'delete'] },
     // Engine reloads (pg_ctl reload, PgBouncer RELOAD): exec over a websocket is a get that also needs create.

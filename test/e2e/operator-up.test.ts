@@ -219,7 +219,8 @@ describe('pgtls up runs the operator', { timeout: 20 * 60_000 }, () => {
     second = standby;
     await eventually('the standby to serve', async () => (await readyz(base + 1).catch(() => undefined))?.code === 200 || undefined, 90_000, 500);
     // Work in flight for the leader, then freeze it.
-    assert.equal((await apply(postgres('pg3', { storageType: 'Ephemeral', storage: undefined }))).code, 0);
+    const applied = await apply(postgres('pg3', { storageType: 'Ephemeral', storage: undefined }));
+    assert.equal(applied.code, 0, `kubectl apply pg3: ${applied.stdout}${applied.stderr}`);
     process.kill(pid, 'SIGSTOP');
     const frozenAt = Date.now();
     try {

@@ -28,7 +28,7 @@ const pgbouncer = (version: string): PgBouncerVersion => ({
   apiVersion: 'catalog.kubedb.com/v1alpha1',
   kind: 'PgBouncerVersion',
   metadata: meta(version),
-  spec: { version, server: { image: `${IMAGE_PREFIX}/pgbouncer:${version}` }, securityContext: POOLER_USER },
+  spec: { version, pgBouncer: { image: `${IMAGE_PREFIX}/pgbouncer:${version}` }, securityContext: POOLER_USER },
 });
 const pgpool = (version: string): PgpoolVersion => ({
   apiVersion: 'catalog.kubedb.com/v1alpha1',
@@ -50,4 +50,4 @@ export const DEFAULT_CATALOG: CatalogObject[] = [
 
 /** Every image the default catalog names. */
 export const catalogImageRefs = (catalog: CatalogObject[] = DEFAULT_CATALOG): string[] =>
-  catalog.map((c) => ('db' in c.spec ? c.spec.db.image : 'server' in c.spec ? c.spec.server.image : c.spec.pgpool.image));
+  catalog.map((c) => ('db' in c.spec ? c.spec.db.image : 'pgBouncer' in c.spec ? c.spec.pgBouncer.image : c.spec.pgpool.image));

@@ -16,11 +16,29 @@ function intArg(v: string): number {
   return n;
 }
 
+/** Concurrency: at least one worker, and a bound that a typo cannot blow through. */
+function workersArg(v: string): number {
+  const n = intArg(v);
+  if (n < 1 || n > 64) throw new InvalidArgumentError('must be between 1 and 64');
+  return n;
+}
+
+function resyncArg(v: string): number {
+  const n = intArg(v);
+  if (n < 1 || n > 3600) throw new InvalidArgumentError('must be between 1 and 3600 (seconds)');
+  return n;
+}
+
 const program = new Command()
   .name(invokedAs())
   .enablePositionalOptions()
   .description('KubeDB-compatible Postgres, PgBouncer and Pgpool operator, with a local Kubernetes cluster')
   .showHelpAfterError();
+
+/** A comma-separated list; empty items dropped, so "" is the empty list. */
+function listArg(v: string): string[] {
+  return v.split(',').map((x) => x.trim()).filter(Boolean);
+}
 
 program
   .command('up')
@@ -41,8 +59,13 @@ statusOptions(
   program
     .command('status')
     .argument('[kind/name]', 'a database, e.g. pg/ha-postgres')
-    .description('without an argument: what the local cluster runs and where; with <kind>/<name>: the database, its pods and the certificate each serves'),
-).action((target: string | undefined, f: Record<string, string>) => (target ? dbStatusAction(target, f) : statusCommand()));
+    .description(
+      "without an argument: what the local cluster runs and where, with each component's restarts and last exit; with <kind>/<name>: the database, its pods and the certificate each serves",
+    )
+    .option('--json', 'print JSON (the same as -o json)'),
+).action((target: string | undefined, f: Record<string, string | boolean>) =>
+  target ? dbStatusAction(target, f as Record<string, string>) : statusCommand({ json: f.json === true || f.output === 'json' }),
+);
 
 program
   .command('agent')
@@ -93,9 +116,20 @@ program
   .option('--webhook-port <port>', 'webhook HTTPS port', intArg, 9443)
   .option('--webhook-service <ns/name>', 'in-cluster: register the webhook by this Service instead of a URL')
   .option('--webhook-service-port <port>', 'the Service port', intArg, 443)
+  .option('--webhook-client-ca <file>', 'refuse admission reviews without a client certificate from this CA (the API server\'s AdmissionConfiguration client)')
+  .option('--webhook-client-name <cn...>', 'with --webhook-client-ca: the accepted client certificate common names (default: any from that CA)')
   .option('--cert-dir <dir>', 'where the webhook serving certificate files are written (default: a private temp dir)')
   .option('--health-port <port>', 'serve /healthz and /readyz on 127.0.0.1:<port>', intArg)
   .option('--identity <id>', 'leader-election identity (default: <hostname>-<pid>)')
+  .option(
+    '--allow-certificate-names <patterns>',
+    "names certificates may carry beyond a database's own, comma-separated: DNS names or wildcards (*.example.com), IPs or CIDRs, uri:<glob>, email:<glob>",
+    listArg,
+  )
+  .option('--allowed-cluster-issuers <names>', 'the only ClusterIssuers databases may use, comma-separated (an empty value allows none; default: any)', listArg)
+  .option('--workers <n>', 'databases reconciled at once, per kind (default 4)', workersArg)
+  .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 4)', workersArg)
+  .option('--resync <seconds>', 'a Ready database is checked again after this long without an event (default 30)', resyncArg)
   .action(operatorCommand);
 
 registerPluginCommands(program);

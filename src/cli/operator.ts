@@ -7,6 +7,7 @@ import { Admission, type AdmissionEndpoint } from '../operator/webhook.ts';
 import { Kube } from '../kube/client.ts';
 import { installApi } from '../api/install.ts';
 import { createLogger } from '../observability/logger.ts';
+import { configureCertificatePolicy } from '../certs/policy.ts';
 
 export interface OperatorOptions {
   kubeconfig: string;
@@ -19,9 +20,18 @@ export interface OperatorOptions {
   webhookPort: number;
   webhookService?: string;
   webhookServicePort?: number;
+  webhookClientCa?: string;
+  webhookClientName?: string[];
   certDir?: string;
   healthPort?: number;
   identity?: string;
+  /** Names certificates may carry beyond a database's own (certs/policy.ts). */
+  allowCertificateNames?: string[];
+  /** When set, the only ClusterIssuers databases may use. */
+  allowedClusterIssuers?: string[];
+  workers?: number;
+  opsWorkers?: number;
+  resync?: number;
 }
 
 function parseService(v: string): { namespace: string; name: string } {
@@ -58,6 +68,9 @@ function startHealthServer(port: number, state: () => { leader: boolean; webhook
 
 export async function operatorCommand(opts: OperatorOptions): Promise<void> {
   const log = createLogger('pgtls-operator');
+  // Before anything admits or builds a certificate; a bad pattern stops the start with its message.
+  configureCertificatePolicy({ allowedNames: opts.allowCertificateNames ?? [], ...(opts.allowedClusterIssuers ? { allowedClusterIssuers: opts.allowedClusterIssuers } : {}) });
+  log.info({ allowCertificateNames: opts.allowCertificateNames ?? [], allowedClusterIssuers: opts.allowedClusterIssuers ?? 'any' }, 'certificate policy');
   const kube = Kube.fromFile(opts.kubeconfig);
   if (opts.installCrds) {
     await installApi(kube);
@@ -74,6 +87,8 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
       listenHost: opts.webhookHost,
       listenPort: opts.webhookPort,
       certDir: opts.certDir,
+      clientCaFile: opts.webhookClientCa,
+      clientNames: opts.webhookClientName,
       log: log.child({ component: 'webhook' }),
     });
   }
@@ -84,6 +99,7 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
     identity: opts.identity,
     controllers: defaultControllers(),
     log,
+    tuning: { workers: opts.workers, opsWorkers: opts.opsWorkers, resyncMs: opts.resync === undefined ? undefined : opts.resync * 1000 },
     onLeading: async (leading) => {
       try {
         await admission?.setLeading(leading);
@@ -113,12 +129,9 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
     health = await startHealthServer(opts.healthPort, () => ({
       leader: mgr.isLeader,
       webhookReady: admission ? admission.ready : true,
-      body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null },
+      body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null, stats: mgr.stats() },
     }));
     log.info({ port: opts.healthPort }, 'health endpoint on 127.0.0.1 (/healthz, /readyz)');
-  }
-  if (opts.leaseNamespace === undefined && opts.leaderElect) {
-    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: opts.namespace } });
   }
   await admission?.start();
   log.info({ identity: mgr.identity, leaderElection: opts.leaderElect }, opts.leaderElect ? 'waiting for leadership' : 'starting without leader election');

@@ -73,6 +73,11 @@ export class Controller {
     return this;
   }
 
+  /** Keys waiting, and keys being reconciled now. */
+  get depth(): { queued: number; active: number } {
+    return { queued: this.queue.length, active: this.queue.active };
+  }
+
   async start(): Promise<void> {
     this.running = true;
     for (const inf of new Set(this.informers)) await inf.start();
@@ -96,10 +101,10 @@ export class Controller {
         const res = await this.reconciler.reconcile(parseKey(key));
         this.queue.forget(key);
         if (res?.requeueAfterMs !== undefined) this.queue.addAfter(key, res.requeueAfterMs);
-        this.log.debug({ controller: this.name, key, ms: Date.now() - started }, 'reconciled');
+        this.log.debug({ controller: this.name, object: key, ms: Date.now() - started }, 'reconciled');
       } catch (err) {
         const delay = this.queue.addRateLimited(key);
-        this.log.warn({ controller: this.name, key, err: errorText(err), retryInMs: delay }, 'reconcile failed');
+        this.log.warn({ controller: this.name, object: key, err: errorText(err), retryInMs: delay }, 'reconcile failed');
       } finally {
         this.queue.done(key);
       }

@@ -92,6 +92,11 @@ export class WorkQueue {
     return this.queue.length;
   }
 
+  /** Keys handed out and not done yet. */
+  get active(): number {
+    return this.processing.size;
+  }
+
   shutDown(): void {
     this.shuttingDown = true;
     for (const t of this.timers.values()) clearTimeout(t);

@@ -18,7 +18,7 @@ type Obj = KubeObject & { metadata: NonNullable<KubeObject['metadata']> };
 const NO_STATUS_SUBRESOURCE = new Set(['Secret', 'ConfigMap', 'Event', 'Lease', 'ServiceAccount']);
 
 export type ExecHandler = (pod: PodContainer, command: string[]) => ExecResult | Promise<ExecResult>;
-export type Verb = 'get' | 'list' | 'create' | 'apply' | 'patch' | 'patchStatus' | 'delete' | 'exec';
+export type Verb = 'get' | 'list' | 'create' | 'apply' | 'patch' | 'patchStatus' | 'delete' | 'exec' | 'evict';
 /** Return an error to make the call fail (before it changes anything), undefined to let it through. */
 export type Interceptor = (verb: Verb, ref: ObjectRef, body?: unknown) => Error | undefined;
 
@@ -35,6 +35,12 @@ export function matchesSelector(labels: Record<string, string> | undefined, sele
     if (term.startsWith('!')) return !(term.slice(1).trim() in l);
     return term in l;
   });
+}
+
+function sortedKeys<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(sortedKeys) as T;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])])) as T;
 }
 
 /** RFC 7386 JSON merge patch. */
@@ -56,6 +62,8 @@ export class FakeKube implements KubeClient {
   readonly calls: { verb: Verb; ref: string }[] = [];
   execHandler: ExecHandler = (pod, cmd) => ({ exitCode: 127, stdout: '', stderr: `no exec handler for ${cmd.join(' ')} in ${pod.name}` });
   private readonly interceptors: Interceptor[] = [];
+  /** Store objects with their keys sorted, as the API server returns them (Go marshals maps sorted). */
+  sortKeys = false;
 
   constructor(private readonly clock: Clock = systemClock) {
     this.bus.setMaxListeners(0);
@@ -98,6 +106,7 @@ export class FakeKube implements KubeClient {
   }
 
   private store(o: Obj, type: 'add' | 'update'): Obj {
+    if (this.sortKeys) o = sortedKeys(o);
     o.metadata.resourceVersion = this.nextVersion();
     // As the API server does: a Secret's stringData is written into data and not kept.
     const withStrings = o as Obj & { stringData?: Record<string, string> };
@@ -228,6 +237,13 @@ export class FakeKube implements KubeClient {
     existing.metadata.resourceVersion = this.nextVersion();
     this.emit('delete', existing);
     return true;
+  }
+
+  /** No PodDisruptionBudgets here: an eviction is a delete (faults come from intercept). */
+  async evict(pod: { name: string; namespace: string }): Promise<boolean> {
+    const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace };
+    this.enter('evict', ref);
+    return this.delete(ref);
   }
 
   async exec(pod: PodContainer, command: string[]): Promise<ExecResult> {

@@ -4,6 +4,7 @@ import { invalid, required } from '../field-error.ts';
 import type { Validator } from './types.ts';
 import { commonDatabaseValidators, podTemplateValidator, replicasValidator, tlsConfigValidator } from './database.ts';
 import { PGBOUNCER_CONTAINER, pgbouncerPodSpec } from '../../provisioner/pgbouncer/statefulset.ts';
+import { MAX_REPLICAS, validatePort } from './limits.ts';
 
 export const PGBOUNCER_CERT_ALIASES = ['server', 'client', 'metrics-exporter'] as const;
 
@@ -18,6 +19,7 @@ export const pgbouncerValidators: readonly Validator<PgBouncer>[] = [
   ...commonDatabaseValidators,
   podTemplateValidator((pb: PgBouncer) => ({ spec: pgbouncerPodSpec({ db: { name: pb.metadata!.name ?? 'db', namespace: pb.metadata!.namespace ?? 'default', uid: '' }, image: '', port: pb.spec.connectionPool?.port ?? 5432 }), mainContainer: PGBOUNCER_CONTAINER })),
   tlsConfigValidator(PGBOUNCER_CERT_ALIASES),
-  replicasValidator(1),
+  replicasValidator(1, MAX_REPLICAS),
   validateDatabaseName,
+  (pb) => validatePort(pb.spec.connectionPool?.port, 'spec.connectionPool.port'),
 ];

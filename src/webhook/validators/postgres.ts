@@ -5,6 +5,7 @@ import { majorVersion } from '../facts.ts';
 import type { Validator } from './types.ts';
 import { commonDatabaseValidators, podTemplateValidator, replicasValidator, tlsConfigValidator } from './database.ts';
 import { POSTGRES_CONTAINER, postgresPodSpec } from '../../provisioner/postgres/statefulset.ts';
+import { MAX_REPLICAS } from './limits.ts';
 
 export const POSTGRES_CERT_ALIASES = ['server', 'client', 'metrics-exporter', 'archiver'] as const;
 
@@ -33,7 +34,7 @@ export const postgresValidators: readonly Validator<Postgres>[] = [
   ...commonDatabaseValidators,
   podTemplateValidator((pg: Postgres) => ({ spec: postgresPodSpec({ db: { name: pg.metadata!.name ?? 'db', namespace: pg.metadata!.namespace ?? 'default', uid: '' }, image: '', authSecret: pg.spec.authSecret?.name ?? '', ephemeral: pg.spec.storageType === 'Ephemeral' }), mainContainer: POSTGRES_CONTAINER })),
   tlsConfigValidator(POSTGRES_CERT_ALIASES),
-  replicasValidator(1),
+  replicasValidator(1, MAX_REPLICAS),
   validateStorage,
   validateScram,
   validateImmutable,

@@ -72,7 +72,7 @@ describe('pod specs for a real kubelet', () => {
     assert.equal(pgpoolConfigGeneration('4.6.1'), '4.4+');
     assert.throws(() => pgpoolConfigGeneration('latest'), /expected major\.minor/);
     const files = (v: string) =>
-      renderPgpoolFiles({ tls: { sslMode: 'disable', clientAuthMode: 'md5' }, backend: { name: 'pg', namespace: 'demo', clientAuthMode: 'md5', authSecret: 'pg-auth', host: 'pg.demo.svc', port: 5432, sslMode: 'disable', users: [{ name: 'postgres', password: 'x' }], caPem: '' }, pcp: { name: 'pcp', password: 'y' }, ownCaPem: '', serverVersion: v })['pgpool.conf']!;
+      renderPgpoolFiles({ tls: { sslMode: 'disable', clientAuthMode: 'md5' }, backend: { name: 'pg', namespace: 'demo', clientAuthMode: 'md5', authSecret: 'pg-auth', host: 'pg.demo.svc', port: 5432, sslMode: 'disable', users: [{ name: 'postgres', password: 'x' }], superuser: 'postgres', caPem: '' }, pcp: { name: 'pcp', password: 'y' }, ownCaPem: '', serverVersion: v })['pgpool.conf']!;
     assert.match(files('4.6.1'), /^unix_socket_directories = /m);
     assert.match(files('4.3.5'), /^socket_dir = /m);
   });

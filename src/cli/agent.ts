@@ -50,7 +50,7 @@ export async function agentCommand(o: AgentCommandOptions): Promise<void> {
     clientCa: o.clientCa,
     plan: { podOctet: parseNetwork(o.podNetwork), serviceOctet: parseNetwork(o.serviceNetwork) },
     kubernetesVersion: o.kubernetesVersion,
-    strict: o.strict ?? false,
+    strict: o.strict ?? true,
     podNetwork: o.podNetworkMode ?? 'auto',
     secretSyncDelayMs: Math.round((o.secretSyncDelay ?? 0) * 1000),
     ...(o.imagesDir ? { imagesDir: o.imagesDir } : {}),

@@ -71,7 +71,7 @@ describe('cluster network: node namespace, egress through the gateway, kubernete
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'shell', namespace: NS },
-      spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers: [{ name: 'sh', image: 'postgres:15', command: ['sh', '-c', 'echo started-shell; exec sleep 3600'] }] },
+      spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers: [{ name: 'sh', image: 'localhost/pgtls/postgres:15', command: ['sh', '-c', 'echo started-shell; exec sleep 3600'] }] },
     }));
     await eventually('shell running', async () => (await core().readNamespacedPod({ name: 'shell', namespace: NS })).status?.phase === 'Running', 120_000, 500);
     const c0 = await counters();

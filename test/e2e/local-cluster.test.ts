@@ -122,7 +122,7 @@ describe('local cluster: real control plane and cert-manager', { timeout: 15 * 6
         spec: {
           replicas: 2,
           selector: { matchLabels: { app: 'd1' } },
-          template: { metadata: { labels: { app: 'd1' } }, spec: { containers: [{ name: 'c', image: 'debian:bookworm' }] } },
+          template: { metadata: { labels: { app: 'd1' } }, spec: { containers: [{ name: 'c', image: 'localhost/pgtls/debian:bookworm' }] } },
         },
       },
     });

@@ -2,7 +2,7 @@
 // environment of `pgtls up` (and of test runs), so a cluster can be brought up
 // with a strict node, pods in network namespaces, or a kubelet-paced Secret
 // sync without new `up` options.
-//   PGTLS_NODE_STRICT=1                  --strict
+//   PGTLS_NODE_STRICT=0                  --no-strict (lenient; strict, as a kubelet, is the default)
 //   PGTLS_NODE_POD_NETWORK=loopback      --pod-network-mode=loopback (default auto: netns when up made the node namespace)
 //   PGTLS_NODE_SECRET_SYNC_DELAY=60      --secret-sync-delay=60 (seconds)
 //   PGTLS_IMAGES_DIR, XDG_CACHE_HOME     --images-dir (the image store `pgtls images` uses)
@@ -14,7 +14,10 @@ export function agentFlagsFromEnv(env: NodeJS.ProcessEnv = process.env): string[
   // The agent gets a clean environment (PATH, HOME): the store `pgtls images` sees is passed on.
   if (env.PGTLS_IMAGES_DIR || env.XDG_CACHE_HOME) flags.push(`--images-dir=${imagesRoot(env)}`);
   if (env.PGTLS_DEBIAN_MIRROR) flags.push(`--debian-mirror=${env.PGTLS_DEBIAN_MIRROR}`);
-  if (['1', 'true', 'yes'].includes((env.PGTLS_NODE_STRICT ?? '').toLowerCase())) flags.push('--strict');
+  const strict = (env.PGTLS_NODE_STRICT ?? '').toLowerCase();
+  if (['1', 'true', 'yes'].includes(strict)) flags.push('--strict');
+  else if (['0', 'false', 'no'].includes(strict)) flags.push('--no-strict');
+  else if (strict) throw new Error(`PGTLS_NODE_STRICT: must be 1 or 0, not ${JSON.stringify(env.PGTLS_NODE_STRICT)}`);
   const mode = env.PGTLS_NODE_POD_NETWORK;
   if (mode) {
     if (!['auto', 'loopback', 'netns'].includes(mode)) throw new Error(`PGTLS_NODE_POD_NETWORK: must be auto, netns or loopback, not ${JSON.stringify(mode)}`);

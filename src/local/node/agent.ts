@@ -42,7 +42,11 @@ export interface AgentOptions {
   plan: AddressPlan;
   kubernetesVersion: string;
   backoffBaseMs?: number;
-  /** Volume ownership as the kubelet does it (ownership.ts); off: files are given to the pod's user. */
+  /**
+   * As strict as a kubelet (default): volume ownership as the kubelet does it (ownership.ts) and
+   * only images with a root filesystem. false (lenient): files are given to the pod's user and
+   * public image names the builder does not make run on the host's programs.
+   */
   strict?: boolean;
   /** netns: a network namespace per pod on the node bridge; loopback: pods share the host's network (127.P.x.y each). */
   podNetwork?: PodNetworkMode;
@@ -75,15 +79,18 @@ export class NodeAgent implements KubeletBackend {
   readonly podsDir: string;
   readonly clock: Clock;
   private readonly images: ImageService;
+  /** As strict as a kubelet unless opts.strict is false. */
+  private readonly strict: boolean;
 
   constructor(readonly opts: AgentOptions) {
     this.log = opts.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`));
     this.podsDir = join(opts.stateDir, 'pods');
     this.clock = opts.clock ?? systemClock;
+    this.strict = opts.strict ?? true;
     const built = builtImages({ imagesDir: opts.imagesDir, mirror: opts.debianMirror, log: this.log });
     // Strict: every container runs in its image's root filesystem, as on a real node. Lenient: pod
     // specs that still name public images the builder does not make run on the host's programs.
-    this.images = opts.images ?? (opts.strict ? built : withFallback(built, hostImages()));
+    this.images = opts.images ?? (this.strict ? built : withFallback(built, hostImages()));
   }
 
   facts(): NodeFacts {
@@ -128,7 +135,7 @@ export class NodeAgent implements KubeletBackend {
     this.kubelet = new KubeletApi(this, { port: this.opts.kubeletPort, cert: this.opts.servingCert, key: this.opts.servingKey, clientCa: this.opts.clientCa });
     await this.kubelet.listen();
     const where = this.network.mode === 'netns' ? 'pods in their own network namespaces' : `pods in ${podNetwork(this.opts.plan)}, services in ${serviceNetwork(this.opts.plan)}`;
-    this.log(`node ${this.opts.nodeName} ready: kubelet API on 127.0.0.1:${this.opts.kubeletPort}, ${where}${this.opts.strict ? ', strict kubelet volume ownership' : ''}`);
+    this.log(`node ${this.opts.nodeName} ready: kubelet API on 127.0.0.1:${this.opts.kubeletPort}, ${where}${this.strict ? ', strict kubelet volume ownership' : ', lenient (not as strict as a kubelet)'}`);
   }
 
   private onPod(type: string, pod: V1Pod): void {
@@ -211,7 +218,7 @@ export class NodeAgent implements KubeletBackend {
       images: this.images,
       log: this.log,
       sandbox: {
-        strict: this.opts.strict ?? false,
+        strict: this.strict,
         canChown: process.getuid?.() === 0,
         network: this.network,
         volumeSources: (pod, podIP) => ({

@@ -218,6 +218,9 @@ describe('images, flags and references', () => {
   it('maps the environment of `pgtls up` to agent flags', () => {
     assert.deepEqual(agentFlagsFromEnv({}), []);
     assert.deepEqual(agentFlagsFromEnv({ PGTLS_NODE_STRICT: '1', PGTLS_NODE_POD_NETWORK: 'netns', PGTLS_NODE_SECRET_SYNC_DELAY: '60' }), ['--strict', '--pod-network-mode=netns', '--secret-sync-delay=60']);
+    // Strict (as a kubelet) is the agent's default: only turning it off needs a flag.
+    assert.deepEqual(agentFlagsFromEnv({ PGTLS_NODE_STRICT: '0' }), ['--no-strict']);
+    assert.throws(() => agentFlagsFromEnv({ PGTLS_NODE_STRICT: 'maybe' }), /PGTLS_NODE_STRICT: must be 1 or 0/);
     assert.throws(() => agentFlagsFromEnv({ PGTLS_NODE_POD_NETWORK: 'bridge' }), /PGTLS_NODE_POD_NETWORK: must be auto, netns or loopback/);
     assert.throws(() => agentFlagsFromEnv({ PGTLS_NODE_SECRET_SYNC_DELAY: 'soon' }), /PGTLS_NODE_SECRET_SYNC_DELAY/);
   });

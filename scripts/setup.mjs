@@ -215,7 +215,7 @@ function run(cmd, args, opts = {}) {
 const only = (() => {
   const a = process.argv.slice(2);
   if (a.includes('--help') || a.includes('-h')) {
-    out.write('usage: node scripts/setup.mjs [--kubelet-runtime] [--only <step>[,<step>...]]\n  steps: npm, pg18-tools, apt, go (every Go build), go:<binary> (e.g. go:kube-apiserver);\n  with --kubelet-runtime also apt:kubelet-runtime, go:kubelet-runtime (go:kubelet, go:crictl, ...)\n');
+    out.write('usage: node scripts/setup.mjs [--kubelet-runtime] [--only <step>[,<step>...]]\n  steps: npm, pg18-tools, apt, go (every Go build), go:<binary> (e.g. go:kube-apiserver), images;\n  with --kubelet-runtime also apt:kubelet-runtime, go:kubelet-runtime (go:kubelet, go:crictl, ...)\n');
     process.exit(0);
   }
   const i = a.indexOf('--only');
@@ -390,7 +390,31 @@ async function pg18Tools() {
   });
 }
 
-// 5. The kubelet runtime (`pgtls up --runtime kubelet`, test/e2e/kubelet-runtime.test.ts): Debian's
+// 5. The catalog's images (src/images): root filesystems from Debian for the catalog versions and
+// the test pods. The node builds a missing image on first pull, but a cold build takes minutes
+// (postgres:15 ~8 min on 2 busy cores, docs/images.md), longer than a pod's wait in a test or a
+// guide: build them here, once. PGTLS_SETUP_IMAGES=0 leaves them to the first pull.
+async function catalogImages() {
+  if (process.env.PGTLS_SETUP_IMAGES === '0') return;
+  await step('images', 'catalog images', async (s) => {
+    const tsx = (args, onLine) => run(process.execPath, ['--import', 'tsx', ...args], onLine ? { onLine } : {});
+    let refs = '';
+    await tsx(['-e', "import('./src/images/catalog.ts').then((m) => console.log(JSON.stringify(m.CATALOG_IMAGES)))"], (l) => { refs += l; });
+    let listing = '';
+    await tsx(['src/cli/main.ts', 'images', 'list', '--json'], (l) => { listing += `${l}\n`; });
+    const built = new Set(JSON.parse(listing).filter((i) => i.built).flatMap((i) => i.tags.map((t) => `${i.repository}:${t}`)));
+    const missing = JSON.parse(refs).filter((r) => !built.has(r));
+    if (missing.length === 0) return { cached: '' };
+    s.title = `catalog images (Debian root filesystems): ${missing.join(' ')}`;
+    s.estimateMs = missing.length * 4 * 60_000;
+    s.estimateSource = 'cold builds on 2 busy cores (docs/images.md)';
+    announce(s);
+    await tsx(['src/cli/main.ts', 'images', 'build', ...missing]);
+    return `built ${missing.join(' ')}`;
+  });
+}
+
+// 6. The kubelet runtime (`pgtls up --runtime kubelet`, test/e2e/kubelet-runtime.test.ts): Debian's
 // containerd, runc and CNI plugins, and kubelet, kube-proxy, crictl, CoreDNS and pause built from their
 // modules. Only with `--kubelet-runtime`, or before `npm test` (npm runs this as `pretest`), so
 // `npm start` stays lean; PGTLS_KUBELET_RUNTIME=0 turns it off. Before tests a failure is only a
@@ -446,6 +470,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     await pg18Tools();
     await debianPackages();
     await binaries();
+    await catalogImages();
     await kubeletRuntime();
     if (ticker) clearInterval(ticker);
     summary(Date.now() - t0);

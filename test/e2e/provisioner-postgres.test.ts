@@ -64,7 +64,13 @@ describe('provisioner: Postgres lifecycle', { timeout: 20 * 60_000 }, () => {
     await apply(env, postgres('pg-plain'));
     for (const [name, policy] of Object.entries(POLICIES)) await apply(env, postgres(name, { deletionPolicy: policy }));
     // Kill it once it has started creating pods, before pg-ha is ready.
-    await eventually('pod pg-ha-0', async () => exists(() => core().readNamespacedPod({ name: 'pg-ha-0', namespace: NS })), 120_000, 200);
+    // The StatefulSet comes after cert-manager has issued pg-ha's certificates (the pods start with TLS),
+    // so this wait holds operator start, admission and issuance: on a loaded machine well over a minute.
+    await eventually('pod pg-ha-0', async () => exists(() => core().readNamespacedPod({ name: 'pg-ha-0', namespace: NS })), 240_000, 200).catch(async (err) => {
+      // Say where it stopped: no Certificate Ready, no StatefulSet, or pods refused (FailedCreate).
+      const seen = await env.c.kubectl(['get', 'certificates,statefulsets,pods,events', '-n', NS, '-o', 'wide']);
+      throw new Error(`${(err as Error).message}\n${seen.stdout}${seen.stderr}`);
+    });
     assert.notEqual(await status(env, 'pg', NS, 'pg-ha'), 'Ready');
     await env.killOperator();
     await sleep(3000);

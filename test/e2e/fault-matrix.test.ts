@@ -21,8 +21,7 @@ import { localAddress } from '../../src/local/node/resolve.ts';
 import { governingServiceName } from '../../src/provisioner/specs/services.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually, sleep } from '../helpers/exec.ts';
-import { makeCa, tmpDir } from '../helpers/tls.ts';
-import { secretText, type OpsStatus } from '../helpers/ops.ts';
+import { createCaIssuers, postgresManifest, secretText, type OpsStatus } from '../helpers/ops.ts';
 
 const NS = 'faults';
 const DB = 'fm';
@@ -37,7 +36,7 @@ interface Op {
 describe('fault matrix: ReconfigureTLS survives every fault mid-request', { timeout: 30 * 60_000 }, () => {
   let c: TestCluster;
   let checksum: string;
-  const cas: Record<string, string> = {};
+  let cas: Record<string, string> = {};
   /** Measured per case (ms), printed at the end for docs/faults.md. */
   const timings: Record<string, number> = {};
   /** For each operator kill: the condition it waited for, and the step that was unfinished when it died. */
@@ -170,30 +169,14 @@ describe('fault matrix: ReconfigureTLS survives every fault mid-request', { time
     const t0 = Date.now();
     c = await startTestCluster();
     await c.kubectlOk(['create', 'namespace', NS]);
-    const issuers: object[] = [];
-    for (const [secret, issuer, subj] of [
+    cas = await createCaIssuers(c, NS, [
       ['fm-ca', 'fm-issuer', '/CN=fm-ca/O=faults'],
       ['fm-new-ca', 'fm-new-issuer', '/CN=fm-new-ca/O=faults'],
-    ] as const) {
-      const ca = await makeCa(tmpDir(), subj);
-      cas[issuer] = readFileSync(ca.crt, 'utf8');
-      await c.kubectlOk(['create', 'secret', 'tls', secret, `--cert=${ca.crt}`, `--key=${ca.key}`, `--namespace=${NS}`]);
-      issuers.push({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: issuer, namespace: NS }, spec: { ca: { secretName: secret } } });
-    }
-    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: issuers }));
-    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'kubedb.com/v1',
-      kind: 'Postgres',
-      metadata: { name: DB, namespace: NS },
-      spec: {
-        version: '15',
-        replicas: 2,
-        storageType: 'Durable',
-        storage: { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-        deletionPolicy: 'WipeOut',
-        sslMode: 'verify-full',
-        tls: { issuerRef: { name: 'fm-issuer', kind: 'Issuer', apiGroup: 'cert-manager.io' } },
-      },
+    ]);
+    await c.kubectlOk(['apply', '-f', '-'], postgresManifest(DB, NS, {
+      replicas: 2,
+      sslMode: 'verify-full',
+      tls: { issuerRef: { name: 'fm-issuer', kind: 'Issuer', apiGroup: 'cert-manager.io' } },
     }));
     await eventually(`${DB} Ready`, async () => (await c.kubectlOk(['-n', NS, 'get', 'pg', DB, '-o', 'jsonpath={.status.phase}'])) === 'Ready', 300_000, 1000);
     await psql(`${DB}-0`, "create table fault_rows (id int primary key, v text); insert into fault_rows select g, md5(g::text) from generate_series(1, 5000) g");

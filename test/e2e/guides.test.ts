@@ -7,13 +7,13 @@
 //   PGTLS_GUIDES_HOME=<pgtls home>      runs against that running cluster instead of a new one
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { GuideShell, matchOutput, parseBlocks, parseCommands } from '../helpers/guides.ts';
 import { homeLayout } from '../../src/local/home.ts';
 import { pgtlsKubectlPath } from '../../src/cli/plugin/kubectl.ts';
+import { tmpDir } from '../helpers/tls.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const GUIDES_DIR = join(ROOT, 'docs', 'guides');
@@ -51,7 +51,7 @@ describe('runnable guides (docs/guides)', { timeout: 90 * 60_000 }, () => {
     timings['cluster up'] = Date.now() - t0;
     // `kubectl` in the guides is the server's version too (no skew warning, and
     // no kubectl needed on the machine); `kubectl pgtls` finds bin/kubectl-pgtls.
-    const shim = mkdtempSync(join(tmpdir(), 'pgtls-guides-bin-'));
+    const shim = tmpDir('pgtls-guides-bin-');
     symlinkSync(pgtlsKubectlPath(), join(shim, 'kubectl'));
     // No "still running" lines from `kubectl pgtls tls …`: how many a slow machine prints is not the guide's to show.
     env = { ...process.env, PATH: `${shim}:${join(ROOT, 'bin')}:${process.env.PATH}`, KUBECONFIG: kubeconfig, PGTLS_HOME: home, TERM: 'dumb', LC_ALL: 'C.UTF-8', PGTLS_PROGRESS_HEARTBEAT: '0' };
@@ -76,7 +76,7 @@ describe('runnable guides (docs/guides)', { timeout: 90 * 60_000 }, () => {
       const runnable = blocks.filter((b) => b.lang === 'bash' && !b.attrs.includes('no-run'));
       if (runnable.length === 0) return;
       // A scratch directory per guide (the CA files land there), with the repository's docs/ in it.
-      const cwd = mkdtempSync(join(tmpdir(), 'pgtls-guide-'));
+      const cwd = tmpDir('pgtls-guide-');
       symlinkSync(join(ROOT, 'docs'), join(cwd, 'docs'));
       const shell = new GuideShell(cwd, env);
       const started = Date.now();

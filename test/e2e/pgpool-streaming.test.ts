@@ -13,8 +13,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/exec.ts';
-import { makeCa, tmpDir } from '../helpers/tls.ts';
-import { fixture, secretFiles, secretText, waitOps } from '../helpers/ops.ts';
+import { createCaIssuers, fixture, postgresManifest, secretFiles, secretText, waitOps } from '../helpers/ops.ts';
 import { readFileSync } from 'node:fs';
 import { localAddress } from '../../src/local/node/resolve.ts';
 import { k8s } from '../../src/kube/client.ts';
@@ -159,25 +158,14 @@ describe('Pgpool streaming replication: reads reach the standby through every Re
   before(async () => {
     c = await startTestCluster();
     await c.kubectlOk(['create', 'namespace', NS]);
-    const issuers: object[] = [];
-    for (const [secret, issuer, subj] of [
+    await createCaIssuers(c, NS, [
       ['pg-ca', 'pg-issuer', '/CN=postgres-ca/O=kubedb'],
       ['pg-new-ca', 'pg-new-issuer', '/CN=postgres-ca/O=kubedb-updated'],
       ['pgpool-ca', 'pgpool-issuer', '/CN=ca/O=kubedb'],
       ['pgpool-new-ca', 'pp-new-issuer', '/CN=ca-updated/O=kubedb-updated'],
-    ] as const) {
-      const ca = await makeCa(tmpDir(), subj);
-      await c.kubectlOk(['create', 'secret', 'tls', secret, `--cert=${ca.crt}`, `--key=${ca.key}`, `--namespace=${NS}`]);
-      issuers.push({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: issuer, namespace: NS }, spec: { ca: { secretName: secret } } });
-    }
-    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: issuers }));
+    ]);
     // The guide's ha-postgres without TLS (Pgpool's admission requires that for a Pgpool without TLS): a primary and one standby.
-    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'kubedb.com/v1',
-      kind: 'Postgres',
-      metadata: { name: 'ha-postgres', namespace: NS },
-      spec: { version: '15', replicas: 2, storageType: 'Durable', storage: { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } }, deletionPolicy: 'WipeOut' },
-    }));
+    await c.kubectlOk(['apply', '-f', '-'], postgresManifest('ha-postgres', NS, { replicas: 2 }));
     await eventually('ha-postgres Ready', async () => (await phase('pg', 'ha-postgres')) === 'Ready', 300_000, 1000);
     password = await secretText(c, NS, 'ha-postgres-auth', 'password');
     await c.kubectlOk(['apply', '-f', '-'], fixture('pgpool-pgpool-catalog.yaml'));

@@ -5,19 +5,17 @@
 // Pgpool-II 4.3 by restarting its pod, whose refused window is measured.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually, run, runOk } from '../helpers/exec.ts';
-import { makeCa, tmpDir } from '../helpers/tls.ts';
-import { fixture, libpqEnv, pgbench, PG_BIN, podUids, secretFiles, secretText, servedSerial, waitOps, writeBundle } from '../helpers/ops.ts';
+import { createCaIssuers, fixture, libpqEnv, pgbench, PG_BIN, podUids, postgresManifest, secretFiles, secretText, servedSerial, waitOps, writeBundle } from '../helpers/ops.ts';
 import { localAddress } from '../../src/local/node/resolve.ts';
 
 const NS = 'demo';
 
 describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout: 30 * 60_000 }, () => {
   let c: TestCluster;
-  const cas: Record<string, string> = {};
+  let cas: Record<string, string> = {};
   const timings: Record<string, number> = {};
   let pbUids: Record<string, string>;
 
@@ -36,26 +34,14 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
   before(async () => {
     c = await startTestCluster();
     await c.kubectlOk(['create', 'namespace', NS]);
-    const issuers: object[] = [];
-    for (const [secret, issuer, subj] of [
+    cas = await createCaIssuers(c, NS, [
       ['pgbouncer-ca', 'pb-issuer', '/CN=pgbouncer/O=kubedb'],
       ['pgbouncer-new-ca', 'pb-new-issuer', '/CN=pgbouncer/O=kubedb-updated'],
       ['pgpool-ca', 'pgpool-issuer', '/CN=ca/O=kubedb'],
       ['pgpool-new-ca', 'pp-new-issuer', '/CN=ca-updated/O=kubedb-updated'],
-    ] as const) {
-      const ca = await makeCa(tmpDir(), subj);
-      cas[secret] = readFileSync(ca.crt, 'utf8');
-      await c.kubectlOk(['create', 'secret', 'tls', secret, `--cert=${ca.crt}`, `--key=${ca.key}`, `--namespace=${NS}`]);
-      issuers.push({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: issuer, namespace: NS }, spec: { ca: { secretName: secret } } });
-    }
-    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: issuers }));
+    ]);
     // The guides' backend is ha-postgres without TLS (Pgpool's admission requires that); one replica keeps this file quick.
-    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'kubedb.com/v1',
-      kind: 'Postgres',
-      metadata: { name: 'ha-postgres', namespace: NS },
-      spec: { version: '15', replicas: 1, storageType: 'Durable', storage: { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } }, deletionPolicy: 'WipeOut' },
-    }));
+    await c.kubectlOk(['apply', '-f', '-'], postgresManifest('ha-postgres', NS, { replicas: 1 }));
     await eventually('ha-postgres Ready', async () => (await phase('pg', 'ha-postgres')) === 'Ready', 180_000, 1000);
     await c.kubectlOk(['apply', '-f', '-'], fixture('pgbouncer-pb-catalog.yaml'));
     await c.kubectlOk(['apply', '-f', '-'], fixture('pgpool-pgpool-catalog.yaml'));
@@ -94,7 +80,7 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
     const password = await secretText(c, NS, 'ha-postgres-auth', 'password');
     // client_tls_sslmode verify-full: PgBouncer asks every client for a certificate (then md5 as its hba says).
     const cf = await secretFiles(c, NS, 'pb-client-cert');
-    const env = await libpqEnv(c, NS, 'pb', 5432, { ca: writeBundle(cas['pgbouncer-ca']!, cas['pgbouncer-new-ca']!), cert: cf['tls.crt']!, key: cf['tls.key']! }, password);
+    const env = await libpqEnv(c, NS, 'pb', 5432, { ca: writeBundle(cas['pb-issuer']!, cas['pb-new-issuer']!), cert: cf['tls.crt']!, key: cf['tls.key']! }, password);
     await runOk(join(PG_BIN, 'pgbench'), ['-i', '-s', '1', '-q'], { env: { ...process.env, ...env } });
     const bench = pgbench(['-n', '-c', '4', '-j', '2', '-T', '12', '-S'], env);
     await new Promise((r) => setTimeout(r, 1500));
@@ -102,7 +88,8 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
     const b = await bench;
     assert.equal(b.code, 0, b.output);
     assert.equal(b.failed + b.aborted, 0, b.output);
-    assert.ok(b.transactions > 500, b.output);
+    // It ran through the rotate (how fast is a benchmark's business, not this test's: load varies).
+    assert.ok(b.transactions > 50, b.output);
     assert.notEqual(await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pb-server-cert'))['tls.crt']!, '-noout', '-serial']), datesBefore);
     assert.equal(await subjectOf('pb-server-cert', 'tls.crt'), before);
     const serial = (await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pb-server-cert'))['tls.crt']!, '-noout', '-serial'])).trim().replace('serial=', '');
@@ -114,11 +101,11 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
     await ops('pbops', 'pgbouncer-change-issuer.yaml', 'change-issuer');
     for (const s of ['pb-client-cert', 'pb-server-cert']) assert.equal(await subjectOf(s), 'subject=CN = pgbouncer, O = kubedb-updated');
     const podCa = await c.kubectlOk(['-n', NS, 'exec', 'pb-0', '--', 'cat', '/var/run/pgbouncer/tls/serving/server/ca.crt']);
-    assert.equal(podCa.trim(), cas['pgbouncer-new-ca']!.trim());
+    assert.equal(podCa.trim(), cas['pb-new-issuer']!.trim());
     // A client trusting only the new CA gets through PgBouncer with verify-full.
     const password = await secretText(c, NS, 'ha-postgres-auth', 'password');
     const cf = await secretFiles(c, NS, 'pb-client-cert');
-    const env = await libpqEnv(c, NS, 'pb', 5432, { ca: writeBundle(cas['pgbouncer-new-ca']!), cert: cf['tls.crt']!, key: cf['tls.key']! }, password);
+    const env = await libpqEnv(c, NS, 'pb', 5432, { ca: writeBundle(cas['pb-new-issuer']!), cert: cf['tls.crt']!, key: cf['tls.key']! }, password);
     assert.equal((await runOk(join(PG_BIN, 'psql'), ['-Atc', 'select 1'], { env: { ...process.env, ...env } })).trim(), '1');
     assert.deepEqual(await podUids(c, NS, 'app.kubernetes.io/instance=pb'), pbUids);
   });

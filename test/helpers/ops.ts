@@ -8,7 +8,7 @@ import { probeTls } from '../../src/engines/shared/probe.ts';
 import { localAddress } from '../../src/local/node/resolve.ts';
 import type { TestCluster } from './cluster.ts';
 import { eventually, sleep } from './exec.ts';
-import { tmpDir, writeSecretFiles } from './tls.ts';
+import { makeCa, tmpDir, writeSecretFiles } from './tls.ts';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'e2e', 'fixtures');
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -112,6 +112,33 @@ export function writeBundle(...pems: string[]): string {
   const f = join(tmpDir(), 'bundle.crt');
   writeFileSync(f, pems.join('\n'));
   return f;
+}
+
+/**
+ * CA Issuers as the guides make them: per [secret, issuer, subject], a fresh CA
+ * in a TLS Secret and an Issuer of kind CA on it. Returns each CA's PEM by issuer name.
+ */
+export async function createCaIssuers(c: TestCluster, ns: string, cas: readonly (readonly [secret: string, issuer: string, subject: string])[]): Promise<Record<string, string>> {
+  const pems: Record<string, string> = {};
+  const issuers: object[] = [];
+  for (const [secret, issuer, subj] of cas) {
+    const ca = await makeCa(tmpDir(), subj);
+    pems[issuer] = readFileSync(ca.crt, 'utf8');
+    await c.kubectlOk(['create', 'secret', 'tls', secret, `--cert=${ca.crt}`, `--key=${ca.key}`, `--namespace=${ns}`]);
+    issuers.push({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: issuer, namespace: ns }, spec: { ca: { secretName: secret } } });
+  }
+  await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: issuers }));
+  return pems;
+}
+
+/** The guides' Postgres with 1 GiB of `standard` storage and WipeOut; `spec` adds to it. */
+export function postgresManifest(name: string, ns: string, spec: Record<string, unknown>): string {
+  return JSON.stringify({
+    apiVersion: 'kubedb.com/v1',
+    kind: 'Postgres',
+    metadata: { name, namespace: ns },
+    spec: { version: '15', storageType: 'Durable', storage: { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } }, deletionPolicy: 'WipeOut', ...spec },
+  });
 }
 
 export { sleep };

@@ -1,11 +1,30 @@
 // openssl helpers for checking what cert-manager issued.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOk } from './exec.ts';
 
+const made: string[] = [];
+
+/**
+ * A fresh directory under the system's temp dir, removed when the test process
+ * exits (PGTLS_KEEP_TMP=1 keeps them, for debugging): a test run leaves /tmp as it found it.
+ */
 export function tmpDir(prefix = 'pgtls-tls-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (made.length === 0 && !process.env.PGTLS_KEEP_TMP) {
+    process.on('exit', () => {
+      for (const d of made) {
+        try {
+          rmSync(d, { recursive: true, force: true, maxRetries: 2 });
+        } catch {
+          // A mount or a busy file: leave that one.
+        }
+      }
+    });
+  }
+  made.push(dir);
+  return dir;
 }
 
 /** Writes the keys of a TLS Secret's data (base64) to files in dir. */

@@ -18,6 +18,7 @@ import { PodImages, type ImageService, type NodeImage } from './image-service.ts
 import { enterArgv } from './launch.ts';
 import { PodSandbox, type SandboxContext } from './pod-sandbox.ts';
 import { afterExit, podReady, podStatus, restartPolicy, toStart, type PodView, type Terminated } from './pod-status.ts';
+import { graceAfterHooks, preStopActions } from './pre-stop.ts';
 import { runBounded } from './probes.ts';
 import { VolumeError } from './volumes.ts';
 import { resolveRunAs } from './users.ts';
@@ -233,7 +234,10 @@ export class PodRunner {
   private async terminate(): Promise<void> {
     const pod = this.pod;
     const grace = pod.metadata!.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-    await this.stopAll(grace);
+    this.terminating = true;
+    const hooksStarted = this.ctx.clock.now();
+    if (grace > 0) await this.runPreStopHooks(grace);
+    await this.stopAll(grace > 0 ? graceAfterHooks(grace, this.ctx.clock.now() - hooksStarted) : 0);
     this.finished = true;
     for (const c of this.all()) for (const t of c.timers) this.ctx.clock.clearTimeout(t);
     this.ctx.clock.clearTimeout(this.timer);
@@ -380,6 +384,20 @@ export class PodRunner {
   execCapture(c: ContainerRun, argv: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
     const { file, args, env } = this.execArgv(c, argv);
     return runBounded(file, args, env, timeoutMs);
+  }
+
+  /** The running containers' preStop hooks, in parallel, before any is signalled (as the kubelet does). */
+  private async runPreStopHooks(graceSeconds: number): Promise<void> {
+    const running = this.mains.filter((c) => c.pid && c.state.kind === 'running').map((c) => c.spec);
+    await Promise.all(
+      preStopActions(running, graceSeconds).map(async (a) => {
+        if (a.kind === 'sleep') return this.ctx.clock.sleep(a.ms);
+        if (a.kind === 'unsupported') return this.ctx.log(`pod ${this.key} container ${a.container}: ${a.detail}`);
+        const c = this.mains.find((m) => m.name === a.container)!;
+        const r = await this.execCapture(c, a.argv, a.timeoutMs).catch((err: unknown) => ({ code: -1, output: String(err) }));
+        if (r.code !== 0) this.ctx.log(`pod ${this.key} container ${a.container}: FailedPreStopHook (exit ${r.code}): ${r.output.slice(0, 200)}`);
+      }),
+    );
   }
 
   /** SIGTERM the container's process group, SIGKILL after the grace period. */

@@ -6,8 +6,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, existsSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildPrerequisites,
@@ -26,6 +25,7 @@ import {
 } from '../../../src/images/index.ts';
 import { readBuilt, storeLayout } from '../../../src/images/store.ts';
 import { debianReachable, startPrivateContainerd } from './harness.ts';
+import { tmpDir } from '../../helpers/tls.ts';
 
 /** What each catalog image must contain, written independently of the recipes. */
 const EXPECT: Record<string, { user: [string, number, number]; commands: [string[], RegExp][]; owned?: [string, number, string][] }> = {
@@ -87,7 +87,7 @@ const EXTRA: Record<string, { user: string; commands: [string[], RegExp][] }> = 
   'localhost/pgtls/node:20': { user: '65534:65534', commands: [[['node', '-e', 'console.log(process.versions.node)'], /^(2\d)\.\d+\.\d+$/m]] },
 };
 
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), `pgtls-it-${p}-`));
+const tmp = (p: string) => tmpDir(`pgtls-it-${p}-`);
 const env = (img: BuiltImage, home: string) => [...img.config.config.Env, `HOME=${home}`];
 
 function asImageUser(img: BuiltImage, argv: string[], extra: Partial<RootfsRunOptions> = {}) {

@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { createServer as createHttp, type Server as HttpServer } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
@@ -21,6 +21,7 @@ import { addressPlanFor, nodeNetnsName, podNetnsName } from '../../../src/local/
 import type { ClusterState } from '../../../src/local/net/routes.ts';
 import { eventually, sleep } from '../../helpers/exec.ts';
 import { connectThrough, control, conversation, dial, hostNetState, httpOver, inNetns, netnsMountsFor, startNsServer, stopChild, type HostNetState } from './helpers.ts';
+import { tmpDir } from '../../helpers/tls.ts';
 
 const base = Number(process.env.PGTLS_TEST_PORT_BASE) > 1024 ? Number(process.env.PGTLS_TEST_PORT_BASE) : 21600;
 // A cluster that never runs: its API server port only names the namespaces and the mirror octets.
@@ -76,7 +77,7 @@ describe('net gateway: egress, Services in the node namespace, loopback mirrors'
     // On the host: a stand-in for the API server (the `kubernetes` Service's endpoint) and a pod of today's loopback agent.
     apiStandIn = createHttp((req, res) => res.end(JSON.stringify({ server: 'api', remote: req.socket.remoteAddress }))).listen(API_PORT, '127.0.0.1');
     loopbackPod = createHttp((_req, res) => res.end('loopback pod\n')).listen(LOOPBACK_POD_PORT, '127.0.0.1');
-    dir = mkdtempSync(join(tmpdir(), 'pgtls-net-'));
+    dir = tmpDir('pgtls-net-');
     socket = join(dir, 'run', 'egress.sock');
     netns = new NetnsSockets({ path: netnsPath(NODE_NS), respawn: true, dialTimeoutMs: 3000, log: (m) => logs.push(m) });
     await netns.start();

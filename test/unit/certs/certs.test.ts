@@ -1,13 +1,13 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueCa, issueLeaf, type IssuedCa, type KeyPairPem } from '../../../src/certs/issue.ts';
 import { summarize, keyMatchesCert, coversHost, expiresWithin, verifyChain, fingerprint256 } from '../../../src/certs/inspect.ts';
 import { mergeCaBundles, transitionBundle, removeFromBundle, bundleFingerprints, sameBundle } from '../../../src/certs/bundle.ts';
 import { parseCertificates, parsePrivateKey, pemBlocks } from '../../../src/certs/pem.ts';
+import { tmpDir } from '../../helpers/tls.ts';
 
 describe('certs', () => {
   let caA: IssuedCa;
@@ -24,7 +24,7 @@ describe('certs', () => {
     assert.deepEqual(s.dnsNames, ['localhost', '*.pg.demo.svc']);
     assert.deepEqual(s.ipAddresses, ['127.0.0.1']);
     assert.equal(s.isCa, false);
-    const dir = mkdtempSync(join(tmpdir(), 'pgtls-certs-'));
+    const dir = tmpDir('pgtls-certs-');
     try {
       writeFileSync(join(dir, 'c.pem'), leaf.certPem);
       const out = execFileSync('openssl', ['x509', '-in', join(dir, 'c.pem'), '-noout', '-fingerprint', '-sha256']).toString();

@@ -1,14 +1,14 @@
 // Atomic installation and restore of config/TLS files on a real filesystem.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installFiles, restoreFiles, tlsFileSpecs, configFileSpecs } from '../../integration/engines/harness/process/files.ts';
+import { tmpDir } from '../../helpers/tls.ts';
 
 describe('installFiles', () => {
   it('installs with modes, reports what changed, leaves no temp files, and restores', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pgtls-files-'));
+    const dir = tmpDir('pgtls-files-');
     try {
       const paths = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt') };
       writeFileSync(paths.certFile, 'old-cert');
@@ -30,7 +30,7 @@ describe('installFiles', () => {
   });
 
   it('gives secret config files 0600', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pgtls-files-'));
+    const dir = tmpDir('pgtls-files-');
     try {
       await installFiles(configFileSpecs(dir, new Map([['a.ini', 'x'], ['userlist.txt', 'y']]), new Set(['userlist.txt'])));
       assert.equal(statSync(join(dir, 'userlist.txt')).mode & 0o777, 0o600);

@@ -2,13 +2,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireLock, LockTimeoutError, withLock } from '../../../src/images/lock.ts';
+import { tmpDir } from '../../helpers/tls.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'pgtls-lock-'));
+const dir = tmpDir('pgtls-lock-');
 
 describe('build lock', () => {
   it('lets a second taker in only after the first releases', async () => {

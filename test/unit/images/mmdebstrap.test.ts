@@ -3,17 +3,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finishScript, mmdebstrapArgs, preinstallHook, shq, usersHook } from '../../../src/images/mmdebstrap.ts';
 import { imageRecipes } from '../../../src/images/catalog.ts';
 import type { ImageUser } from '../../../src/images/recipe.ts';
+import { tmpDir } from '../../helpers/tls.ts';
 
 const PG: ImageUser = { name: 'postgres', uid: 999, gid: 999, home: '/var/lib/postgresql', shell: '/bin/bash', gecos: 'PostgreSQL administrator' };
 
 function fakeRoot(): string {
-  const r = mkdtempSync(join(tmpdir(), 'pgtls-hook-'));
+  const r = tmpDir('pgtls-hook-');
   mkdirSync(join(r, 'etc'));
   writeFileSync(join(r, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
   writeFileSync(join(r, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');

@@ -7,11 +7,9 @@ import { canonicalJson, recipeDigest } from '../../../src/images/digest.ts';
 import { envValue, recipeProblems, type ImageRecipe } from '../../../src/images/recipe.ts';
 import { resolveImageRef } from '../../../src/images/registry.ts';
 import { storeLayout } from '../../../src/images/store.ts';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tmpDir } from '../../helpers/tls.ts';
 
-const layout = storeLayout(mkdtempSync(join(tmpdir(), 'pgtls-images-')));
+const layout = storeLayout(tmpDir('pgtls-images-'));
 const byRef = (ref: string): ImageRecipe => {
   const r = resolveImageRef(ref, layout);
   assert.equal(r.source.kind, 'recipe');

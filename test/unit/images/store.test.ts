@@ -2,16 +2,16 @@
 // the .deb cache merge, and the cache logic of ensureImage/listImages/layerImage on a small tree.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clearDev, globMatcher, mergeDebs, mountsUnder, rootfsPath, treeDigest, treeSize } from '../../../src/images/fs.ts';
 import { ensureImage, ImageNotBuiltError, layerImage, listImages, resolveImageRef } from '../../../src/images/registry.ts';
 import { storeLayout, type ImageMeta } from '../../../src/images/store.ts';
 import { imageConfig } from '../../../src/images/oci-config.ts';
 import { imageRecipes } from '../../../src/images/catalog.ts';
+import { tmpDir } from '../../helpers/tls.ts';
 
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), `pgtls-${p}-`));
+const tmp = (p: string) => tmpDir(`pgtls-${p}-`);
 
 describe('paths into a rootfs', () => {
   it('refuses a symlinked component (an absolute link would point at the host)', () => {

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { relay } from '../../../src/local/net/relay.ts';
+import { tmpDir } from '../../helpers/tls.ts';
 
 const listening = (srv: ReturnType<typeof createServer>, where: number | string) =>
   new Promise<void>((r) => (typeof where === 'number' ? srv.listen(where, '127.0.0.1', r) : srv.listen(where, r)));
@@ -15,7 +15,7 @@ describe('relay', () => {
     const tcp = createServer((s) => s.once('data', () => s.resetAndDestroy()));
     await listening(tcp, 0);
     const port = (tcp.address() as { port: number }).port;
-    const dir = mkdtempSync(join(tmpdir(), 'pgtls-relay-'));
+    const dir = tmpDir('pgtls-relay-');
     const path = join(dir, 'egress.sock');
     let done = false;
     const unix = createServer((u) => {

@@ -3,8 +3,7 @@
 // config, paths inside an image root, volume ownership with fsGroup.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Container, V1Pod, V1PodSecurityContext, V1Service } from '@kubernetes/client-node';
 import { containerEnv } from '../../../src/local/node/env.ts';
@@ -17,6 +16,7 @@ import { projectKeys, writeAtomic } from '../../../src/local/node/volumes.ts';
 import { pullPolicy, ensureContainerImage, ImagePullError, type ImageService, type NodeImage } from '../../../src/local/node/image-service.ts';
 import { agentFlagsFromEnv } from '../../../src/local/node/agent-flags.ts';
 import { referencedObjects } from '../../../src/local/node/object-watches.ts';
+import { tmpDir } from '../../helpers/tls.ts';
 
 const db = {
   passwd: parsePasswd('root:x:0:0:root:/root:/bin/bash\npostgres:x:999:999:PostgreSQL:/var/lib/postgresql:/bin/bash\n'),
@@ -77,7 +77,7 @@ describe('process security', () => {
 });
 
 function imageRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), 'pgtls-root-'));
+  const root = tmpDir('pgtls-root-');
   mkdirSync(join(root, 'usr/lib/postgresql/15/bin'), { recursive: true });
   mkdirSync(join(root, 'usr/bin'), { recursive: true });
   writeFileSync(join(root, 'usr/lib/postgresql/15/bin/postgres'), '#!/bin/sh\n');
@@ -137,12 +137,12 @@ describe('container plan against the image config', () => {
 describe('volume ownership', () => {
   it('strict: projected files stay root-owned with their mode; fsGroup adds the group and group read', () => {
     const noGroup = projectedOwnership(true, pod(), { uid: 999, gid: 999 }, true)!;
-    const dir = join(mkdtempSync(join(tmpdir(), 'pgtls-own-')), 'v');
+    const dir = join(tmpDir('pgtls-own-'), 'v');
     writeAtomic(dir, projectKeys({ 'tls.key': Buffer.from('K') }, undefined, 0o600, 's'), noGroup);
     let st = statSync(join(dir, 'tls.key'));
     assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 0, 0o600]);
     const withGroup = projectedOwnership(true, pod({ fsGroup: 2000 }), undefined, true)!;
-    const dir2 = join(mkdtempSync(join(tmpdir(), 'pgtls-own-')), 'v');
+    const dir2 = join(tmpDir('pgtls-own-'), 'v');
     writeAtomic(dir2, projectKeys({ 'tls.key': Buffer.from('K') }, undefined, 0o600, 's'), withGroup);
     st = statSync(join(dir2, 'tls.key'));
     assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 2000, 0o640]);
@@ -157,7 +157,7 @@ describe('volume ownership', () => {
   });
 
   it('applies fsGroup recursively (Always) or only on a root mismatch (OnRootMismatch)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pgtls-fsg-'));
+    const dir = tmpDir('pgtls-fsg-');
     chmodSync(dir, 0o755);
     mkdirSync(join(dir, 'data'), { mode: 0o700 });
     writeFileSync(join(dir, 'data', 'f'), 'x', { mode: 0o600 });

@@ -1,8 +1,7 @@
 // Pure parts of the node agent: image table, env resolution, volume layout, addresses.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readlinkSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readlinkSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { lookupImage, parseImage } from '../../../src/local/node/images.ts';
@@ -10,6 +9,7 @@ import { commandLine, containerEnv, expand, EnvError, type EnvSources } from '..
 import { projectKeys, writeAtomic } from '../../../src/local/node/volumes.ts';
 import { addressPlanFor, hostsFile, IpAllocator, serviceVip } from '../../../src/local/node/network.ts';
 import { launchScript } from '../../../src/local/node/launch.ts';
+import { tmpDir } from '../../helpers/tls.ts';
 
 describe('image table', () => {
   it('maps tags to the right local program and never guesses', () => {
@@ -96,7 +96,7 @@ describe('container env', () => {
 
 describe('volume layout', () => {
   it('writes the kubelet atomic layout and swaps ..data on update', () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'pgtls-vol-')), 'v');
+    const dir = join(tmpDir('pgtls-vol-'), 'v');
     const p1 = projectKeys({ 'tls.crt': Buffer.from('A'), 'tls.key': Buffer.from('K') }, [{ key: 'tls.crt', path: 'server/server.crt' }, { key: 'tls.key', path: 'server/server.key', mode: 0o600 }], 0o644, 's');
     assert.equal(writeAtomic(dir, p1, undefined), true);
     assert.equal(writeAtomic(dir, p1, undefined), false, 'unchanged content is not rewritten');

@@ -2,9 +2,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpDir } from '../../helpers/tls.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 // @ts-expect-error: a plain .mjs script, no types
@@ -22,7 +22,7 @@ describe('setup script', () => {
 
   it('a failed step prints its output and the command that retries it alone; no TTY means plain lines', () => {
     // An empty binary cache and no Go on PATH: the Go step fails before building anything.
-    const cache = mkdtempSync(join(tmpdir(), 'pgtls-setup-test-'));
+    const cache = tmpDir('pgtls-setup-test-');
     try {
       const r = spawnSync(process.execPath, ['scripts/setup.mjs', '--only', 'go'], {
         cwd: root,

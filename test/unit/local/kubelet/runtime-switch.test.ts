@@ -2,15 +2,14 @@
 // other runtime stops before starting anything, saying what to do.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync, readdirSync } from 'node:fs';
 import { homeLayout } from '../../../../src/local/home.ts';
 import { up } from '../../../../src/local/controlplane/cluster.ts';
 import { newClusterConfig, writeClusterConfig } from '../../../../src/local/controlplane/config.ts';
 import { loadVersions } from '../../../../src/local/controlplane/versions.ts';
+import { tmpDir } from '../../../helpers/tls.ts';
 
-const home = mkdtempSync(join(tmpdir(), 'pgtls-runtime-switch-'));
+const home = tmpDir('pgtls-runtime-switch-');
 after(() => rmSync(home, { recursive: true, force: true }));
 
 describe('up --runtime on an existing home', () => {

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // pgtls command line: the local cluster's lifecycle (and, later, the operator).
 import { Command, InvalidArgumentError } from 'commander';
-import { upCommand } from './up.ts';
-import { downCommand } from './down.ts';
-import { statusCommand } from './status.ts';
-import { agentCommand } from './agent.ts';
-import { imagesCommand } from './images.ts';
-import { operatorCommand } from './operator.ts';
-import { gatewayCommand } from './gateway.ts';
+
+// Each command's module is loaded when the command runs: the operator (in its
+// image) never loads the local cluster's code, and every command starts faster.
+const upCommand = async (o: Parameters<typeof import('./up.ts').upCommand>[0]) => (await import('./up.ts')).upCommand(o);
+const downCommand = async (o: Parameters<typeof import('./down.ts').downCommand>[0]) => (await import('./down.ts')).downCommand(o);
+const statusCommand = async () => (await import('./status.ts')).statusCommand();
+const agentCommand = async (o: Parameters<typeof import('./agent.ts').agentCommand>[0]) => (await import('./agent.ts')).agentCommand(o);
+const imagesCommand = async (o: Parameters<typeof import('./images.ts').imagesCommand>[0]) => (await import('./images.ts')).imagesCommand(o);
+const operatorCommand = async (o: Parameters<typeof import('./operator.ts').operatorCommand>[0]) => (await import('./operator.ts')).operatorCommand(o);
+const gatewayCommand = async (o: Parameters<typeof import('./gateway.ts').gatewayCommand>[0]) => (await import('./gateway.ts')).gatewayCommand(o);
 
 function intArg(v: string): number {
   const n = Number.parseInt(v, 10);
@@ -75,7 +78,7 @@ program
 program
   .command('operator')
   .description('run the operator (provisioner, ops-manager and admission webhook) against a cluster with cert-manager')
-  .requiredOption('--kubeconfig <file>', 'kubeconfig to reach the cluster')
+  .option('--kubeconfig <file>', 'kubeconfig to reach the cluster (default: in a pod, its ServiceAccount)')
   .option('--no-leader-elect', 'run without leader election (one replica only)')
   .option('--namespace <ns>', 'namespace of the webhook certificate objects and the leader Lease', 'pgtls-system')
   .option('--lease-namespace <ns>', 'namespace of the leader-election Lease (default: --namespace)')
@@ -86,7 +89,10 @@ program
   .option('--webhook-service <ns/name>', 'in-cluster: register the webhook by this Service instead of a URL')
   .option('--webhook-service-port <port>', 'the Service port', intArg, 443)
   .option('--cert-dir <dir>', 'where the webhook serving certificate files are written (default: a private temp dir)')
-  .option('--health-port <port>', 'serve /healthz and /readyz on 127.0.0.1:<port>', intArg)
+  .option('--health-port <port>', 'serve /healthz and /readyz on 127.0.0.1:<port> (shorthand for --health-addr)', intArg)
+  .option('--health-addr <addr>', 'serve /healthz and /readyz on <host>:<port>, or :<port> for every interface (in a pod)')
+  .option('--metrics-addr <addr>', 'serve /metrics on <host>:<port> or :<port> (default: on the health address; 0: off)')
+  .option('--served-cert-probe-interval <seconds>', 'how often each TLS database\'s pods are probed for the certificate they serve (0: only during rollouts)', intArg, 180)
   .option('--identity <id>', 'leader-election identity (default: <hostname>-<pid>)')
   .action(operatorCommand);
 

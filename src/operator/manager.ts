@@ -18,7 +18,8 @@ export interface OperatorContext {
 export type ControllerFactory = (ctx: OperatorContext) => Controller;
 
 export interface ManagerOptions {
-  kubeconfig: string;
+  /** Absent: the in-cluster ServiceAccount. */
+  kubeconfig?: string;
   leaderElection: boolean;
   leaseNamespace: string;
   leaseName?: string;

@@ -11,10 +11,12 @@ import { pgpoolOps } from '../opsmanager/adapters/pgpool.ts';
 import { expectFor, rollPods } from '../opsmanager/rollout.ts';
 import type { ProvisionerHooks } from '../provisioner/reconciler.ts';
 import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
+import { metrics } from '../observability/metrics.ts';
 
 export function opsController(a: OpsAdapter): ControllerFactory {
   return (ctx: OperatorContext) => {
     const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: a.info.opsKind, plural: a.info.opsPlural });
+    metrics.trackOpsRequests(a.info.opsKind, () => ops.list());
     return new Controller(`ops-${a.info.kind.toLowerCase()}`, new OpsReconciler(ctx, a), ctx.log, { workers: 2 }).watchFor(ops);
   };
 }

@@ -22,6 +22,7 @@ import { ANNOTATION, OpsStore, parseDuration, stepCondition, subStep, withCondit
 import { decide } from './queue.ts';
 import { expectFor, rollPods, applyState, type PodResult } from './rollout.ts';
 import { planTls, PlanError, type TlsPlan } from './tls-plan.ts';
+import { metrics } from '../observability/metrics.ts';
 
 const DEFAULT_STEP_TIMEOUT_MS = 10 * 60_000;
 const TERMINAL = new Set(['Successful', 'Failed', 'Skipped']);
@@ -150,6 +151,7 @@ export class OpsReconciler implements Reconciler {
 
   private async mark(op: OpsObject, c: Condition, reason?: string): Promise<OpsObject> {
     const next = await this.store.writeStatus(op, withCondition(op, c));
+    metrics.opsStep(this.a.info.opsKind, op, c.type);
     this.ctx.log.info({ ops: `${op.metadata.namespace}/${op.metadata.name}`, step: c.type }, c.message ?? c.type);
     if (reason) await this.event(op, 'Normal', reason, c.message ?? reason);
     return next;
@@ -255,6 +257,7 @@ export class OpsReconciler implements Reconciler {
     await this.setPaused(db, false, op);
     await this.event(op, 'Normal', 'Successful', `Successfully resumed ${this.kindName} database: ${db.metadata.namespace}/${db.metadata.name} for ${this.a.info.opsKind}: ${op.metadata.name}`);
     await this.store.writeStatus(op, { ...withCondition(op, stepCondition('Successful', `Successfully updated ${this.kindName} TLS`, gen)), phase: 'Successful' });
+    metrics.opsStep(this.a.info.opsKind, op, 'Successful');
     await this.store.annotate(op, { [ANNOTATION.step]: null });
   }
 

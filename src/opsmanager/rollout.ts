@@ -16,6 +16,7 @@ import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
 import { governingServiceName } from '../provisioner/specs/services.ts';
 import type { OpsAdapter } from './adapter.ts';
 import { podDialAddress } from '../local/net/pod-address.ts';
+import { metrics } from '../observability/metrics.ts';
 
 export type Expect = { certPem: string; ca: string } | 'no-ssl';
 
@@ -41,10 +42,12 @@ function serves(r: ProbeResult, e: Expect): boolean {
 }
 
 /** Probes the pod's address, checking the certificate against its stable DNS name, as a client would. */
-async function probePod(kube: ProvisionerContext['kube'], pod: k8s.V1Pod, port: number, e: Expect): Promise<ProbeResult> {
+export async function probePod(kube: ProvisionerContext['kube'], pod: k8s.V1Pod, port: number, e: Expect): Promise<ProbeResult> {
   const db = pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '';
   const serverName = `${pod.metadata!.name}.${governingServiceName(db)}.${pod.metadata!.namespace}.svc`;
-  return probeTls({ ...podDialAddress(kube, pod.status!.podIP!, port), serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca });
+  const r = await probeTls({ ...podDialAddress(kube, pod.status!.podIP!, port), serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca });
+  metrics.served.observePod(pod, r);
+  return r;
 }
 
 /** Writes the state (config and staged TLS) through the kind's provisioner. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // pgtls command line: the local cluster's lifecycle (and, later, the operator).
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 // Each command's module is loaded when the command runs: the operator (in its
 // image) never loads the local cluster's code, and every command starts faster.
@@ -30,6 +30,11 @@ program
   .option('--port-base <port>', 'first of the loopback ports a new cluster uses (default 16443)', intArg)
   .option('--timeout <seconds>', 'readiness timeout per component', intArg, 120)
   .option('--runtime <name>', 'for a new home, what runs pods: node-agent (default) or kubelet (containerd + the real kubelet, see docs/kubelet-runtime.md)')
+  .addOption(
+    new Option('--operator <mode>', 'run the operator as a host process, install it with the Helm chart as a Deployment on the local node, or not at all')
+      .choices(['process', 'chart', 'none'])
+      .default('process'),
+  )
   .action(upCommand);
 
 program

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../../src/util/repo.ts';
 import { chartPath, helmMissing, runHelmOk } from '../../src/install/helm.ts';
+import { adoptExisting, chartInstallArgs } from '../../src/install/local-chart.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually, runOk, sleep } from '../helpers/exec.ts';
 import { makeCa, tmpDir } from '../helpers/tls.ts';
@@ -189,4 +190,56 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
     assert.match(text, /pgtls_ops_request_step_duration_seconds_count\{kind="PostgresOpsRequest",type="ReconfigureTLS",step="ReloadPods"\} 1/);
     assert.match(text, /pgtls_controller_reconcile_total\{controller="ops-postgres",result="success"\} \d+/);
   });
+
+  it('helm install (taking over what a process-mode operator made), helm upgrade rolls the Deployment, helm uninstall keeps the databases, their Secrets and the CRDs', async () => {
+    const dbPods = () => c.kubectlOk(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/instance=pg', '-o', 'jsonpath={.items[*].metadata.uid}']);
+    const podsBefore = await dbPods();
+    assert.ok(podsBefore.trim().split(' ').length === 2, podsBefore);
+    // The ServiceAccount and RBAC the previous test applied with kubectl: hand them to the release
+    // (the running operator's token is bound to this ServiceAccount, so it must not be recreated).
+    for (const ref of [['-n', RELEASE_NS, 'serviceaccount/pgtls'], ['clusterrole/pgtls'], ['clusterrolebinding/pgtls']]) {
+      await c.kubectlOk(['annotate', '--overwrite', ...ref, 'meta.helm.sh/release-name=pgtls', `meta.helm.sh/release-namespace=${RELEASE_NS}`]);
+      await c.kubectlOk(['label', '--overwrite', ...ref, 'app.kubernetes.io/managed-by=Helm']);
+    }
+    const done = await adoptExisting(c.kube, 'pgtls', RELEASE_NS);
+    assert.deepEqual(done.sort(), [
+      'adopted Certificate/pgtls-webhook-ca',
+      'adopted Certificate/pgtls-webhook-serving',
+      'adopted Issuer/pgtls-webhook-ca',
+      'adopted Issuer/pgtls-webhook-selfsigned',
+      'deleted MutatingWebhookConfiguration/pgtls-mutators',
+      'deleted ValidatingWebhookConfiguration/pgtls-validators',
+    ]);
+    // No --wait: the local node cannot run the operator image yet (see docs/operator.md).
+    const install = (set: string[]) => runHelmOk(chartInstallArgs({ kubeconfig: c.layout.kubeconfig, stateDir: helmState, wait: false, set }), { stateDir: helmState });
+    await install([]);
+    const deploy = async () => JSON.parse(await c.kubectlOk(['-n', RELEASE_NS, 'get', 'deploy', 'pgtls', '-o', 'json'])) as { metadata: { generation: number; annotations: Record<string, string> }; spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } };
+    const first = await deploy();
+    const vwc = JSON.parse(await c.kubectlOk(['get', 'validatingwebhookconfiguration', 'pgtls-validators', '-o', 'json'])) as { webhooks: { clientConfig: { service?: { name: string; namespace: string; port: number }; url?: string } }[] };
+    for (const w of vwc.webhooks) assert.deepEqual(w.clientConfig.service, { name: 'pgtls-webhook', namespace: RELEASE_NS, port: 443, path: (w.clientConfig.service as { path?: string }).path });
+    assert.match(await runHelmOk(['status', 'pgtls', '-n', RELEASE_NS, '--kubeconfig', c.layout.kubeconfig], { stateDir: helmState }), /STATUS: deployed/);
+
+    // A changed value rolls the Deployment (a new pod template), the databases' pods are untouched.
+    await install(['logLevel=debug']);
+    const second = await deploy();
+    assert.ok(second.metadata.generation > first.metadata.generation);
+    assert.equal(second.spec.template.spec.containers[0]!.env.find((e) => e.name === 'PGTLS_LOG_LEVEL')?.value, 'debug');
+    await eventually('a new ReplicaSet for the new template', async () => {
+      const rs = JSON.parse(await c.kubectlOk(['-n', RELEASE_NS, 'get', 'rs', '-l', 'app.kubernetes.io/instance=pgtls', '-o', 'json'])) as { items: unknown[] };
+      return rs.items.length >= 2;
+    }, 60_000, 500);
+    assert.equal(await dbPods(), podsBefore);
+
+    await runHelmOk(['uninstall', 'pgtls', '-n', RELEASE_NS, '--kubeconfig', c.layout.kubeconfig, '--wait', '--timeout', '120s'], { stateDir: helmState });
+    for (const gone of [['-n', RELEASE_NS, 'deploy', 'pgtls'], ['validatingwebhookconfiguration', 'pgtls-validators'], ['mutatingwebhookconfiguration', 'pgtls-mutators'], ['-n', RELEASE_NS, 'certificate', 'pgtls-webhook-serving'], ['clusterrole', 'pgtls']]) {
+      const r = await c.kubectl(['get', ...gone]);
+      assert.notEqual(r.code, 0, `${gone.join(' ')} is gone`);
+    }
+    // Kept: the database, its Secrets, the CRDs.
+    assert.match(await c.kubectlOk(['-n', NS, 'get', 'pg', 'pg', '-o', 'jsonpath={.metadata.name}']), /^pg$/);
+    for (const secret of ['pg-auth', 'pg-server-cert']) await c.kubectlOk(['-n', NS, 'get', 'secret', secret]);
+    await c.kubectlOk(['get', 'crd', 'postgreses.kubedb.com']);
+    assert.equal(await dbPods(), podsBefore);
+  });
 });
+

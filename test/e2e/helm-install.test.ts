@@ -1,5 +1,6 @@
 // The Helm chart against the local cluster's real API server, and the
-// operator as the chart runs it: compiled JavaScript from dist/, in-cluster
+// operator as the chart runs it: the image's /app (compiled JavaScript and
+// runtime dependencies only), in-cluster
 // mode (no kubeconfig: the chart's ServiceAccount token, read the way
 // client-node reads it in a pod), with only the chart's ClusterRole, health
 // and metrics on their own addresses. Until the local node runs the operator
@@ -12,11 +13,11 @@ import { X509Certificate } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot } from '../../src/util/repo.ts';
+import { stageOperatorApp } from '../../src/install/stage-app.ts';
 import { chartPath, helmMissing, runHelmOk } from '../../src/install/helm.ts';
 import { adoptExisting, chartInstallArgs } from '../../src/install/local-chart.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
-import { eventually, runOk, sleep } from '../helpers/exec.ts';
+import { eventually, sleep } from '../helpers/exec.ts';
 import { makeCa, tmpDir } from '../helpers/tls.ts';
 import { waitOps } from '../helpers/ops.ts';
 
@@ -37,6 +38,7 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
   let c: TestCluster;
   let op: ChildProcess | undefined;
   let dir: string;
+  let app: string;
   const helmState = tmpDir('pgtls-helm-');
   let ports: { webhook: number; health: number; metrics: number };
   const template = (...args: string[]) => runHelmOk(['template', 'pgtls', chartPath(), '-n', RELEASE_NS, ...args], { stateDir: helmState });
@@ -46,8 +48,9 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
     c = await startTestCluster({ operator: false });
     ports = { webhook: c.portBase + 20, health: c.portBase + 21, metrics: c.portBase + 22 };
     dir = tmpDir('pgtls-incluster-');
-    // The operator runs as the image runs it: compiled, no TypeScript loader.
-    await runOk(process.execPath, [join(repoRoot(), 'scripts', 'build.mjs')], { timeoutMs: 600_000 });
+    // The operator runs from exactly what the image holds in /app: dist/, package.json and the
+    // runtime dependencies (npm ci --omit=dev --omit=optional), no TypeScript loader.
+    app = await stageOperatorApp(join(dir, 'app'));
   });
 
   after(async () => {
@@ -91,7 +94,7 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
     op = spawn(
       process.execPath,
       [
-        join(repoRoot(), 'dist', 'cli', 'main.js'),
+        join(app, 'dist', 'cli', 'main.js'),
         'operator',
         `--namespace=${RELEASE_NS}`,
         '--webhook-host=127.0.0.1',

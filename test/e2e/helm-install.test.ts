@@ -17,11 +17,13 @@ import { stageOperatorApp } from '../../src/install/stage-app.ts';
 import { chartPath, helmMissing, runHelmOk } from '../../src/install/helm.ts';
 import { adoptExisting, chartInstallArgs } from '../../src/install/local-chart.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
-import { eventually, sleep } from '../helpers/exec.ts';
+import { eventually, run, sleep } from '../helpers/exec.ts';
 import { makeCa, tmpDir } from '../helpers/tls.ts';
 import { waitOps } from '../helpers/ops.ts';
 
 const RELEASE_NS = 'pgtls-system';
+/** Whose CRDs validate the chart's ServiceMonitor and PrometheusRule. */
+const PROMETHEUS_OPERATOR = 'v0.85.0';
 const NS = 'demo';
 
 /** One series' value from Prometheus text. */
@@ -72,6 +74,21 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
       assert.equal(lines.length, count, out);
       for (const l of lines) assert.match(l, /\(server dry run\)$/, l);
     }
+  });
+
+  it('with the Prometheus Operator\'s CRDs (from its Go module), the ServiceMonitor and PrometheusRule are accepted too', async (t) => {
+    // The CRDs ship in the Go module, as cert-manager's do; fetched through the Go module proxy.
+    const r = await run('go', ['mod', 'download', '-json', `github.com/prometheus-operator/prometheus-operator@${PROMETHEUS_OPERATOR}`], { timeoutMs: 300_000 });
+    if (r.code !== 0) return t.skip(`go mod download of the Prometheus Operator failed: ${r.stderr.trim().slice(0, 200)}`);
+    const crds = join((JSON.parse(r.stdout) as { Dir: string }).Dir, 'example', 'prometheus-operator-crd');
+    for (const f of ['monitoring.coreos.com_servicemonitors.yaml', 'monitoring.coreos.com_prometheusrules.yaml']) {
+      await c.kubectlOk(['apply', '--server-side', '-f', join(crds, f)]);
+    }
+    await c.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
+    const rendered = await template('--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.prometheusRule.enabled=true', '--show-only', 'templates/servicemonitor.yaml', '--show-only', 'templates/prometheusrule.yaml');
+    const out = await c.kubectlOk(['apply', '--dry-run=server', '-f', '-'], rendered);
+    assert.match(out, /servicemonitor\.monitoring\.coreos\.com\/pgtls created \(server dry run\)/);
+    assert.match(out, /prometheusrule\.monitoring\.coreos\.com\/pgtls created \(server dry run\)/);
   });
 
   it('the compiled operator runs in-cluster with only the chart\'s ServiceAccount and ClusterRole: leads, serves its webhook, exports metrics', async () => {

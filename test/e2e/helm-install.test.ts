@@ -154,8 +154,11 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
     const who = JSON.parse(await c.kubectlOk(['--kubeconfig', saKubeconfig, 'auth', 'whoami', '-o', 'json'])) as { status: { userInfo: { username: string } } };
     assert.equal(who.status.userInfo.username, `system:serviceaccount:${RELEASE_NS}:pgtls`);
 
-    const text = await metricsText();
-    assert.match(text, /^pgtls_leader 1$/m);
+    // pgtls_leader turns 1 once the controllers run, a moment after the Lease is held.
+    const text = await eventually('pgtls_leader 1', async () => {
+      const t = await metricsText();
+      return /^pgtls_leader 1$/m.test(t) ? t : undefined;
+    }, 60_000, 250);
     assert.match(text, /^process_resident_memory_bytes \d+/m);
     assert.match(text, /^pgtls_workqueue_depth\{name="provisioner-postgres"\} 0$/m);
     // Health and metrics on their own listeners, as --health-addr/--metrics-addr asked.

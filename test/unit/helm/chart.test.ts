@@ -12,6 +12,8 @@ import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../../../src/util/repo.ts';
 import { CHART_DIR, documentedValues, renderChartFiles, renderReadme } from '../../../src/install/chart-files.ts';
 import { chartPath, helmMissing, runHelm, runHelmOk } from '../../../src/install/helm.ts';
+import { chartInstallArgs } from '../../../src/install/local-chart.ts';
+import { operatorImageRef } from '../../../src/install/operator-image.ts';
 import { operatorClusterRole } from '../../../src/operator/rbac.ts';
 import { webhookCertObjects } from '../../../src/operator/webhook-cert.ts';
 import { buildMutatingWebhookConfiguration, buildValidatingWebhookConfiguration } from '../../../src/webhook/registration.ts';
@@ -63,6 +65,20 @@ describe('chart sources', () => {
   it('an undocumented value is an error naming it', () => {
     assert.throws(() => documentedValues('# -- documented\na: 1\nb:\n  c: 2\n'), /b\.c/);
     assert.deepEqual(documentedValues('# -- the map\nm:\n  x: 1\n').map((d) => [d.key, d.type, d.default]), [['m', 'object', '{"x":1}']]);
+  });
+});
+
+describe('pgtls up --operator=chart', () => {
+  it('installs the release with the image built here, waits, and leaves the catalog to up', () => {
+    const args = chartInstallArgs({ kubeconfig: '/h/kubeconfig', stateDir: '/h/helm', timeoutMs: 90_000, set: ['logLevel=debug'] });
+    assert.deepEqual(args.slice(0, 4), ['upgrade', '--install', 'pgtls', chartPath()]);
+    const sets = args.flatMap((a, i) => (args[i - 1] === '--set' ? [a] : []));
+    const [repo, tag] = [operatorImageRef().slice(0, operatorImageRef().lastIndexOf(':')), operatorImageRef().slice(operatorImageRef().lastIndexOf(':') + 1)];
+    assert.deepEqual(sets, [`image.repository=${repo}`, `image.tag=${tag}`, 'catalog.install=false', 'logLevel=debug']);
+    for (const a of ['--create-namespace', '--wait']) assert.ok(args.includes(a), a);
+    assert.equal(args[args.indexOf('--timeout') + 1], '90s');
+    assert.equal(args[args.indexOf('--namespace') + 1], 'pgtls-system');
+    assert.ok(!chartInstallArgs({ kubeconfig: 'k', stateDir: 's', wait: false }).includes('--wait'));
   });
 });
 

@@ -10,6 +10,8 @@ const statusCommand = async () => (await import('./status.ts')).statusCommand();
 const agentCommand = async (o: Parameters<typeof import('./agent.ts').agentCommand>[0]) => (await import('./agent.ts')).agentCommand(o);
 const imagesCommand = async (o: Parameters<typeof import('./images.ts').imagesCommand>[0]) => (await import('./images.ts')).imagesCommand(o);
 const operatorCommand = async (o: Parameters<typeof import('./operator.ts').operatorCommand>[0]) => (await import('./operator.ts')).operatorCommand(o);
+const buildOperatorImageCommand = async (o: Parameters<typeof import('./build-operator-image.ts').buildOperatorImageCommand>[0]) =>
+  (await import('./build-operator-image.ts')).buildOperatorImageCommand(o);
 const gatewayCommand = async (o: Parameters<typeof import('./gateway.ts').gatewayCommand>[0]) => (await import('./gateway.ts')).gatewayCommand(o);
 
 function intArg(v: string): number {
@@ -79,6 +81,13 @@ program
   .description('list the images this machine can run as local programs')
   .option('--json', 'print JSON')
   .action(imagesCommand);
+
+program
+  .command('build-operator-image')
+  .description('build the operator image (compiled operator on Debian trixie\'s Node.js) as an OCI archive, without a container engine')
+  .requiredOption('--oci-archive <file>', 'where to write it (load with kind load image-archive, or ctr -n k8s.io images import)')
+  .option('--no-build', 'use dist/ as it is instead of running npm run build')
+  .action(buildOperatorImageCommand);
 
 program
   .command('operator')

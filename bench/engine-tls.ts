@@ -7,7 +7,7 @@ import { PgInstance, pgAvailable } from '../test/integration/engines/harness/pos
 import { PgBouncerInstance, ADMIN } from '../test/integration/engines/harness/pgbouncer.ts';
 import { PgpoolInstance } from '../test/integration/engines/harness/pgpool.ts';
 import { testPki } from '../test/integration/engines/harness/pki.ts';
-import { postgresEngine, pgbouncerEngine, pgpoolEngine } from '../src/engines/index.ts';
+import { postgresProcessEngine as postgresEngine, pgbouncerProcessEngine as pgbouncerEngine, pgpoolProcessEngine as pgpoolEngine } from '../test/integration/engines/harness/process/engines.ts';
 import { probeTls } from '../src/engines/shared/probe.ts';
 
 const ROTATIONS = 10;

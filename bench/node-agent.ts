@@ -1,7 +1,9 @@
-// Issue 3 figures: PostgreSQL pod create → Ready, Secret change → new file
+// Node agent figures: PostgreSQL pod create → Ready, Secret change → new file
 // content visible in the pod, and the agent's CPU and RSS with 50 pods running.
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+// BENCH_NODE_MODE picks the node: `strict` (default as root: kubelet volume
+// ownership, a network namespace per pod) or `loopback` (the earlier node:
+// pods on 127.P.x.y in the host's network, files given to the pod user).
+import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { homeLayout } from '../src/local/home.ts';
@@ -9,10 +11,16 @@ import { down, up } from '../src/local/controlplane/cluster.ts';
 import { processState } from '../src/local/controlplane/supervisor.ts';
 import { Kube, k8s } from '../src/kube/client.ts';
 import { run } from '../test/helpers/exec.ts';
+import { podNetnsUnsupported } from '../test/helpers/node-netns.ts';
 import { report } from './report.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const pods = Number(process.env.BENCH_PODS ?? 50);
+const mode = process.env.BENCH_NODE_MODE ?? (podNetnsUnsupported() ? 'loopback' : 'strict');
+if (mode !== 'strict' && mode !== 'loopback') throw new Error(`BENCH_NODE_MODE: strict or loopback, not ${mode}`);
+const portBase = Number(process.env.PGTLS_TEST_PORT_BASE ?? 26000);
+const pgImage = process.env.BENCH_PG_IMAGE ?? 'localhost/pgtls/postgres:15';
+const sleepImage = process.env.BENCH_SLEEP_IMAGE ?? 'localhost/pgtls/debian:bookworm';
 const NS = 'bench';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,12 +40,16 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number
   throw new Error(`timed out waiting for ${what}`);
 }
 
+if (mode === 'strict') {
+  process.env.PGTLS_NODE_STRICT = '1';
+  process.env.PGTLS_NODE_POD_NETWORK = 'netns';
+} else process.env.PGTLS_NODE_POD_NETWORK = 'loopback';
 const layout = homeLayout(mkdtempSync(join(tmpdir(), 'pgtls-bench-node-')));
 const createToReady: number[] = [];
 const secretToFile: number[] = [];
 let idle: { cpu_percent: number; rss_mib: number; pods: number } | undefined;
 try {
-  const handle = await up(layout, { portBase: 26000 });
+  const handle = await up(layout, { portBase, operator: false });
   const kube = Kube.fromFile(layout.kubeconfig);
   const core = kube.api(k8s.CoreV1Api);
   const env = { ...process.env, KUBECONFIG: layout.kubeconfig };
@@ -48,6 +60,8 @@ try {
     const p = await core.readNamespacedPod({ name, namespace: NS });
     return Boolean(p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
   };
+  // In its own network namespace a server listens on every address of the pod, as on a kubelet.
+  const listen = mode === 'strict' ? "'*'" : '$(POD_IP)';
   for (let i = 0; i < rounds; i++) {
     const name = `pg-${i}`;
     const t = performance.now();
@@ -59,8 +73,8 @@ try {
           containers: [
             {
               name: 'pg',
-              image: 'postgres:15',
-              command: ['sh', '-c', 'initdb -D /data/db -U postgres -A trust >/dev/null && exec postgres -D /data/db -c listen_addresses=$(POD_IP) -c unix_socket_directories=/tmp -c fsync=off'],
+              image: pgImage,
+              command: ['sh', '-c', `initdb -D /data/db -U postgres -A trust >/dev/null && exec postgres -D /data/db -c listen_addresses=${listen} -c unix_socket_directories=/tmp -c fsync=off`],
               env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
               readinessProbe: { exec: { command: ['pg_isready', '-h', '/tmp'] }, periodSeconds: 1 },
               volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 's', mountPath: '/s' }],
@@ -70,7 +84,7 @@ try {
         },
       },
     });
-    await until(`${name} ready`, () => ready(name), 120_000);
+    await until(`${name} ready`, () => ready(name), 180_000);
     createToReady.push((performance.now() - t) / 1000);
   }
   for (let i = 1; i <= rounds; i++) {
@@ -84,7 +98,7 @@ try {
   for (let i = 0; i < pods; i++) {
     await core.createNamespacedPod({
       namespace: NS,
-      body: { metadata: { name: `sleep-${i}`, labels: { app: 'sleep' } }, spec: { terminationGracePeriodSeconds: 2, containers: [{ name: 'c', image: 'debian:bookworm', command: ['sleep', 'infinity'] }] } },
+      body: { metadata: { name: `sleep-${i}`, labels: { app: 'sleep' } }, spec: { terminationGracePeriodSeconds: 2, containers: [{ name: 'c', image: sleepImage, command: ['sleep', 'infinity'] }] } },
     });
   }
   await until(`${pods} sleep pods ready`, async () => {
@@ -108,9 +122,11 @@ const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length
 report(
   'node-agent',
   {
+    mode,
+    images: { postgres: pgImage, sleep: sleepImage },
     postgres_pod_create_to_ready_seconds: createToReady.map((x) => +x.toFixed(2)),
     secret_change_to_file_seconds: secretToFile.map((x) => +x.toFixed(3)),
     agent_with_pods: idle,
   },
-  `PostgreSQL pod create→Ready median ${med(createToReady).toFixed(2)}s; Secret→file median ${med(secretToFile).toFixed(3)}s; agent with ${pods} pods: ${idle?.cpu_percent}% CPU, ${idle?.rss_mib} MiB RSS`,
+  `[${mode}, ${pgImage}] PostgreSQL pod create→Ready median ${med(createToReady).toFixed(2)}s; Secret→file median ${med(secretToFile).toFixed(3)}s; agent with ${pods} pods: ${idle?.cpu_percent}% CPU, ${idle?.rss_mib} MiB RSS`,
 );

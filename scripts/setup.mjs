@@ -39,6 +39,11 @@ const DEBIAN_PACKAGES = {
   pgbouncer: '/usr/sbin/pgbouncer',
   pgpool2: '/usr/sbin/pgpool',
   openssl: '/usr/bin/openssl',
+  // Image building (src/images): root filesystems from Debian, OCI export.
+  mmdebstrap: '/usr/bin/mmdebstrap',
+  'debian-archive-keyring': '/usr/share/keyrings/debian-archive-keyring.gpg',
+  umoci: '/usr/bin/umoci',
+  skopeo: '/usr/bin/skopeo',
 };
 function debianPackages(packages = DEBIAN_PACKAGES) {
   const missing = Object.entries(packages).filter(([, bin]) => !existsSync(bin)).map(([p]) => p);

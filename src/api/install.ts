@@ -1,6 +1,7 @@
 // Installs the CRDs and the version catalog into a cluster; idempotent
 // (server-side apply), so the cluster bring-up can call it on every start.
-import type { Kube, k8s } from '../kube/client.ts';
+import type { k8s } from '../kube/client.ts';
+import type { KubeClient, KubeObject } from '../kube/api.ts';
 import { buildCrds } from './crds.ts';
 import { DEFAULT_CATALOG, type CatalogObject } from './default-catalog.ts';
 
@@ -9,7 +10,7 @@ export interface InstallOptions {
   timeoutMs?: number;
 }
 
-async function waitEstablished(kube: Kube, names: string[], timeoutMs: number): Promise<void> {
+async function waitEstablished(kube: KubeClient, names: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const name of names) {
     for (;;) {
@@ -21,7 +22,7 @@ async function waitEstablished(kube: Kube, names: string[], timeoutMs: number): 
   }
 }
 
-export async function installApi(kube: Kube, catalog: CatalogObject[] = DEFAULT_CATALOG, opts: InstallOptions = {}): Promise<void> {
+export async function installApi(kube: KubeClient, catalog: CatalogObject[] = DEFAULT_CATALOG, opts: InstallOptions = {}): Promise<void> {
   const crds = buildCrds();
   for (const crd of crds) await kube.apply(crd);
   await waitEstablished(kube, crds.map((c) => c.metadata.name), opts.timeoutMs ?? 60_000);
@@ -29,11 +30,11 @@ export async function installApi(kube: Kube, catalog: CatalogObject[] = DEFAULT_
 }
 
 /** Established CRDs can take a moment to reach the discovery cache the client uses. */
-async function applyWhenServed(kube: Kube, obj: CatalogObject, timeoutMs: number): Promise<void> {
+async function applyWhenServed(kube: KubeClient, obj: CatalogObject, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await kube.apply(obj as unknown as k8s.KubernetesObject);
+      await kube.apply<KubeObject>(obj);
       return;
     } catch (err) {
       if (Date.now() > deadline) throw err;

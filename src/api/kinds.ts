@@ -49,7 +49,7 @@ const catalogColumns = (imageColumn: string, imagePath: string): PrinterColumn[]
   age,
 ];
 
-function db(kind: string, version: string, plural: string, shortName: string, schema: TSchema): KindInfo {
+function db<K extends string>(kind: K, version: string, plural: string, shortName: string, schema: TSchema): KindInfo & { kind: K } {
   return {
     kind, group: 'kubedb.com', version, plural, singular: kind.toLowerCase(), shortNames: [shortName],
     categories: DB_CATEGORIES, scope: 'Namespaced', schema, printerColumns: dbColumns, statusSubresource: true,

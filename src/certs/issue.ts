@@ -5,6 +5,7 @@ import { webcrypto, randomBytes } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
+// Node's webcrypto is the Web Crypto API, but @types/node types it apart from lib.dom's Crypto.
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 export type KeyAlgorithm = 'rsa' | 'ecdsa';

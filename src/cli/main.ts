@@ -1,24 +1,20 @@
 #!/usr/bin/env node
 // pgtls command line: the local cluster's lifecycle (and, later, the operator).
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { intArg, podNetworkModeArg, secondsArg } from './args.ts';
+import { registerImagesCommand } from './images.ts';
 
 // Each command's module is loaded when the command runs: the operator (in its
 // image) never loads the local cluster's code, and every command starts faster.
+// (`images` registers its subcommands here; src/images needs only node's builtins.)
 const upCommand = async (o: Parameters<typeof import('./up.ts').upCommand>[0]) => (await import('./up.ts')).upCommand(o);
 const downCommand = async (o: Parameters<typeof import('./down.ts').downCommand>[0]) => (await import('./down.ts')).downCommand(o);
 const statusCommand = async () => (await import('./status.ts')).statusCommand();
 const agentCommand = async (o: Parameters<typeof import('./agent.ts').agentCommand>[0]) => (await import('./agent.ts')).agentCommand(o);
-const imagesCommand = async (o: Parameters<typeof import('./images.ts').imagesCommand>[0]) => (await import('./images.ts')).imagesCommand(o);
 const operatorCommand = async (o: Parameters<typeof import('./operator.ts').operatorCommand>[0]) => (await import('./operator.ts')).operatorCommand(o);
 const buildOperatorImageCommand = async (o: Parameters<typeof import('./build-operator-image.ts').buildOperatorImageCommand>[0]) =>
   (await import('./build-operator-image.ts')).buildOperatorImageCommand(o);
 const gatewayCommand = async (o: Parameters<typeof import('./gateway.ts').gatewayCommand>[0]) => (await import('./gateway.ts')).gatewayCommand(o);
-
-function intArg(v: string): number {
-  const n = Number.parseInt(v, 10);
-  if (!Number.isInteger(n) || String(n) !== v.trim()) throw new InvalidArgumentError('must be an integer');
-  return n;
-}
 
 const program = new Command()
   .name('pgtls')
@@ -62,6 +58,11 @@ program
   .requiredOption('--kubernetes-version <v>', 'version reported as kubeletVersion')
   .option('--provisioner-kubeconfig <file>', 'also run the local-path provisioner with this identity')
   .option('--volumes-dir <dir>', 'where provisioned volumes live')
+  .option('--strict', 'volume ownership as the kubelet: Secret/ConfigMap files root-owned with their modes, fsGroup for group access (default: files given to the pod user)')
+  .option('--pod-network-mode <mode>', 'netns (a network namespace per pod on the node bridge), loopback (pods share the host network, 127.P.x.y each), or auto (netns when root and the node namespace exists)', podNetworkModeArg, 'auto')
+  .option('--secret-sync-delay <seconds>', 'delay before a changed Secret/ConfigMap reaches pod files, as a kubelet sync period', secondsArg, 0)
+  .option('--images-dir <dir>', 'the image store (default: $PGTLS_IMAGES_DIR, else ~/.cache/pgtls/images)')
+  .option('--debian-mirror <url>', 'Debian mirror for images built on first use')
   .action(agentCommand);
 
 program
@@ -76,11 +77,7 @@ program
   .option('--dial-timeout <ms>', 'connect timeout for every dial', intArg, 10_000)
   .action(gatewayCommand);
 
-program
-  .command('images')
-  .description('list the images this machine can run as local programs')
-  .option('--json', 'print JSON')
-  .action(imagesCommand);
+registerImagesCommand(program);
 
 program
   .command('build-operator-image')

@@ -1,19 +1,8 @@
-// Registers the built-in engines. A fourth engine: one folder plus one line here.
-import { registerEngine, engineKinds } from './engine.ts';
-import { postgresEngine } from './postgres/index.ts';
-import { pgbouncerEngine } from './pgbouncer/index.ts';
-import { pgpoolEngine } from './pgpool/index.ts';
-
-if (engineKinds().length === 0) {
-  registerEngine(postgresEngine);
-  registerEngine(pgbouncerEngine);
-  registerEngine(pgpoolEngine);
-}
-
-export { getEngine, engineKinds, type Engine, type EngineKind, type ApplyTlsOptions } from './engine.ts';
-export { postgresEngine, pgbouncerEngine, pgpoolEngine };
+// The engines: what pgtls knows about each server kind, with no Kubernetes in
+// it. Each kind's module (src/kinds/) names its engine; there is no registry.
+export { type Engine, type EngineKind, type Expect, expectFor } from './engine.ts';
+export { postgresEngine } from './postgres/engine.ts';
+export { pgbouncerEngine } from './pgbouncer/engine.ts';
+export { pgpoolEngine } from './pgpool/engine.ts';
 export * from './types.ts';
 export { probeTls, verifyServed, ServedMismatchError, type ProbeResult, type ServedCert, type Expected } from './shared/probe.ts';
-export { installFiles, restoreFiles, configFileSpecs, tlsFileSpecs, type FileSpec, type TlsMaterial } from './shared/files.ts';
-export { applyAndVerify, restoreAndVerify, checkPair, TlsApplyError, type ApplyTlsResult } from './shared/apply.ts';
-export type { ServerTarget, SqlEndpoint } from './shared/target.ts';

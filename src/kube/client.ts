@@ -1,10 +1,16 @@
-// The Kubernetes client layer: the only place that imports @kubernetes/client-node.
+// The Kubernetes client layer: the only place that imports @kubernetes/client-node
+// at run time. `Kube` implements the KubeClient seam (api.ts) over HTTP.
 import * as k8s from '@kubernetes/client-node';
+import { Writable } from 'node:stream';
+import {
+  FIELD_MANAGER, KubeCallError, describeRef, isNotFound, selectorString,
+  type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef,
+} from './api.ts';
+import { isConditionTrue, type Condition } from './conditions.ts';
 
-export type KubeObject = k8s.KubernetesObject & { spec?: unknown; status?: unknown; data?: Record<string, string> };
+export type { KubeClient, KubeObject, ObjectRef, ResourceRef, ExecResult } from './api.ts';
+export { FIELD_MANAGER, statusCode, isNotFound, refOf } from './api.ts';
 export { k8s };
-
-export const FIELD_MANAGER = 'pgtls';
 
 /**
  * A kubeconfig file, or without one the pod's ServiceAccount (in-cluster:
@@ -19,11 +25,14 @@ export function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
   return kc;
 }
 
+type Body = object;
+
 /**
  * KubernetesObjectApi serializes bodies through its typed models, which drop
  * keys they do not know in their JSON spelling (a CRD's
  * `x-kubernetes-preserve-unknown-fields` is lost, so the API server rejects
- * the CRD). Apply sends the object exactly as given instead.
+ * the CRD), and turns dates into Date objects. `send` sends and returns JSON
+ * exactly as the API server speaks it, so the real client and the fake agree.
  */
 class ObjectApi extends k8s.KubernetesObjectApi {
   static make(kc: k8s.KubeConfig): ObjectApi {
@@ -32,19 +41,25 @@ class ObjectApi extends k8s.KubernetesObjectApi {
     return api;
   }
 
-  async applyExact<T extends k8s.KubernetesObject>(obj: T, fieldManager: string, force: boolean): Promise<T> {
-    const path = await this.specUriPath(obj, 'patch');
-    const ctx = this.configuration.baseServer.makeRequestContext(path, k8s.HttpMethod.PATCH);
+  /** The REST path of an object, or of its collection for 'list'/'create' (discovery, cached). */
+  path(ref: { apiVersion: string; kind: string; name?: string; namespace?: string }, action: 'read' | 'list' | 'create'): Promise<string> {
+    return this.specUriPath({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }, action);
+  }
+
+  async send<T>(method: k8s.HttpMethod, path: string, o: { body?: Body; contentType?: string; query?: Record<string, string | undefined> } = {}): Promise<T> {
+    const ctx = this.configuration.baseServer.makeRequestContext(path, method);
     ctx.setHeaderParam('Accept', 'application/json');
-    ctx.setHeaderParam('Content-Type', k8s.PatchStrategy.ServerSideApply);
-    ctx.setQueryParam('fieldManager', fieldManager);
-    if (force) ctx.setQueryParam('force', 'true');
-    ctx.setBody(JSON.stringify(obj));
-    return this.requestPromise<T>(ctx);
+    for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) ctx.setQueryParam(k, v);
+    if (o.body !== undefined) {
+      ctx.setHeaderParam('Content-Type', o.contentType ?? 'application/json');
+      ctx.setBody(JSON.stringify(o.body));
+    }
+    // 'any' keeps the response as parsed JSON (no typed model in between).
+    return this.requestPromise(ctx, 'any') as Promise<T>;
   }
 }
 
-export class Kube {
+export class Kube implements KubeClient {
   readonly objects: ObjectApi;
   constructor(readonly kc: k8s.KubeConfig) {
     this.objects = ObjectApi.make(kc);
@@ -55,38 +70,156 @@ export class Kube {
     return new Kube(loadKubeConfig(file));
   }
 
+  get server(): string | undefined {
+    return this.kc.getCurrentCluster()?.server;
+  }
+
+  /** A typed client-node API, for code outside the reconcilers (the local cluster, tests). */
   api<T extends k8s.ApiType>(ctor: new (config: k8s.Configuration) => T): T {
     return this.kc.makeApiClient(ctor);
   }
 
-  /** Server-side apply: idempotent, so callers can re-run it after any crash. */
-  async apply<T extends k8s.KubernetesObject>(obj: T, fieldManager = FIELD_MANAGER): Promise<T> {
-    return this.objects.applyExact(obj, fieldManager, true);
+  /** Runs one API call; a failure says what was being done to which object (the server's error is its cause). */
+  private async call<T>(verb: string, ref: ObjectRef, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new KubeCallError(verb, ref, err);
+    }
   }
 
-  async get<T extends k8s.KubernetesObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
+  async apply<T extends KubeObject>(obj: T, fieldManager = FIELD_MANAGER): Promise<T> {
+    const ref = refFor(obj);
+    return this.call('apply', ref, async () =>
+      this.objects.send<T>(k8s.HttpMethod.PATCH, await this.objects.path(ref, 'read'), { body: obj, contentType: k8s.PatchStrategy.ServerSideApply, query: { fieldManager, force: 'true' } }),
+    );
+  }
+
+  async get<T extends KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
+    const ref = { apiVersion, kind, name, namespace };
     try {
-      return (await this.objects.read({ apiVersion, kind, metadata: { name, namespace } })) as T;
+      return await this.call('get', ref, async () => this.objects.send<T>(k8s.HttpMethod.GET, await this.objects.path(ref, 'read')));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   }
+
+  async list<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<T[]> {
+    const what = { apiVersion, kind, name: selectorString(opts.labelSelector) ?? '*', namespace: opts.namespace };
+    return (await this.call('list', what, () => this.listObject<T>(apiVersion, kind, opts))).items;
+  }
+
+  private async listObject<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions): Promise<{ metadata?: { resourceVersion?: string }; items: T[] }> {
+    const path = await this.objects.path({ apiVersion, kind, namespace: opts.namespace }, 'list');
+    const list = await this.objects.send<{ metadata?: { resourceVersion?: string }; items: T[] }>(k8s.HttpMethod.GET, path, { query: { labelSelector: selectorString(opts.labelSelector) } });
+    // Items of a list carry no apiVersion/kind; callers treat them as whole objects.
+    list.items = (list.items ?? []).map((o) => ({ ...o, apiVersion, kind }));
+    return list;
+  }
+
+  async create<T extends KubeObject>(obj: T): Promise<T> {
+    const ref = refFor(obj);
+    return this.call('create', ref, async () =>
+      this.objects.send<T>(k8s.HttpMethod.POST, await this.objects.path(ref, 'create'), { body: obj, query: { fieldManager: FIELD_MANAGER } }),
+    );
+  }
+
+  async patch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>, fieldManager = FIELD_MANAGER): Promise<T> {
+    return this.call('patch', ref, async () =>
+      this.objects.send<T>(k8s.HttpMethod.PATCH, await this.objects.path(ref, 'read'), { body: patch, contentType: k8s.PatchStrategy.MergePatch, query: { fieldManager } }),
+    );
+  }
+
+  async patchStatus<T extends KubeObject>(ref: ObjectRef, status: Record<string, unknown>, opts: { resourceVersion?: string } = {}): Promise<T> {
+    const body: Record<string, unknown> = { status };
+    if (opts.resourceVersion) body.metadata = { resourceVersion: opts.resourceVersion };
+    return this.call('patch the status of', ref, async () =>
+      this.objects.send<T>(k8s.HttpMethod.PATCH, `${await this.objects.path(ref, 'read')}/status`, { body, contentType: k8s.PatchStrategy.MergePatch, query: { fieldManager: FIELD_MANAGER } }),
+    );
+  }
+
+  async delete(ref: ObjectRef, opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } = {}): Promise<boolean> {
+    try {
+      await this.call('delete', ref, async () => this.objects.send(k8s.HttpMethod.DELETE, await this.objects.path(ref, 'read'), { query: { propagationPolicy: opts.propagationPolicy } }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  exec(pod: PodContainer, command: string[], timeoutMs = 30_000): Promise<ExecResult> {
+    return execInPod(this.kc, pod, command, timeoutMs);
+  }
+
+  watch<T extends KubeObject>(ref: ResourceRef): ListWatch<T> {
+    const list = () => this.listObject<T>(ref.apiVersion, ref.kind, { namespace: ref.namespace, labelSelector: ref.labelSelector });
+    // client-node's informer is typed for its model objects; ours are the same JSON.
+    type Model = T & k8s.KubernetesObject;
+    return k8s.makeInformer<Model>(this.kc, resourcePath(ref), list as () => Promise<k8s.KubernetesListObject<Model>>, ref.labelSelector);
+  }
 }
 
-export function statusCode(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } };
-  for (const v of [e?.code, e?.statusCode, e?.response?.statusCode]) if (typeof v === 'number') return v;
-  return undefined;
+function refFor(obj: KubeObject): ObjectRef {
+  if (!obj.apiVersion || !obj.kind) throw new Error(`object ${obj.metadata?.name ?? '(unnamed)'} has no apiVersion or kind`);
+  return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace };
 }
 
-export function isNotFound(err: unknown): boolean {
-  return statusCode(err) === 404;
+export function resourcePath(r: ResourceRef): string {
+  const base = r.apiVersion === 'v1' ? '/api/v1' : `/apis/${r.apiVersion}`;
+  return r.namespace ? `${base}/namespaces/${r.namespace}/${r.plural}` : `${base}/${r.plural}`;
 }
 
-export type Condition = { type: string; status: string; reason?: string; message?: string };
+function collector(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(Buffer.from(chunk));
+      cb();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
 
+/**
+ * Runs a command in a pod's container through the API server (the kubelet's
+ * exec), as `kubectl exec` does: works the same on any cluster and needs no
+ * database credentials, so a reload never depends on the auth mode in force.
+ */
+function execInPod(kc: k8s.KubeConfig, pod: PodContainer, command: string[], timeoutMs: number): Promise<ExecResult> {
+  const out = collector();
+  const err = collector();
+  const where = `exec ${command[0] ?? ''} in ${describeRef({ apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace })} (container ${pod.container})`;
+  return new Promise<ExecResult>((resolve, reject) => {
+    let status: k8s.V1Status | undefined;
+    const timer = setTimeout(() => reject(new Error(`${where} timed out after ${timeoutMs} ms`)), timeoutMs);
+    new k8s.Exec(kc)
+      .exec(pod.namespace, pod.name, pod.container, command, out.stream, err.stream, null, false, (s) => {
+        status = s;
+      })
+      .then((ws) => {
+        ws.on('close', () => {
+          clearTimeout(timer);
+          let exitCode = status?.status === 'Success' ? 0 : 1;
+          const cause = status?.details?.causes?.find((c) => c.reason === 'ExitCode');
+          if (cause?.message) exitCode = Number(cause.message);
+          resolve({ exitCode, stdout: out.text(), stderr: err.text() });
+        });
+        ws.on('error', (e: Error) => {
+          clearTimeout(timer);
+          reject(new Error(`${where}: ${e.message}`, { cause: e }));
+        });
+      })
+      .catch((e: unknown) => {
+        clearTimeout(timer);
+        reject(new Error(`${where}: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+      });
+  });
+}
+
+/** Whether an object's status has the condition True (for objects of any kind, e.g. a CRD's Established). */
 export function conditionTrue(obj: { status?: unknown } | undefined, type: string): boolean {
-  const conds = (obj?.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
-  return conds.some((c) => c.type === type && c.status === 'True');
+  return isConditionTrue((obj?.status as { conditions?: Condition[] } | undefined)?.conditions, type);
 }
+

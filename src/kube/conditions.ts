@@ -2,26 +2,24 @@
 // by type, and move lastTransitionTime only when status, reason, message or
 // observedGeneration change.
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  observedGeneration?: number;
-  severity?: string;
-  lastTransitionTime?: string;
-}
+import type { Condition } from '../api/shared/condition.ts';
 
-export function findCondition(conds: Condition[] | undefined, type: string): Condition | undefined {
+/** The one condition type: kmodules' Condition, from the API schema. */
+export type { Condition };
+
+/** A condition about to be set: setCondition stamps its lastTransitionTime. */
+export type NewCondition = Omit<Condition, 'lastTransitionTime'> & { lastTransitionTime?: string };
+
+export function findCondition<C extends NewCondition>(conds: readonly C[] | undefined, type: string): C | undefined {
   return conds?.find((c) => c.type === type);
 }
 
-export function isConditionTrue(conds: Condition[] | undefined, type: string): boolean {
+export function isConditionTrue(conds: readonly NewCondition[] | undefined, type: string): boolean {
   return findCondition(conds, type)?.status === 'True';
 }
 
 /** Returns a new list; the input is not modified. */
-export function setCondition(conds: Condition[] | undefined, next: Condition, now = new Date()): Condition[] {
+export function setCondition(conds: readonly Condition[] | undefined, next: NewCondition, now = new Date()): Condition[] {
   const list = [...(conds ?? [])];
   const i = list.findIndex((c) => c.type === next.type);
   const old = i >= 0 ? list[i] : undefined;
@@ -40,11 +38,11 @@ export function setCondition(conds: Condition[] | undefined, next: Condition, no
   return list;
 }
 
-export function removeCondition(conds: Condition[] | undefined, type: string): Condition[] {
+export function removeCondition(conds: readonly Condition[] | undefined, type: string): Condition[] {
   return (conds ?? []).filter((c) => c.type !== type);
 }
 
 /** KubeDB's NewCondition: type == reason, status True. */
-export function newCondition(reason: string, message: string, generation?: number): Condition {
+export function newCondition(reason: string, message: string, generation?: number): NewCondition {
   return { type: reason, status: 'True', reason, message, observedGeneration: generation };
 }

@@ -2,7 +2,7 @@
 // keys on a work queue; workers call reconcile(key), which reads the world,
 // converges it one step and returns; errors back off, requeueAfter re-polls.
 import type { Logger } from '../observability/logger.ts';
-import type { k8s } from './client.ts';
+import { serverMessage, type KubeObject } from './api.ts';
 import type { Informer } from './informer.ts';
 import { WorkQueue } from './workqueue.ts';
 import { metrics } from '../observability/metrics.ts';
@@ -30,13 +30,14 @@ export function parseKey(s: string): ObjectKey {
   return { namespace: s.slice(0, i), name: s.slice(i + 1) };
 }
 
-export function objectKey(o: k8s.KubernetesObject): ObjectKey {
+export function objectKey(o: KubeObject): ObjectKey {
   return { namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '' };
 }
 
 export class Controller {
   readonly queue: WorkQueue;
-  private readonly informers: Informer<k8s.KubernetesObject>[] = [];
+  /** Only started and stopped here, so their object type does not matter. */
+  private readonly informers: Pick<Informer<KubeObject>, 'start' | 'stop'>[] = [];
   private workers: Promise<void>[] = [];
   private running = false;
 
@@ -50,14 +51,14 @@ export class Controller {
   }
 
   /** Reconcile the object itself on every change. */
-  watchFor<T extends k8s.KubernetesObject>(inf: Informer<T>): this {
+  watchFor<T extends KubeObject>(inf: Informer<T>): this {
     inf.onAny((o) => this.queue.add(keyString(objectKey(o))));
-    this.informers.push(inf as unknown as Informer<k8s.KubernetesObject>);
+    this.informers.push(inf);
     return this;
   }
 
   /** Reconcile the owner of kind `ownerKind` when an owned object changes. */
-  watchOwned<T extends k8s.KubernetesObject>(inf: Informer<T>, ownerKind: string): this {
+  watchOwned<T extends KubeObject>(inf: Informer<T>, ownerKind: string): this {
     return this.watchMapped(inf, (o) => {
       const owner = o.metadata?.ownerReferences?.find((r) => r.kind === ownerKind && r.controller);
       return owner ? [{ namespace: o.metadata?.namespace ?? '', name: owner.name }] : [];
@@ -65,11 +66,11 @@ export class Controller {
   }
 
   /** Reconcile whatever keys `map` returns for a changed object. */
-  watchMapped<T extends k8s.KubernetesObject>(inf: Informer<T>, map: (o: T) => ObjectKey[]): this {
+  watchMapped<T extends KubeObject>(inf: Informer<T>, map: (o: T) => ObjectKey[]): this {
     inf.onAny((o) => {
       for (const k of map(o)) this.queue.add(keyString(k));
     });
-    this.informers.push(inf as unknown as Informer<k8s.KubernetesObject>);
+    this.informers.push(inf);
     return this;
   }
 
@@ -109,18 +110,7 @@ export class Controller {
   }
 }
 
+/** One line for logs and conditions: the server's message, or the error's own (which says what was being done). */
 export function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const body = (err as { body?: unknown }).body;
-    if (typeof body === 'string' && body.length > 0) {
-      try {
-        const status = JSON.parse(body) as { message?: string };
-        if (status.message) return status.message;
-      } catch {
-        /* not JSON */
-      }
-    }
-    return err.message;
-  }
-  return String(err);
+  return serverMessage(err);
 }

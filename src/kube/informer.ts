@@ -1,26 +1,13 @@
 // A list-watch cache over client-node's ListWatch that restarts itself after
 // errors (client-node relists after a 410 Gone but stops on anything else).
-import { k8s, type Kube } from './client.ts';
+import type { KubeClient, KubeObject, ListWatch, ResourceRef } from './api.ts';
 
-export interface ResourceRef {
-  apiVersion: string;
-  kind: string;
-  /** Lower-case plural, as in the REST path. */
-  plural: string;
-  /** Watch one namespace only; all namespaces when absent. */
-  namespace?: string;
-  labelSelector?: string;
-}
-
-export function resourcePath(r: ResourceRef): string {
-  const base = r.apiVersion === 'v1' ? '/api/v1' : `/apis/${r.apiVersion}`;
-  return r.namespace ? `${base}/namespaces/${r.namespace}/${r.plural}` : `${base}/${r.plural}`;
-}
+export type { ResourceRef } from './api.ts';
 
 type Handler<T> = (obj: T, old?: T) => void;
 
-export class Informer<T extends k8s.KubernetesObject> {
-  private readonly lw: k8s.Informer<T> & k8s.ObjectCache<T>;
+export class Informer<T extends KubeObject> {
+  private readonly lw: ListWatch<T>;
   private stopped = false;
   private restartDelayMs = 500;
   private synced = false;
@@ -28,13 +15,11 @@ export class Informer<T extends k8s.KubernetesObject> {
   private readonly last = new Map<string, T>();
 
   constructor(
-    kube: Kube,
+    kube: KubeClient,
     readonly ref: ResourceRef,
     private readonly onError: (err: unknown) => void = () => {},
   ) {
-    const list = () =>
-      kube.objects.list<T>(ref.apiVersion, ref.kind, ref.namespace, undefined, undefined, undefined, undefined, ref.labelSelector);
-    this.lw = k8s.makeInformer<T>(kube.kc, resourcePath(ref), list, ref.labelSelector);
+    this.lw = kube.watch<T>(ref);
     this.lw.on('connect', () => {
       this.synced = true;
       this.restartDelayMs = 500;
@@ -50,7 +35,7 @@ export class Informer<T extends k8s.KubernetesObject> {
     });
   }
 
-  private static keyOf(o: k8s.KubernetesObject): string {
+  private static keyOf(o: KubeObject): string {
     return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
   }
 

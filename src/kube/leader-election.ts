@@ -1,7 +1,9 @@
 // Lease-based leader election (client-go's algorithm), so two operator
 // replicas can run and only one reconciles. Optimistic concurrency on the
 // Lease's resourceVersion decides races.
-import { k8s, statusCode, type Kube } from './client.ts';
+import { isConflict, isNotFound, type KubeClient, type ObjectRef } from './api.ts';
+import { microTime, systemClock, type Clock } from '../util/clock.ts';
+import type { Logger } from '../observability/logger.ts';
 
 export interface LeaderElectionConfig {
   namespace: string;
@@ -12,17 +14,34 @@ export interface LeaderElectionConfig {
   retryPeriodMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+interface LeaseSpec {
+  holderIdentity?: string | null;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: LeaseSpec;
+}
 
 export class LeaderElector {
-  private readonly api: k8s.CoordinationV1Api;
   private stopped = false;
   private leading = false;
   private readonly cfg: Required<LeaderElectionConfig>;
+  private readonly ref: ObjectRef;
 
-  constructor(kube: Kube, cfg: LeaderElectionConfig) {
-    this.api = kube.api(k8s.CoordinationV1Api);
+  constructor(
+    private readonly kube: KubeClient,
+    cfg: LeaderElectionConfig,
+    private readonly clock: Clock = systemClock,
+    private readonly log?: Logger,
+  ) {
     this.cfg = { leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...cfg };
+    this.ref = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: cfg.name, namespace: cfg.namespace };
   }
 
   get isLeader(): boolean {
@@ -30,35 +49,39 @@ export class LeaderElector {
   }
 
   /** One attempt to acquire or renew; true when we hold the lease afterwards. */
-  async tryAcquireOrRenew(now = new Date()): Promise<boolean> {
-    const { namespace, name, identity, leaseDurationSeconds } = this.cfg;
-    const micro = new k8s.V1MicroTime(now.getTime());
-    let lease: k8s.V1Lease;
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const { identity, leaseDurationSeconds } = this.cfg;
+    const now = this.clock.now();
+    const micro = microTime(now);
+    let lease: Lease | undefined;
     try {
-      lease = await this.api.readNamespacedLease({ name, namespace });
+      lease = await this.kube.get<Lease>(this.ref.apiVersion, this.ref.kind, this.ref.name, this.ref.namespace);
     } catch (err) {
-      if (statusCode(err) !== 404) return false;
+      this.log?.debug({ err: String(err) }, 'reading the leader lease failed; retrying');
+      return false;
+    }
+    if (!lease) {
       try {
-        await this.api.createNamespacedLease({
-          namespace,
-          body: {
-            metadata: { name, namespace },
-            spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: micro, renewTime: micro, leaseTransitions: 0 },
-          },
+        await this.kube.create({
+          apiVersion: this.ref.apiVersion,
+          kind: this.ref.kind,
+          metadata: { name: this.ref.name, namespace: this.ref.namespace },
+          spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: micro, renewTime: micro, leaseTransitions: 0 },
         });
         return true;
-      } catch {
+      } catch (err) {
+        // 409: another replica created it first; anything else: try again next period.
+        if (!isConflict(err)) this.log?.debug({ err: String(err) }, 'creating the leader lease failed; retrying');
         return false;
       }
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity;
-    const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-    const expired = renewed + (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000 < now.getTime();
+    const renewed = spec.renewTime ? Date.parse(spec.renewTime) : 0;
+    const expired = renewed + (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000 < now;
     if (holder && holder !== identity && !expired) return false;
     const takeover = holder !== identity;
-    lease.spec = {
-      ...spec,
+    const next: LeaseSpec = {
       holderIdentity: identity,
       leaseDurationSeconds,
       renewTime: micro,
@@ -66,10 +89,12 @@ export class LeaderElector {
       leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover && holder ? 1 : 0),
     };
     try {
-      await this.api.replaceNamespacedLease({ name, namespace, body: lease });
+      await this.kube.patch(this.ref, { metadata: { resourceVersion: lease.metadata.resourceVersion }, spec: next });
       return true;
-    } catch {
-      return false; // 409: somebody else won the race
+    } catch (err) {
+      // 409: somebody else won the race; 404: the lease was deleted, recreated next period.
+      if (!isConflict(err) && !isNotFound(err)) this.log?.debug({ err: String(err) }, 'renewing the leader lease failed; retrying');
+      return false;
     }
   }
 
@@ -80,18 +105,18 @@ export class LeaderElector {
   async run(onStarted: () => Promise<void> | void, onStopped: () => Promise<void> | void): Promise<void> {
     while (!this.stopped) {
       if (await this.tryAcquireOrRenew()) break;
-      await sleep(this.cfg.retryPeriodMs);
+      await this.clock.sleep(this.cfg.retryPeriodMs);
     }
     if (this.stopped) return;
     this.leading = true;
     await onStarted();
-    let lastRenew = Date.now();
+    let lastRenew = this.clock.now();
     while (!this.stopped) {
-      await sleep(this.cfg.retryPeriodMs);
+      await this.clock.sleep(this.cfg.retryPeriodMs);
       if (this.stopped) break;
       if (await this.tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-      } else if (Date.now() - lastRenew > this.cfg.renewDeadlineMs) {
+        lastRenew = this.clock.now();
+      } else if (this.clock.now() - lastRenew > this.cfg.renewDeadlineMs) {
         this.leading = false;
         await onStopped();
         return;
@@ -104,15 +129,16 @@ export class LeaderElector {
     this.stopped = true;
     if (!this.leading) return;
     this.leading = false;
-    const { namespace, name, identity } = this.cfg;
     try {
-      const lease = await this.api.readNamespacedLease({ name, namespace });
-      if (lease.spec?.holderIdentity !== identity) return;
-      lease.spec.holderIdentity = undefined;
-      lease.spec.renewTime = new k8s.V1MicroTime(0);
-      await this.api.replaceNamespacedLease({ name, namespace, body: lease });
-    } catch {
-      /* the lease expires on its own */
+      const lease = await this.kube.get<Lease>(this.ref.apiVersion, this.ref.kind, this.ref.name, this.ref.namespace);
+      if (lease?.spec?.holderIdentity !== this.cfg.identity) return;
+      await this.kube.patch(this.ref, {
+        metadata: { resourceVersion: lease.metadata.resourceVersion },
+        spec: { holderIdentity: null, renewTime: microTime(0) },
+      });
+    } catch (err) {
+      // Releasing is a courtesy: the lease expires on its own after leaseDurationSeconds.
+      this.log?.debug({ err: String(err) }, 'releasing the leader lease failed; it expires on its own');
     }
   }
 }

@@ -8,14 +8,11 @@ import { Controller, type ObjectKey, type Reconciler, type Result } from '../kub
 import { Informer } from '../kube/informer.ts';
 import type { k8s } from '../kube/client.ts';
 import type { ControllerFactory, OperatorContext } from '../operator/manager.ts';
-import type { OpsAdapter } from '../opsmanager/adapter.ts';
+import type { DbObject } from '../api/objects.ts';
+import { KINDS, type Kind } from '../kinds/index.ts';
 import { podsOf, probePod } from '../opsmanager/rollout.ts';
-import { postgresOps } from '../opsmanager/adapters/postgres.ts';
-import { pgbouncerOps } from '../opsmanager/adapters/pgbouncer.ts';
-import { pgpoolOps } from '../opsmanager/adapters/pgpool.ts';
 import { podReady, readSecret } from '../provisioner/objects.ts';
 import { certSecretNames } from '../provisioner/tls.ts';
-import type { DbObject } from '../provisioner/reconciler.ts';
 import type { TLSConfig } from '../api/shared/tls.ts';
 import { metrics as defaultMetrics, type OperatorMetrics } from './metrics.ts';
 
@@ -33,7 +30,7 @@ const MAX_PODS_PER_PASS = 64;
 export class ServedCertificateProber implements Reconciler {
   constructor(
     private readonly ctx: OperatorContext,
-    private readonly a: OpsAdapter,
+    private readonly k: Kind,
     private readonly opts: ProberOptions,
   ) {}
 
@@ -42,7 +39,7 @@ export class ServedCertificateProber implements Reconciler {
   }
 
   async reconcile(key: ObjectKey): Promise<Result | void> {
-    const { info } = this.a;
+    const { info } = this.k;
     const dbKey = { kind: info.kind, namespace: key.namespace, database: key.name, alias: SERVED_ALIAS };
     const db = await this.ctx.kube.get<DbObject>(info.apiVersion, info.kind, key.name, key.namespace);
     const tls = (db?.spec as { tls?: TLSConfig } | undefined)?.tls;
@@ -52,14 +49,14 @@ export class ServedCertificateProber implements Reconciler {
     }
     const secret = await readSecret(this.ctx.kube, key.namespace, certSecretNames(db as unknown as { metadata: DbObject['metadata']; spec: { tls?: TLSConfig } }).server);
     this.m.served.setSecretCertificate(dbKey, secret?.['tls.crt'] || undefined);
-    const port = this.a.portOf?.(db) ?? this.a.port;
-    const pods = (await podsOf(this.ctx, this.a, db)).slice(0, MAX_PODS_PER_PASS);
+    const port = this.k.ops.port(db);
+    const pods = (await podsOf(this.ctx, this.k, db)).slice(0, MAX_PODS_PER_PASS);
     const seen = new Set<string>();
     for (const pod of pods) {
       if (!pod.status?.podIP || !podReady(pod)) continue;
       seen.add(pod.metadata!.name!);
       // probePod records the result in the served-certificate gauges.
-      await probePod(this.ctx.kube, pod, port, 'no-ssl');
+      await probePod(this.ctx, pod, port, 'no-ssl');
     }
     this.m.served.retainPods(dbKey, seen);
     return { requeueAfterMs: jitter(this.opts.intervalMs) };
@@ -72,9 +69,9 @@ function jitter(ms: number): number {
 }
 
 /** One prober controller per database kind: one worker, so probes never pile up. */
-export function servedCertificateController(a: OpsAdapter, opts: ProberOptions): ControllerFactory {
+export function servedCertificateController(k: Kind, opts: ProberOptions): ControllerFactory {
   return (ctx: OperatorContext) => {
-    const { info } = a;
+    const { info } = k;
     const dbs = new Informer<DbObject>(ctx.kube, { apiVersion: info.apiVersion, kind: info.kind, plural: info.plural });
     // The cert-manager Secrets carry the offshoot labels (the Certificates' secretTemplate).
     const secrets = new Informer<k8s.V1Secret>(ctx.kube, { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', labelSelector: `app.kubernetes.io/name=${info.resourceName}` });
@@ -82,7 +79,7 @@ export function servedCertificateController(a: OpsAdapter, opts: ProberOptions):
       const name = o.metadata?.labels?.['app.kubernetes.io/instance'];
       return name ? [{ namespace: o.metadata?.namespace ?? '', name }] : [];
     };
-    return new Controller(`served-certificates-${info.kind.toLowerCase()}`, new ServedCertificateProber(ctx, a, opts), ctx.log, { workers: 1 })
+    return new Controller(`served-certificates-${info.kind.toLowerCase()}`, new ServedCertificateProber(ctx, k, opts), ctx.log, { workers: 1 })
       .watchFor(dbs)
       .watchMapped(secrets, byInstance);
   };
@@ -90,5 +87,5 @@ export function servedCertificateController(a: OpsAdapter, opts: ProberOptions):
 
 export function servedCertificateControllers(opts: ProberOptions): ControllerFactory[] {
   if (opts.intervalMs <= 0) return [];
-  return [postgresOps, pgbouncerOps, pgpoolOps].map((a) => servedCertificateController(a, opts));
+  return KINDS.map((k) => servedCertificateController(k, opts));
 }

@@ -1,18 +1,19 @@
-// The controllers the operator runs: one provisioner per database kind (and,
-// with the ops-manager, one per ops-request kind). Adding a kind adds a line.
+// The controllers the operator runs, for every kind in the kinds list: a
+// provisioner per database kind and an ops-manager per ops-request kind.
 import { Controller } from '../kube/controller.ts';
 import { Informer } from '../kube/informer.ts';
 import type { k8s } from '../kube/client.ts';
+import type { DbObject, OpsObject } from '../api/objects.ts';
+import { KINDS, type Kind } from '../kinds/index.ts';
+import { OpsReconciler } from '../opsmanager/reconciler.ts';
+import { expectFor, rollPods } from '../opsmanager/rollout.ts';
+import { DatabaseReconciler, type ProvisionerHooks } from '../provisioner/reconciler.ts';
+import { asStagedTls } from '../provisioner/specs/tls-staging.ts';
 import type { ControllerFactory, OperatorContext } from './manager.ts';
-import { DatabaseReconciler, type DbObject, type KindProvisioner } from '../provisioner/reconciler.ts';
-import { postgresProvisioner } from '../provisioner/postgres/provisioner.ts';
-import { opsControllers, renewalHooks } from './ops-controllers.ts';
-import { findOpsAdapter } from '../opsmanager/adapter.ts';
-import { pgbouncerProvisioner } from '../provisioner/pgbouncer/provisioner.ts';
-import { pgpoolProvisioner } from '../provisioner/pgpool/provisioner.ts';
+import { metrics } from '../observability/metrics.ts';
 
 /** Watches the database kind, what it owns, and the cert-manager secrets it reads. */
-export function provisionerController(kind: KindProvisioner<DbObject>): ControllerFactory {
+export function provisionerController(kind: Kind): ControllerFactory {
   return (ctx: OperatorContext) => {
     const { info } = kind;
     const dbs = new Informer<DbObject>(ctx.kube, { apiVersion: info.apiVersion, kind: info.kind, plural: info.plural });
@@ -24,10 +25,7 @@ export function provisionerController(kind: KindProvisioner<DbObject>): Controll
       const name = o.metadata?.labels?.['app.kubernetes.io/instance'];
       return name ? [{ namespace: o.metadata?.namespace ?? '', name }] : [];
     };
-    // Renewed certificates reach the servers the way an ops request's do.
-    const adapter = findOpsAdapter(info.kind);
-    const hooks = adapter ? renewalHooks(adapter, ctx) : {};
-    return new Controller(`provisioner-${info.kind.toLowerCase()}`, new DatabaseReconciler(ctx, kind, hooks), ctx.log)
+    return new Controller(`provisioner-${info.kind.toLowerCase()}`, new DatabaseReconciler(ctx, kind.provisioner, renewalHooks(kind, ctx)), ctx.log)
       .watchFor(dbs)
       .watchOwned(sts, info.kind)
       .watchMapped(pods, byInstance)
@@ -35,11 +33,30 @@ export function provisionerController(kind: KindProvisioner<DbObject>): Controll
   };
 }
 
+export function opsController(kind: Kind): ControllerFactory {
+  return (ctx: OperatorContext) => {
+    const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: kind.info.opsKind, plural: kind.info.opsPlural });
+    metrics.trackOpsRequests(kind.info.opsKind, () => ops.list());
+    return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: 2 }).watchFor(ops);
+  };
+}
+
+/**
+ * What the provisioner does when the servers' files change outside an ops
+ * request (a renewal by cert-manager, a backend's TLS change for a pooler):
+ * the same rollout as an ops request's (reload, or restart for Pgpool), each
+ * pod proven from the wire.
+ */
+export function renewalHooks(kind: Kind, ctx: OperatorContext): ProvisionerHooks {
+  return {
+    async filesChanged(db, staged) {
+      await rollPods(ctx, kind, db, expectFor(asStagedTls(staged)), ctx.clock.now() + 120_000, new Set(), async (r) => {
+        ctx.log.info({ db: `${db.metadata.namespace}/${db.metadata.name}`, pod: r.pod, path: r.path, ms: r.ms }, 'new files taken');
+      });
+    },
+  };
+}
+
 export function defaultControllers(): ControllerFactory[] {
-  return [
-    ...opsControllers(),
-    provisionerController(postgresProvisioner as unknown as KindProvisioner<DbObject>),
-    provisionerController(pgbouncerProvisioner as unknown as KindProvisioner<DbObject>),
-    provisionerController(pgpoolProvisioner as unknown as KindProvisioner<DbObject>),
-  ];
+  return [...KINDS.map(opsController), ...KINDS.map(provisionerController)];
 }

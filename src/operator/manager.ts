@@ -2,17 +2,17 @@
 // controllers (provisioner and ops-manager per engine), started only while
 // this replica leads, so two replicas can run side by side.
 import { hostname } from 'node:os';
+import type { KubeClient } from '../kube/api.ts';
 import { Kube } from '../kube/client.ts';
 import type { Controller } from '../kube/controller.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
+import type { ProvisionerContext } from '../provisioner/context.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
 
-export interface OperatorContext {
-  kube: Kube;
-  log: Logger;
-  events: EventRecorder;
-}
+/** What every controller gets: one context for the provisioners and the ops-manager. */
+export type OperatorContext = ProvisionerContext;
 
 /** Builds one controller; controllers are created per leadership term. */
 export type ControllerFactory = (ctx: OperatorContext) => Controller;
@@ -20,12 +20,17 @@ export type ControllerFactory = (ctx: OperatorContext) => Controller;
 export interface ManagerOptions {
   /** Absent: the in-cluster ServiceAccount. */
   kubeconfig?: string;
+  /** The API client; by default one built from `kubeconfig` (unit tests pass the fake). */
+  kube?: KubeClient;
+  clock?: Clock;
   leaderElection: boolean;
   leaseNamespace: string;
   leaseName?: string;
   identity?: string;
   controllers: ControllerFactory[];
   log?: Logger;
+  /** Lease timings (tests shorten them). */
+  leaseTiming?: { leaseDurationSeconds?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** Called when this replica starts (true) or stops (false) leading; true at once without election. */
   onLeading?: (leading: boolean) => Promise<void> | void;
 }
@@ -38,16 +43,18 @@ export class Manager {
   readonly identity: string;
 
   constructor(private readonly opts: ManagerOptions) {
-    const kube = Kube.fromFile(opts.kubeconfig);
+    const kube = opts.kube ?? Kube.fromFile(opts.kubeconfig);
     const log = opts.log ?? createLogger('pgtls-operator');
-    this.ctx = { kube, log, events: new EventRecorder(kube, 'pgtls-operator', hostname()) };
+    const clock = opts.clock ?? systemClock;
+    this.ctx = { kube, log, clock, events: new EventRecorder(kube, 'pgtls-operator', hostname(), clock, log) };
     this.identity = opts.identity ?? `${hostname()}-${process.pid}`;
     if (opts.leaderElection) {
-      this.elector = new LeaderElector(kube, {
-        namespace: opts.leaseNamespace,
-        name: opts.leaseName ?? 'pgtls-operator',
-        identity: this.identity,
-      });
+      this.elector = new LeaderElector(
+        kube,
+        { namespace: opts.leaseNamespace, name: opts.leaseName ?? 'pgtls-operator', identity: this.identity, ...opts.leaseTiming },
+        clock,
+        log,
+      );
     }
   }
 

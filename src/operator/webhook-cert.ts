@@ -4,7 +4,8 @@
 // run this; they converge on the same Secret.
 import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { k8s, conditionTrue, isNotFound, type Kube, type KubeObject } from '../kube/client.ts';
+import { conditionTrue } from '../kube/client.ts';
+import type { KubeClient, KubeObject } from '../kube/api.ts';
 import { mergeCaBundles } from '../certs/bundle.ts';
 
 export interface WebhookCertOptions {
@@ -67,7 +68,7 @@ export function webhookCertObjects(opts: WebhookCertOptions): KubeObject[] {
   ];
 }
 
-async function waitCertificateReady(kube: Kube, namespace: string, name: string, deadline: number): Promise<void> {
+async function waitCertificateReady(kube: KubeClient, namespace: string, name: string, deadline: number): Promise<void> {
   for (;;) {
     const got = await kube.get<KubeObject>('cert-manager.io/v1', 'Certificate', name, namespace);
     if (conditionTrue(got, 'Ready')) return;
@@ -77,7 +78,7 @@ async function waitCertificateReady(kube: Kube, namespace: string, name: string,
 }
 
 /** Applies the namespace and the cert-manager objects and waits until the serving Secret exists. */
-export async function ensureWebhookCertificate(kube: Kube, opts: WebhookCertOptions): Promise<ServingSecret> {
+export async function ensureWebhookCertificate(kube: KubeClient, opts: WebhookCertOptions): Promise<ServingSecret> {
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: opts.namespace } });
   for (const o of webhookCertObjects(opts)) await kube.apply(o);
@@ -95,30 +96,18 @@ export async function ensureWebhookCertificate(kube: Kube, opts: WebhookCertOpti
 const decode = (b64: string | undefined) => (b64 ? Buffer.from(b64, 'base64').toString('utf8') : '');
 
 /** The serving Secret, or undefined while it is missing or incomplete. */
-export async function readServingSecret(kube: Kube, opts: Pick<WebhookCertOptions, 'namespace' | 'name'>): Promise<ServingSecret | undefined> {
-  const core = kube.api(k8s.CoreV1Api);
+export async function readServingSecret(kube: KubeClient, opts: Pick<WebhookCertOptions, 'namespace' | 'name'>): Promise<ServingSecret | undefined> {
   const n = names(opts);
-  let s: k8s.V1Secret;
-  try {
-    s = await core.readNamespacedSecret({ name: n.serving, namespace: opts.namespace });
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const s = await kube.get<KubeObject>('v1', 'Secret', n.serving, opts.namespace);
+  if (!s) return undefined;
   const cert = decode(s.data?.['tls.crt']);
   const key = decode(s.data?.['tls.key']);
   const servingCa = decode(s.data?.['ca.crt']);
   if (!cert || !key || !servingCa) return undefined;
   // The current CA too, so a CA renewal is trusted before the serving certificate is re-issued.
-  let currentCa = '';
-  let caVersion = '';
-  try {
-    const ca = await core.readNamespacedSecret({ name: n.ca, namespace: opts.namespace });
-    currentCa = decode(ca.data?.['tls.crt']);
-    caVersion = ca.metadata?.resourceVersion ?? '';
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+  const ca = await kube.get<KubeObject>('v1', 'Secret', n.ca, opts.namespace);
+  const currentCa = decode(ca?.data?.['tls.crt']);
+  const caVersion = ca?.metadata?.resourceVersion ?? '';
   // Both Secrets' versions: a CA renewal alone changes the bundle too.
   return { resourceVersion: `${s.metadata?.resourceVersion ?? ''}/${caVersion}`, cert, key, caBundle: Buffer.from(mergeCaBundles(servingCa, currentCa)).toString('base64') };
 }

@@ -1,50 +1,26 @@
-// What the ops-manager needs per database kind. The state machine is shared;
-// a kind supplies its TLS view, its certificates, and how its pods take a
-// change (reload in place, or restart one by one).
+// What the ops-manager needs per database kind beyond its provisioner: its TLS
+// view, the database as it will be once a request is done, and its pods'
+// order. The step machine is shared; each kind's module (src/kinds/) supplies this.
 import type { k8s } from '../kube/client.ts';
-import type { KindInfo } from '../provisioner/kinds.ts';
-import type { DbObject, KindProvisioner } from '../provisioner/reconciler.ts';
-import type { DbTls } from './tls-plan.ts';
+import type { KubeClient } from '../kube/api.ts';
+import type { DbObject } from '../api/objects.ts';
+import type { DbTls } from './reconfigure-tls/plan.ts';
 
-export interface OpsAdapter {
-  info: KindInfo;
-  provisioner: KindProvisioner<DbObject>;
-  dbTls(db: DbObject): DbTls;
+export interface OpsAdapter<DB extends DbObject = DbObject> {
+  dbTls(db: DB): DbTls;
   /** The database as it will be once the request is done (used for rendering, never written early). */
-  planned(db: DbObject, next: DbTls): DbObject;
+  planned(db: DB, next: DbTls): DB;
   /** Merge patch of `spec` for the UpdateDatabase step. */
   specPatch(next: DbTls): Record<string, unknown>;
   /** clientAuthMode once TLS is removed from a database that used cert. */
-  defaultAuth(db: DbObject): string;
-  certificates(db: DbObject): k8s.KubernetesObject[];
-  path: 'reload' | 'restart';
-  port: number;
-  /** The port when the database chooses it (PgBouncer's connectionPool.port). */
-  portOf?(db: DbObject): number;
-  container: string;
-  /** Run in the container to make the server re-read its files (reload path). */
-  reloadCommand: string[];
+  defaultAuth(db: DB): string;
+  /** The port clients reach the servers on (PgBouncer's comes from its spec). */
+  port(db: DB): number;
   /**
    * Databases that trust this one's CA (poolers in front of a Postgres): during
    * a CA change they must trust the new CA before this one serves it.
    */
-  dependents?(kube: import('../kube/client.ts').Kube, db: DbObject): Promise<DbObject[]>;
+  dependents?(kube: KubeClient, db: DB): Promise<DbObject[]>;
   /** Pods in the order they take the change. */
   order(pods: k8s.V1Pod[]): k8s.V1Pod[];
-}
-
-const registry = new Map<string, OpsAdapter>();
-
-export function registerOpsAdapter(a: OpsAdapter): void {
-  registry.set(a.info.kind, a);
-}
-
-export function findOpsAdapter(kind: string): OpsAdapter | undefined {
-  return registry.get(kind);
-}
-
-export function opsAdapter(kind: string): OpsAdapter {
-  const a = registry.get(kind);
-  if (!a) throw new Error(`no ops adapter for ${kind}`);
-  return a;
 }

@@ -1,21 +1,12 @@
 // Reading and writing an ops request: status through the status subresource
 // (guarded by resourceVersion), progress notes in annotations (the spec is
 // immutable), and KubeDB's condition shapes.
-import { k8s, statusCode, type Kube } from '../kube/client.ts';
-import { setCondition, type Condition } from '../kube/conditions.ts';
+import type { OpsObject } from '../api/objects.ts';
+import { isConflict, type KubeClient, type ObjectRef } from '../kube/api.ts';
+import { setCondition, type NewCondition } from '../kube/conditions.ts';
+import { metrics } from '../observability/metrics.ts';
 
-export interface OpsObject extends k8s.KubernetesObject {
-  metadata: k8s.V1ObjectMeta;
-  spec: {
-    databaseRef: { name: string };
-    type: string;
-    tls?: Record<string, unknown>;
-    timeout?: string;
-    apply?: 'IfReady' | 'Always';
-    maxRetries?: number;
-  };
-  status?: { phase?: string; observedGeneration?: number; conditions?: Condition[] };
-}
+export type { OpsObject };
 
 export const ANNOTATION = {
   plan: 'ops.pgtls.dev/plan',
@@ -26,66 +17,63 @@ export const ANNOTATION = {
 
 export class OpsStore {
   constructor(
-    private readonly kube: Kube,
+    private readonly kube: KubeClient,
     private readonly apiVersion: string,
     private readonly kind: string,
-    private readonly plural: string,
   ) {}
 
   get(namespace: string, name: string): Promise<OpsObject | undefined> {
     return this.kube.get<OpsObject>(this.apiVersion, this.kind, name, namespace);
   }
 
-  async list(namespace: string): Promise<OpsObject[]> {
-    const l = await this.kube.objects.list<OpsObject>(this.apiVersion, this.kind, namespace);
-    return l.items;
+  list(namespace: string): Promise<OpsObject[]> {
+    return this.kube.list<OpsObject>(this.apiVersion, this.kind, { namespace });
+  }
+
+  private ref(op: OpsObject): ObjectRef {
+    return { apiVersion: this.apiVersion, kind: this.kind, name: op.metadata.name!, namespace: op.metadata.namespace };
   }
 
   /** Replaces status; a concurrent writer makes this throw and the reconcile retry. */
   async writeStatus(op: OpsObject, status: NonNullable<OpsObject['status']>): Promise<OpsObject> {
-    const [group, version] = this.apiVersion.split('/') as [string, string];
     try {
-      return (await this.kube.api(k8s.CustomObjectsApi).replaceNamespacedCustomObjectStatus({
-        group,
-        version,
-        namespace: op.metadata.namespace!,
-        plural: this.plural,
-        name: op.metadata.name!,
-        body: { ...op, status },
-      })) as OpsObject;
+      const next = await this.kube.patchStatus<OpsObject>(this.ref(op), status, { resourceVersion: op.metadata.resourceVersion });
+      for (const step of newSteps(op, status)) metrics.opsStep(this.kind, op, step);
+      return next;
     } catch (err) {
-      if (statusCode(err) === 409) throw new Error(`ops request ${op.metadata.name} changed underneath; retrying`);
+      if (isConflict(err)) throw new Error(`${this.kind} ${op.metadata.namespace}/${op.metadata.name} changed underneath; retrying`, { cause: err });
       throw err;
     }
   }
 
   /** Merge-patches annotations and refreshes op's metadata (resourceVersion included). */
   async annotate(op: OpsObject, annotations: Record<string, string | null>): Promise<void> {
-    const res = await this.kube.objects.patch(
-      { apiVersion: this.apiVersion, kind: this.kind, metadata: { name: op.metadata.name, namespace: op.metadata.namespace, annotations } as k8s.V1ObjectMeta },
-      undefined,
-      undefined,
-      'pgtls',
-      undefined,
-      k8s.PatchStrategy.MergePatch,
-    );
-    op.metadata = (res as OpsObject).metadata;
+    const res = await this.kube.patch<OpsObject>(this.ref(op), { metadata: { annotations } });
+    op.metadata = res.metadata;
   }
 }
 
+/** Step conditions (type == reason, True) that `status` adds to op's: each ends a step in the metrics. */
+export function newSteps(op: OpsObject, status: NonNullable<OpsObject['status']>): string[] {
+  const steps = (conds: readonly { type: string; reason?: string; status: string }[] | undefined) =>
+    new Set((conds ?? []).filter((c) => c.reason === c.type && c.status === 'True').map((c) => c.type));
+  const before = steps(op.status?.conditions);
+  return [...steps(status.conditions)].filter((t) => !before.has(t));
+}
+
 /** A step condition as KubeDB's NewCondition makes it: type == reason. */
-export function stepCondition(type: string, message: string, generation?: number): Condition {
+export function stepCondition(type: string, message: string, generation?: number): NewCondition {
   return { type, status: 'True', reason: type, message, observedGeneration: generation };
 }
 
 /** A sub-step condition as KubeDB's step helpers record them: no reason, a structured message. */
-export function subStep(type: string, verb: string, ok: boolean, pod?: string, extra?: string): Condition {
+export function subStep(type: string, verb: string, ok: boolean, pod?: string, extra?: string): NewCondition {
   const msg = `${verb}; ConditionStatus:${ok ? 'True' : 'False'}${pod ? `; PodName:${pod}` : ''}${extra ? `; ${extra}` : ''}`;
   return { type: pod ? `${type}--${pod}` : type, status: ok ? 'True' : 'False', message: msg };
 }
 
-export function withCondition(op: OpsObject, c: Condition): NonNullable<OpsObject['status']> {
-  return { ...(op.status ?? {}), conditions: setCondition(op.status?.conditions, c) };
+export function withCondition(op: OpsObject, c: NewCondition, now = new Date()): NonNullable<OpsObject['status']> {
+  return { ...(op.status ?? {}), conditions: setCondition(op.status?.conditions, c, now) };
 }
 
 /** Go-style durations as KubeDB writes them: "5m", "30s", "1h30m". */

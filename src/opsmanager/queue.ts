@@ -1,7 +1,7 @@
 // KubeDB's ops-request queueing (UpdateOpsPhaseProgressing + the Skipper):
 // one Progressing request per database; among Pending requests of the same
-// type only the newest runs, the rest become Skipped; across types the
-// oldest runs first.
+// type only the newest runs, the rest become Skipped (also when the newest
+// got to run first); across types the oldest runs first.
 
 export interface OpSummary {
   name: string;
@@ -33,8 +33,10 @@ export function decide(op: OpSummary, siblings: OpSummary[], kind: string): Queu
   const others = siblings.filter((s) => s.name !== op.name);
   const progressing = others.find((s) => s.phase === 'Progressing');
   if (progressing) return { action: 'wait', reason: `${op.namespace}/${progressing.name} is Progressing` };
+  // A newer request of the same type supersedes this one whether it still waits,
+  // or already ran (it was admitted while this one waited its turn).
   const newest = others
-    .filter((s) => pending(s.phase) && s.type === op.type && isNewer(s, op))
+    .filter((s) => (pending(s.phase) || s.phase === 'Successful') && s.type === op.type && isNewer(s, op))
     .sort((a, b) => (isNewer(a, b) ? -1 : 1))[0];
   if (newest) {
     return {

@@ -5,7 +5,7 @@
 import { authSecretName } from '../api/shared/names.ts';
 import type { Postgres } from '../api/kubedb.com/v1/postgres.ts';
 import type { ClientAuthMode, SslMode, User } from '../engines/types.ts';
-import type { Kube } from '../kube/client.ts';
+import type { KubeClient } from '../kube/api.ts';
 import { WaitFor } from './context.ts';
 import { readSecret } from './objects.ts';
 import type { DbObject } from './reconciler.ts';
@@ -30,7 +30,7 @@ export interface PoolerBackend {
 }
 
 /** Resolves the backend Postgres; throws WaitFor until it exists, has credentials and (with TLS) its CA. */
-export async function resolveBackend(kube: Kube, ref: { name: string; namespace: string }): Promise<PoolerBackend> {
+export async function resolveBackend(kube: KubeClient, ref: { name: string; namespace: string }): Promise<PoolerBackend> {
   const pg = await kube.get<Postgres & DbObject>('kubedb.com/v1', 'Postgres', ref.name, ref.namespace);
   if (!pg) throw new WaitFor(`backend Postgres ${ref.namespace}/${ref.name}`, 5000);
   const { sslMode, clientAuthMode } = postgresTlsView(pg);

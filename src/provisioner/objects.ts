@@ -1,30 +1,26 @@
 // Small object helpers the reconcilers share: read a secret's key, create a
 // Secret only if absent, list pods of a database, read a catalog version.
-import { k8s, statusCode, type Kube } from '../kube/client.ts';
+import { isConflict, type KubeClient, type KubeObject } from '../kube/api.ts';
+import type { k8s } from '../kube/client.ts';
 
-export async function readSecret(kube: Kube, namespace: string, name: string): Promise<Record<string, string> | undefined> {
-  try {
-    const s = await kube.api(k8s.CoreV1Api).readNamespacedSecret({ name, namespace });
-    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-  } catch (err) {
-    if (statusCode(err) === 404) return undefined;
-    throw err;
-  }
+export async function readSecret(kube: KubeClient, namespace: string, name: string): Promise<Record<string, string> | undefined> {
+  const s = await kube.get<KubeObject>('v1', 'Secret', name, namespace);
+  if (!s) return undefined;
+  return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
 /** Creates the object unless it exists; never overwrites (a generated password must stay). */
-export async function createIfAbsent(kube: Kube, obj: k8s.KubernetesObject): Promise<void> {
+export async function createIfAbsent(kube: KubeClient, obj: KubeObject): Promise<void> {
   try {
-    await kube.objects.create(obj);
+    await kube.create(obj);
   } catch (err) {
-    if (statusCode(err) !== 409) throw err;
+    if (!isConflict(err)) throw err;
   }
 }
 
-export async function listPods(kube: Kube, namespace: string, selector: Record<string, string>): Promise<k8s.V1Pod[]> {
-  const labelSelector = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
-  const pods = await kube.api(k8s.CoreV1Api).listNamespacedPod({ namespace, labelSelector });
-  return pods.items.sort((a, b) => ordinal(a) - ordinal(b));
+export async function listPods(kube: KubeClient, namespace: string, selector: Record<string, string>): Promise<k8s.V1Pod[]> {
+  const pods = await kube.list<k8s.V1Pod>('v1', 'Pod', { namespace, labelSelector: selector });
+  return pods.sort((a, b) => ordinal(a) - ordinal(b));
 }
 
 export function ordinal(pod: k8s.V1Pod): number {
@@ -36,7 +32,7 @@ export function podReady(pod: k8s.V1Pod): boolean {
   return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-export async function catalogImage(kube: Kube, kind: string, version: string): Promise<string | undefined> {
+export async function catalogImage(kube: KubeClient, kind: string, version: string): Promise<string | undefined> {
   const v = await kube.get<k8s.KubernetesObject & { spec?: { db?: { image?: string }; server?: { image?: string }; pgpool?: { image?: string } } }>(
     'catalog.kubedb.com/v1alpha1',
     kind,

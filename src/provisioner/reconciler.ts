@@ -2,11 +2,13 @@
 // deletionPolicy, Paused, halted, conditions, phase) around a kind's own
 // `apply` and `health`. Level-triggered: each pass reads the world, applies
 // the whole desired state (server-side apply is idempotent), records status.
-import { k8s, statusCode, type KubeObject } from '../kube/client.ts';
-import { isConditionTrue, newCondition, removeCondition, setCondition, type Condition } from '../kube/conditions.ts';
+import type { k8s } from '../kube/client.ts';
+import { isConflict, type KubeObject, type ObjectRef } from '../kube/api.ts';
+import type { DbObject } from '../api/objects.ts';
+import { isConditionTrue, newCondition, removeCondition, setCondition, type Condition, type NewCondition } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
-import type { KindInfo } from './kinds.ts';
-import { selectorLabels } from './kinds.ts';
+import type { KindInfo } from '../kinds/info.ts';
+import { selectorLabels } from '../kinds/info.ts';
 import { WaitFor, type ProvisionerContext } from './context.ts';
 import { listPods, ordinal, readSecret } from './objects.ts';
 import { stagedTlsSecretName, type StagedTls } from './specs/tls-staging.ts';
@@ -16,18 +18,7 @@ import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
 export const FINALIZER = 'kubedb.com';
 const HEALTH_PERIOD_MS = 10_000;
 
-export interface DbObject extends KubeObject {
-  metadata: k8s.V1ObjectMeta;
-  spec: {
-    version: string;
-    replicas?: number;
-    halted?: boolean;
-    deletionPolicy?: string;
-    authSecret?: { name?: string };
-    tls?: { certificates?: { alias: string; secretName?: string }[] };
-  };
-  status?: { phase?: string; observedGeneration?: number; conditions?: Condition[] };
-}
+export type { DbObject };
 
 export interface Health {
   replicasReady: boolean;
@@ -47,6 +38,8 @@ export interface KindProvisioner<DB extends DbObject = DbObject> {
   /** Validated TLS material from cert-manager's secrets (undefined when TLS is off). */
   stage?(ctx: ProvisionerContext, db: DB, extraCas?: string[]): Promise<StagedTls | undefined>;
   health(ctx: ProvisionerContext, db: DB, pods: k8s.V1Pod[]): Promise<Health>;
+  /** The cert-manager Certificates the TLS spec asks for (none without an issuer). */
+  certificates(db: DB): KubeObject[];
   /** Secrets named after the database that WipeOut removes besides its owned objects. */
   secretsOf(db: DB): string[];
 }
@@ -96,7 +89,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     let conds = db.status?.conditions ?? [];
     const gen = db.metadata.generation;
     if (!isConditionTrue(conds, DB_CONDITIONS.ProvisioningStarted)) {
-      conds = setCondition(conds, {
+      conds = this.setCondition(conds, {
         ...newCondition('ProvisioningStarted', `The KubeDB operator has started the provisioning of ${this.info.kind}: ${key.namespace}/${key.name}`, gen),
         reason: 'DatabaseProvisioningStartedSuccessfully',
       });
@@ -134,18 +127,18 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     if (h.replicasReady && h.accepting) await this.rollOutdatedPod(db, pods);
     const replicas = db.spec.replicas ?? 1;
     const name = `${key.namespace}/${key.name}`;
-    conds = setCondition(conds, h.replicasReady
+    conds = this.setCondition(conds, h.replicasReady
       ? { type: 'ReplicaReady', status: 'True', reason: 'AllReplicasReady', message: 'All desired replicas are ready.', observedGeneration: gen }
       : { type: 'ReplicaReady', status: 'False', reason: 'SomeReplicasNotReady', message: `${h.readyReplicas} of ${replicas} replicas are ready`, observedGeneration: gen });
-    conds = setCondition(conds, h.accepting
+    conds = this.setCondition(conds, h.accepting
       ? { type: 'AcceptingConnection', status: 'True', reason: 'AcceptingConnection', message: `${this.info.kind} ${name} is accepting connection`, observedGeneration: gen }
       : { type: 'AcceptingConnection', status: 'False', reason: 'DatabaseNotAcceptingConnectionRequest', message: h.message ?? `${this.info.kind} ${name} is not accepting connection`, observedGeneration: gen });
     const ready = h.replicasReady && h.accepting;
-    conds = setCondition(conds, ready
+    conds = this.setCondition(conds, ready
       ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `${this.info.kind} ${name} is ready`, observedGeneration: gen }
       : { type: 'Ready', status: 'False', reason: 'ReadinessCheckFailed', message: h.message ?? `${this.info.kind} ${name} is not ready`, observedGeneration: gen });
     if (ready && !isConditionTrue(conds, DB_CONDITIONS.Provisioned)) {
-      conds = setCondition(conds, {
+      conds = this.setCondition(conds, {
         ...newCondition('Provisioned', `The ${this.info.kind}: ${name} is successfully provisioned.`, gen),
         reason: 'DatabaseSuccessfullyProvisioned',
       });
@@ -161,70 +154,58 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
    * outdated pod at a time, standbys first, only while everything is healthy.
    */
   private async rollOutdatedPod(db: DB, pods: k8s.V1Pod[]): Promise<void> {
-    const sts = await this.ctx.kube.api(k8s.AppsV1Api).readNamespacedStatefulSet({ name: db.metadata.name!, namespace: db.metadata.namespace! }).catch(() => undefined);
+    const sts = await this.ctx.kube.get<k8s.V1StatefulSet>('apps/v1', 'StatefulSet', db.metadata.name!, db.metadata.namespace);
     const want = sts?.status?.updateRevision;
     if (!want) return;
     const outdated = pods.filter((p) => p.metadata?.labels?.['controller-revision-hash'] !== want).sort((a, b) => ordinal(b) - ordinal(a));
     const victim = outdated[0];
     if (!victim) return;
     await this.ctx.events.record(this.ref(db), 'Normal', 'RollingUpdate', `restarting ${victim.metadata!.name} to apply the new pod template`);
-    await this.ctx.kube.api(k8s.CoreV1Api).deleteNamespacedPod({ name: victim.metadata!.name!, namespace: victim.metadata!.namespace! });
+    await this.ctx.kube.delete({ apiVersion: 'v1', kind: 'Pod', name: victim.metadata!.name!, namespace: victim.metadata!.namespace });
+  }
+
+  /** Conditions stamped with the injected clock's time. */
+  private setCondition(conds: Condition[], c: NewCondition): Condition[] {
+    return setCondition(conds, c, new Date(this.ctx.clock.now()));
   }
 
   private ref(db: DB) {
     return { apiVersion: this.info.apiVersion, kind: this.info.kind, metadata: db.metadata };
   }
 
+  private objectRef(db: DB): ObjectRef {
+    return { apiVersion: this.info.apiVersion, kind: this.info.kind, name: db.metadata.name!, namespace: db.metadata.namespace };
+  }
+
   private async patchMeta(db: DB, metadata: Partial<k8s.V1ObjectMeta>): Promise<void> {
-    await this.ctx.kube.objects.patch(
-      { apiVersion: this.info.apiVersion, kind: this.info.kind, metadata: { name: db.metadata.name, namespace: db.metadata.namespace, ...metadata } },
-      undefined,
-      undefined,
-      'pgtls',
-      undefined,
-      k8s.PatchStrategy.MergePatch,
-    );
+    await this.ctx.kube.patch(this.objectRef(db), { metadata });
   }
 
   /** Status through the status subresource, guarded by resourceVersion so an ops-manager's Paused is never lost. */
   private async writeStatus(db: DB, conds: Condition[]): Promise<void> {
     const status = { ...(db.status ?? {}), conditions: conds, phase: phaseFromConditions(conds), observedGeneration: db.metadata.generation };
     if (JSON.stringify(status) === JSON.stringify(db.status ?? {})) return;
-    const custom = this.ctx.kube.api(k8s.CustomObjectsApi);
-    const [group, version] = this.info.apiVersion.split('/') as [string, string];
     try {
-      await custom.replaceNamespacedCustomObjectStatus({
-        group,
-        version,
-        namespace: db.metadata.namespace!,
-        plural: this.info.plural,
-        name: db.metadata.name!,
-        body: { ...db, status },
-      });
+      await this.ctx.kube.patchStatus(this.objectRef(db), status, { resourceVersion: db.metadata.resourceVersion });
     } catch (err) {
-      if (statusCode(err) === 409) throw new Error(`status of ${db.metadata.name} changed underneath; retrying`);
+      if (isConflict(err)) throw new Error(`status of ${this.info.kind} ${db.metadata.namespace}/${db.metadata.name} changed underneath; retrying`, { cause: err });
       throw err;
     }
   }
 
   private async halt(db: DB, conds: Condition[]): Promise<Result> {
     await this.deleteWorkload(db);
-    conds = setCondition(conds, { ...newCondition('Halted', `${this.info.kind} ${db.metadata.name} is halted`), reason: 'DatabaseHaltedSuccessfully' });
+    conds = this.setCondition(conds, { ...newCondition('Halted', `${this.info.kind} ${db.metadata.name} is halted`), reason: 'DatabaseHaltedSuccessfully' });
     await this.writeStatus(db, conds);
     return { requeueAfterMs: 30_000 };
   }
 
   private async deleteWorkload(db: DB): Promise<void> {
     const ns = db.metadata.namespace!;
-    const apps = this.ctx.kube.api(k8s.AppsV1Api);
-    const core = this.ctx.kube.api(k8s.CoreV1Api);
-    const ignore404 = (err: unknown) => {
-      if (statusCode(err) !== 404) throw err;
-    };
-    await apps.deleteNamespacedStatefulSet({ name: db.metadata.name!, namespace: ns, propagationPolicy: 'Background' }).catch(ignore404);
-    const sel = Object.entries(selectorLabels(this.info, db.metadata.name!)).map(([k, v]) => `${k}=${v}`).join(',');
-    const svcs = await core.listNamespacedService({ namespace: ns, labelSelector: sel });
-    for (const s of svcs.items) await core.deleteNamespacedService({ name: s.metadata!.name!, namespace: ns }).catch(ignore404);
+    const { kube } = this.ctx;
+    await kube.delete({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: db.metadata.name!, namespace: ns }, { propagationPolicy: 'Background' });
+    const svcs = await kube.list<k8s.V1Service>('v1', 'Service', { namespace: ns, labelSelector: selectorLabels(this.info, db.metadata.name!) });
+    for (const s of svcs) await kube.delete({ apiVersion: 'v1', kind: 'Service', name: s.metadata!.name!, namespace: ns });
   }
 
   /** deletionPolicy: Halt keeps PVCs and secrets, Delete keeps secrets, WipeOut removes everything. */
@@ -236,18 +217,14 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
       return;
     }
     const ns = db.metadata.namespace!;
-    const core = this.ctx.kube.api(k8s.CoreV1Api);
-    const ignore404 = (err: unknown) => {
-      if (statusCode(err) !== 404) throw err;
-    };
+    const { kube } = this.ctx;
     await this.deleteWorkload(db);
     if (policy === 'Delete' || policy === 'WipeOut') {
-      const sel = Object.entries(selectorLabels(this.info, db.metadata.name!)).map(([k, v]) => `${k}=${v}`).join(',');
-      const pvcs = await core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: sel });
-      for (const p of pvcs.items) await core.deleteNamespacedPersistentVolumeClaim({ name: p.metadata!.name!, namespace: ns }).catch(ignore404);
+      const pvcs = await kube.list<k8s.V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', { namespace: ns, labelSelector: selectorLabels(this.info, db.metadata.name!) });
+      for (const p of pvcs) await kube.delete({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: p.metadata!.name!, namespace: ns });
     }
     if (policy === 'WipeOut') {
-      for (const s of this.kind.secretsOf(db)) await core.deleteNamespacedSecret({ name: s, namespace: ns }).catch(ignore404);
+      for (const s of this.kind.secretsOf(db)) await kube.delete({ apiVersion: 'v1', kind: 'Secret', name: s, namespace: ns });
     }
     await this.patchMeta(db, { finalizers: (db.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) });
     this.ctx.log.info({ db: `${ns}/${db.metadata.name}`, policy }, 'deleted');

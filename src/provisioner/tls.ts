@@ -1,10 +1,13 @@
 // What every kind does the same with TLS: the cert-manager Certificates of its
 // aliases (covering its Services and its pods' stable names), their secret
 // names, and staging their checked contents for the servers.
-import type { k8s } from '../kube/client.ts';
+import type { KubeObject } from '../kube/api.ts';
+import { authSecretName } from '../api/shared/names.ts';
+import { configSecretName } from './specs/secrets.ts';
+import { stagedTlsSecretName } from './specs/tls-staging.ts';
 import type { TLSConfig } from '../api/shared/tls.ts';
 import type { ProvisionerContext } from './context.ts';
-import type { KindInfo } from './kinds.ts';
+import type { KindInfo } from '../kinds/info.ts';
 import { aliasSecretName, buildCertificates } from './specs/certificates.ts';
 import type { DbRef } from './specs/owner.ts';
 import { governingServiceName } from './specs/services.ts';
@@ -27,8 +30,15 @@ export function certSecretNames(db: TlsDb): CertSecretNames {
   };
 }
 
+/** Secrets named after the database that WipeOut removes besides its owned objects. */
+export function databaseSecrets(db: TlsDb & { spec: { authSecret?: { name?: string } } }): string[] {
+  const name = db.metadata!.name!;
+  const c = certSecretNames(db);
+  return [db.spec.authSecret?.name || authSecretName(name), configSecretName(name), stagedTlsSecretName(name), c.server, c.client, c.exporter];
+}
+
 /** Certificates for the TLS spec; the server certificate covers `<db>`, extra Services and every pod. */
-export function databaseCertificates(info: KindInfo, db: TlsDb, extraServices: string[] = []): k8s.KubernetesObject[] {
+export function databaseCertificates(info: KindInfo, db: TlsDb, extraServices: string[] = []): KubeObject[] {
   if (!db.spec.tls?.issuerRef) return [];
   const ref = refOf(db);
   const gov = governingServiceName(ref.name);
@@ -38,7 +48,7 @@ export function databaseCertificates(info: KindInfo, db: TlsDb, extraServices: s
     tls: db.spec.tls,
     services: [ref.name, ...extraServices, gov],
     podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
-  }) as unknown as k8s.KubernetesObject[];
+  });
 }
 
 /** Checked material from cert-manager's secrets (undefined when TLS is off); WaitFor until sound. */

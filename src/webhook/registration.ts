@@ -1,7 +1,8 @@
 // Builds the Mutating/ValidatingWebhookConfiguration for the admission server.
 // On a real cluster the API server reaches it through a Service; on the local
 // cluster (no Service routing) through a loopback URL.
-import { k8s, type Kube } from '../kube/client.ts';
+import type { k8s } from '../kube/client.ts';
+import type { KubeClient, KubeObject } from '../kube/api.ts';
 import { DATABASE_KINDS, OPS_KINDS, type KindInfo } from '../api/kinds.ts';
 
 export type WebhookEndpoint = { url: string } | { service: { namespace: string; name: string; port?: number } };
@@ -74,14 +75,15 @@ export function buildValidatingWebhookConfiguration(opts: RegistrationOptions): 
 }
 
 /** ca.crt of a cert-manager-issued Secret, still base64 as caBundle wants it. */
-export async function caBundleFromSecret(kube: Kube, namespace: string, name: string): Promise<string> {
-  const s = await kube.api(k8s.CoreV1Api).readNamespacedSecret({ name, namespace });
+export async function caBundleFromSecret(kube: KubeClient, namespace: string, name: string): Promise<string> {
+  const s = await kube.get<KubeObject>('v1', 'Secret', name, namespace);
+  if (!s) throw new Error(`secret ${namespace}/${name} not found`);
   const ca = s.data?.['ca.crt'];
   if (!ca) throw new Error(`secret ${namespace}/${name} has no ca.crt`);
   return ca;
 }
 
-export async function registerWebhooks(kube: Kube, opts: RegistrationOptions): Promise<void> {
+export async function registerWebhooks(kube: KubeClient, opts: RegistrationOptions): Promise<void> {
   await kube.apply(buildMutatingWebhookConfiguration(opts));
   await kube.apply(buildValidatingWebhookConfiguration(opts));
 }

@@ -26,10 +26,10 @@ const statefulSet = (rev: string) => ({
         initContainers: [
           {
             name: 'init',
-            image: 'postgres:15',
+            image: 'localhost/pgtls/postgres:15',
             command: ['sh', '-c'],
             args: [
-              'set -e; if [ ! -s /var/pv/data/PG_VERSION ]; then initdb -D /var/pv/data -U postgres --pwfile=/auth/password -A scram-sha-256 --auth-local=trust >/dev/null; echo "host all all 127.0.0.0/8 scram-sha-256" >> /var/pv/data/pg_hba.conf; fi',
+              'set -e; if [ ! -s /var/pv/data/PG_VERSION ]; then initdb -D /var/pv/data -U postgres --pwfile=/auth/password -A scram-sha-256 --auth-local=trust >/dev/null; echo "host all all 0.0.0.0/0 scram-sha-256" >> /var/pv/data/pg_hba.conf; fi',
             ],
             volumeMounts: [
               { name: 'data', mountPath: '/var/pv' },
@@ -40,10 +40,10 @@ const statefulSet = (rev: string) => ({
         containers: [
           {
             name: 'postgres',
-            image: 'postgres:15.18',
+            image: 'localhost/pgtls/postgres:15-bookworm',
             command: ['postgres'],
-            args: ['-D', '/var/pv/data', '-c', 'listen_addresses=$(POD_IP)', '-c', 'unix_socket_directories=/tmp', '-c', 'fsync=off', '-c', 'shared_buffers=16MB'],
-            env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+            // Every address of the pod, as on a kubelet: port-forward dials localhost inside the pod.
+            args: ['-D', '/var/pv/data', '-c', 'listen_addresses=*', '-c', 'unix_socket_directories=/tmp', '-c', 'fsync=off', '-c', 'shared_buffers=16MB'],
             ports: [{ name: 'pg', containerPort: 5432 }],
             readinessProbe: { exec: { command: ['pg_isready', '-h', '/tmp', '-U', 'postgres'] }, periodSeconds: 1 },
             livenessProbe: { tcpSocket: { port: 'pg' }, periodSeconds: 5 },
@@ -112,10 +112,11 @@ describe('node agent: pods as local processes', { timeout: 20 * 60_000 }, () => 
     assert.equal(pvcs.items.filter((p) => p.status?.phase === 'Bound').length, 3);
     const rows = await query({ service: 'pg' }, 'select 1 as one');
     assert.equal(rows[0].one, 1);
-    // Pod IPs are distinct loopback addresses, all listening on 5432.
+    // Pod IPs are distinct, all listening on 5432: on the node bridge (a network namespace per
+    // pod) when `up` made the node namespace, else loopback addresses.
     const ips = (await core().listNamespacedPod({ namespace: NS, labelSelector: 'app=pg' })).items.map((p) => p.status!.podIP!);
     assert.equal(new Set(ips).size, 3);
-    for (const ip of ips) assert.match(ip, /^127\./);
+    for (const ip of ips) assert.match(ip, /^(10\.244\.\d+\.\d+|127\.\d+\.\d+\.\d+)$/);
     // Service names resolve inside pods as on a real cluster.
     const hosts = await c.kubectlOk(['-n', NS, 'exec', 'pg-1', '-c', 'postgres', '--', 'getent', 'hosts', 'pg-0.pg-pods', 'pg', `pg.${NS}.svc.cluster.local`]);
     assert.equal(hosts.trim().split('\n').length, 3, hosts);
@@ -172,7 +173,7 @@ describe('node agent: pods as local processes', { timeout: 20 * 60_000 }, () => 
   });
 
   it('shows CrashLoopBackOff with a growing restartCount, and ErrImagePull for an unknown image', async () => {
-    await c.kubectlOk(['-n', NS, 'run', 'crash', '--image=debian:bookworm', '--', 'sh', '-c', 'echo dying; exit 3']);
+    await c.kubectlOk(['-n', NS, 'run', 'crash', '--image=localhost/pgtls/debian:bookworm', '--', 'sh', '-c', 'echo dying; exit 3']);
     await c.kubectlOk(['-n', NS, 'run', 'noimage', '--image=mysql:8.0']);
     const st = await eventually('CrashLoopBackOff with restarts', async () => {
       const p = await core().readNamespacedPod({ name: 'crash', namespace: NS });

@@ -10,6 +10,13 @@ export type ClientAuthMode = (typeof CLIENT_AUTH_MODES)[number];
 export const PGBOUNCER_AUTH_TYPES = ['md5', 'scram-sha-256'] as const;
 export type PgBouncerAuthType = (typeof PGBOUNCER_AUTH_TYPES)[number];
 
+/** Narrows a string to one of `values`; the error names the field and the allowed values. */
+export function oneOf<const T extends readonly string[]>(values: T, value: string, field: string): T[number] {
+  const found = values.find((v) => v === value);
+  if (found === undefined) throw new Error(`${field}: Unsupported value: "${value}": supported values: ${values.map((v) => `"${v}"`).join(', ')}`);
+  return found;
+}
+
 export const DELETION_POLICIES = ['Halt', 'Delete', 'WipeOut', 'DoNotTerminate'] as const;
 export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 

@@ -3,6 +3,16 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { StringMap } from './schema.ts';
 
+export const OwnerReference = Type.Object({
+  apiVersion: Type.String(),
+  kind: Type.String(),
+  name: Type.String(),
+  uid: Type.String(),
+  controller: Type.Optional(Type.Boolean()),
+  blockOwnerDeletion: Type.Optional(Type.Boolean()),
+});
+export type OwnerReference = Static<typeof OwnerReference>;
+
 export const ObjectMeta = Type.Object({
   name: Type.Optional(Type.String()),
   namespace: Type.Optional(Type.String()),
@@ -14,7 +24,7 @@ export const ObjectMeta = Type.Object({
   labels: Type.Optional(StringMap()),
   annotations: Type.Optional(StringMap()),
   finalizers: Type.Optional(Type.Array(Type.String())),
-  ownerReferences: Type.Optional(Type.Array(Type.Unsafe<Record<string, unknown>>({ type: 'object' }))),
+  ownerReferences: Type.Optional(Type.Array(OwnerReference)),
 });
 export type ObjectMeta = Static<typeof ObjectMeta>;
 

@@ -14,6 +14,11 @@ export interface PgBouncerPaths {
   backend: TlsFilePaths;
 }
 
+/** The Unix socket (admin console), the start-up ini and the pid file live here (an emptyDir). */
+export const KUBEDB_PGBOUNCER_RUN_DIR = '/var/run/pgbouncer/run';
+/** Written at container start with the server's pid; a reload signals it. */
+export const KUBEDB_PGBOUNCER_PID_FILE = `${KUBEDB_PGBOUNCER_RUN_DIR}/pgbouncer.pid`;
+
 export const KUBEDB_PGBOUNCER_PATHS: PgBouncerPaths = {
   configDir: '/etc/config',
   serving: {

@@ -9,6 +9,9 @@ export interface PostgresTlsPaths {
   client: TlsFilePaths;
 }
 
+/** PGDATA in KubeDB's Postgres pods. */
+export const KUBEDB_POSTGRES_DATA_DIR = '/var/pv/data';
+
 export const KUBEDB_POSTGRES_TLS: PostgresTlsPaths = {
   server: { certFile: '/tls/certs/server/server.crt', keyFile: '/tls/certs/server/server.key', caFile: '/tls/certs/server/ca.crt' },
   client: { certFile: '/tls/certs/client/client.crt', keyFile: '/tls/certs/client/client.key', caFile: '/tls/certs/client/ca.crt' },

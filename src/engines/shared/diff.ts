@@ -1,5 +1,5 @@
 // What changed between two TLS states, in the words used for decisions and conditions.
-import type { TlsState } from '../types.ts';
+import type { ApplyDecision, TlsState } from '../types.ts';
 
 export type TlsChange =
   | 'listen'
@@ -26,4 +26,17 @@ export function tlsChanges(from: TlsState, to: TlsState): TlsChange[] {
   if (from.backend?.sslMode !== to.backend?.sslMode) out.push('backend-ssl-mode');
   if (!sameSet(from.backend?.caFingerprints, to.backend?.caFingerprints)) out.push('backend-ca');
   return out;
+}
+
+/**
+ * applyMode of a server that re-reads every TLS setting and file on reload and
+ * binds its listener only at start (PostgreSQL, PgBouncer).
+ */
+export function reloadsAllButListener(o: { server: string; reload: string; listenReason: string }): (from: TlsState, to: TlsState) => ApplyDecision {
+  return (from, to) => {
+    const changes = tlsChanges(from, to);
+    if (changes.includes('listen')) return { mode: 'restart', reason: o.listenReason };
+    if (changes.length === 0) return { mode: 'none', reason: 'nothing TLS-related changed' };
+    return { mode: 'reload', reason: `${o.server} reloads ${changes.join(', ')} on ${o.reload}` };
+  };
 }

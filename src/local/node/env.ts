@@ -2,13 +2,15 @@
 // first, then envFrom, then env (later wins), with $(VAR) references expanded
 // against what came before. Pure: objects are looked up through callbacks.
 import type { V1Container, V1Pod, V1Service } from '@kubernetes/client-node';
+import { fieldValue, FieldError } from './downward-api.ts';
 
 export interface EnvSources {
   secret(name: string): Record<string, string> | undefined; // decoded values
   configMap(name: string): Record<string, string> | undefined;
   podIP: string;
   hostIP: string;
-  /** Loopback address that serves a Service (its ClusterIP stays data only). */
+  nodeName: string;
+  /** The address pods use for a Service (its ClusterIP, or its loopback stand-in). */
   serviceHost(svc: V1Service): string | undefined;
   services: V1Service[];
 }
@@ -27,41 +29,24 @@ export function expand(s: string, vars: Record<string, string>): string {
   });
 }
 
-function fieldPath(pod: V1Pod, path: string, src: EnvSources): string {
-  const md = pod.metadata ?? {};
-  const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (m) return (m[1] === 'labels' ? md.labels : md.annotations)?.[m[2]!] ?? '';
-  switch (path) {
-    case 'metadata.name':
-      return md.name ?? '';
-    case 'metadata.namespace':
-      return md.namespace ?? '';
-    case 'metadata.uid':
-      return md.uid ?? '';
-    case 'spec.nodeName':
-      return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName':
-      return pod.spec?.serviceAccountName ?? 'default';
-    case 'status.podIP':
-    case 'status.podIPs':
-      return src.podIP;
-    case 'status.hostIP':
-    case 'status.hostIPs':
-      return src.hostIP;
-    default:
-      throw new EnvError(`unsupported fieldRef ${path}`);
-  }
-}
-
 const envName = (s: string) => s.toUpperCase().replace(/-/g, '_');
 
 /** The docker-link style variables the kubelet sets for Services of the pod's namespace. */
 export function serviceEnv(pod: V1Pod, src: EnvSources): Record<string, string> {
   const out: Record<string, string> = {};
+  // The `kubernetes` Service of the default namespace always (in-cluster clients read
+  // KUBERNETES_SERVICE_HOST/PORT), the pod's own namespace's Services when links are on.
+  const linked = (svc: V1Service) =>
+    (svc.metadata?.namespace === 'default' && svc.metadata?.name === 'kubernetes') ||
+    (svc.metadata?.namespace === pod.metadata?.namespace && pod.spec?.enableServiceLinks !== false);
+  const chosen = new Map<string, V1Service>();
   for (const svc of src.services) {
-    const ns = svc.metadata?.namespace;
-    const linked = ns === pod.metadata?.namespace && pod.spec?.enableServiceLinks !== false;
-    if (!linked) continue;
+    if (!linked(svc)) continue;
+    const name = svc.metadata!.name!;
+    // A Service of the pod's namespace named `kubernetes` does not replace the master one.
+    if (!(chosen.has(name) && chosen.get(name)!.metadata?.namespace === 'default' && name === 'kubernetes')) chosen.set(name, svc);
+  }
+  for (const svc of chosen.values()) {
     const host = src.serviceHost(svc);
     if (!host) continue;
     const ports = svc.spec?.ports ?? [];
@@ -112,7 +97,14 @@ export function containerEnv(pod: V1Pod, c: V1Container, src: EnvSources): Recor
     }
     const vf = e.valueFrom;
     if (vf.fieldRef) {
-      vars[e.name] = fieldPath(pod, vf.fieldRef.fieldPath, src);
+      const path = vf.fieldRef.fieldPath;
+      if (/^metadata\.(labels|annotations)$/.test(path)) throw new EnvError(`unsupported fieldRef ${path} in env ${e.name}`);
+      try {
+        vars[e.name] = fieldValue(pod, path, src);
+      } catch (err) {
+        if (err instanceof FieldError) throw new EnvError(`${err.message} in env ${e.name}`);
+        throw err;
+      }
     } else if (vf.secretKeyRef) {
       const ref = vf.secretKeyRef;
       const v = src.secret(ref.name!)?.[ref.key];

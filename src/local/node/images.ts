@@ -4,9 +4,10 @@
 // "filesystem"), an optional default entrypoint and a default user. An image
 // missing from this table is never replaced by a guess: the container waits
 // with ErrImagePull and a message that lists the images this node knows.
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { repoRoot } from '../../util/repo.ts';
+import { ImagePullError, type ImageService, type NodeImage } from './image-service.ts';
 
 export interface LocalImage {
   /** Repository name as written in pod specs (registry prefixes are stripped). */
@@ -150,12 +151,27 @@ export function lookupImage(image: string, table = imageTable()): ImageLookup {
   };
 }
 
-/** Resolves a command name against the image's PATH, as exec would inside the container. */
-export function resolveCommand(img: LocalImage, cmd: string, exists: (p: string) => boolean = existsSync): string | undefined {
-  if (cmd.includes('/')) return exists(cmd) ? cmd : undefined;
-  for (const dir of img.path) {
-    const p = join(dir, cmd);
-    if (exists(p)) return p;
-  }
-  return undefined;
+/** A host-binary image as the node runs it: PATH and the library path in its Env, its user, entrypoint and cmd. */
+export function hostImage(ref: string, i: LocalImage): NodeImage {
+  const env = [`PATH=${i.path.join(':')}`, ...(i.libPath ? [`LD_LIBRARY_PATH=${i.libPath.join(':')}`] : [])];
+  // A root image has no User at all (uid 0), as the public images have it.
+  const config = { User: i.user === 'root' ? '' : i.user, Env: env, ...(i.entrypoint ? { Entrypoint: i.entrypoint } : {}), ...(i.cmd ? { Cmd: i.cmd } : {}) };
+  const digest = `sha256:${createHash('sha256').update(JSON.stringify(i)).digest('hex')}`;
+  return { ref, config, digest, ...(i.extraRoots ? { extraRoots: i.extraRoots } : {}) };
+}
+
+/** The image service of host-binary images: always present when known, never pulled. */
+export function hostImages(table = imageTable()): ImageService {
+  const find = (ref: string) => {
+    const r = lookupImage(ref, table);
+    return r.ok ? hostImage(ref, r.image) : undefined;
+  };
+  return {
+    present: async (ref) => find(ref),
+    pull: async (ref) => {
+      const r = lookupImage(ref, table);
+      if (!r.ok) throw new ImagePullError(r.message, true);
+      return hostImage(ref, r.image);
+    },
+  };
 }

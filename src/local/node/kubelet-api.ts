@@ -7,8 +7,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { createReadStream, readFileSync, statSync, watch, openSync, readSync, closeSync } from 'node:fs';
-import type { NodeAgent } from './agent.ts';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { PodRunner } from './pod-runner.ts';
 import { handleExec, handlePortForward } from './streaming.ts';
+
+/** What the kubelet API needs from the node (the agent provides it). */
+export interface KubeletBackend {
+  runnerFor(namespace: string, name: string): PodRunner | undefined;
+  /** Pods with the addresses and readiness this node knows now. */
+  livePods(): V1Pod[];
+  /** A connection to a pod's port as port-forward makes it: localhost inside the pod's network. */
+  portForwardDial(r: PodRunner, port: number): Duplex;
+  log(msg: string): void;
+}
 
 export interface KubeletApiOptions {
   port: number;
@@ -49,7 +60,7 @@ export class KubeletApi {
   private readonly sockets = new Set<Duplex>();
 
   constructor(
-    private readonly agent: NodeAgent,
+    private readonly agent: KubeletBackend,
     private readonly opts: KubeletApiOptions,
   ) {}
 
@@ -96,13 +107,15 @@ export class KubeletApi {
       const c = r.runningContainer(parts[3]);
       if (!c) return fail(400, `container ${parts[3] ?? ''} is not running`);
       const command = q.getAll('command');
+      if (command.length === 0) return fail(400, 'you must specify at least 1 command');
       const { file, args, env } = r.execArgv(c, command);
-      handleExec(req, socket, head, { file, args, env, tty: q.get('tty') === 'true' || q.get('tty') === '1', stdin: ['1', 'true'].includes(q.get('input') ?? '') }, this.agent.log);
+      const tty = q.get('tty') === 'true' || q.get('tty') === '1';
+      handleExec(req, socket, head, { file, args, env, command, tty, stdin: ['1', 'true'].includes(q.get('input') ?? '') }, (m) => this.agent.log(m));
       return;
     }
     if (parts[0] === 'portForward') {
       if (!r.ip) return fail(400, 'pod has no address yet');
-      handlePortForward(req, socket, head, r.ip, this.agent.log);
+      handlePortForward(req, socket, head, (port) => this.agent.portForwardDial(r, port), (m) => this.agent.log(m));
       return;
     }
     fail(404, 'not found');

@@ -1,9 +1,8 @@
-// Pod and Service addresses on loopback. Linux routes all of 127.0.0.0/8 to
-// `lo`, so every pod gets its own 127.P.x.y and can listen on 5432 next to
-// the others; a Service with a ClusterIP a.b.c.d is served on 127.S.c.d (its
-// ClusterIP stays data). The two octets P and S are per cluster, so two local
-// clusters on one machine never share an address.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+// Addresses and names for pods: the per-cluster loopback networks (pods on
+// 127.P.x.y when they share the host's network; the gateway's mirrors of pod
+// IPs and ClusterIPs otherwise, src/local/net), pod address allocation, and
+// what cluster DNS would answer, written into each pod's /etc/hosts. The two
+// octets P and S are per cluster, so two local clusters never share an address.
 import type { V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 
 export interface AddressPlan {
@@ -36,9 +35,10 @@ export function serviceVip(clusterIP: string | undefined, serviceOctet: number):
 
 export const isLoopback = (ip: string) => /^127\.\d+\.\d+\.\d+$/.test(ip) || ip === '::1';
 
+/** Pod addresses from a /16 (`prefix` is its first two octets). */
 export class IpAllocator {
   private readonly used = new Map<string, string>(); // ip -> uid
-  constructor(private readonly octet: number) {}
+  constructor(private readonly prefix: string) {}
 
   claim(uid: string, ip: string): boolean {
     const owner = this.used.get(ip);
@@ -49,9 +49,9 @@ export class IpAllocator {
 
   allocate(uid: string): string {
     for (const [ip, owner] of this.used) if (owner === uid) return ip;
-    // .0.0 and .x.0/.x.255 are skipped to keep addresses unsurprising.
+    // .0.0, .0.1 (the node) and .x.0/.x.255 are skipped to keep addresses unsurprising.
     for (let n = 2; n < 65534; n++) {
-      const ip = `127.${this.octet}.${n >> 8}.${n & 255}`;
+      const ip = `${this.prefix}.${n >> 8}.${n & 255}`;
       if ((n & 255) === 0 || (n & 255) === 255) continue;
       if (!this.used.has(ip)) {
         this.used.set(ip, uid);
@@ -81,7 +81,7 @@ export function selects(svc: V1Service, pod: V1Pod): boolean {
 }
 
 /** The pod's /etc/hosts: what cluster DNS would answer, for its namespace. */
-export function hostsFile(pod: V1Pod, podIP: string, services: V1Service[], pods: V1Pod[], serviceOctet: number): string {
+export function hostsFile(pod: V1Pod, podIP: string, services: V1Service[], pods: V1Pod[], serviceAddress: (svc: V1Service) => string | undefined): string {
   const ns = pod.metadata!.namespace!;
   const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
   const hostname = pod.spec?.hostname ?? pod.metadata!.name!;
@@ -97,7 +97,7 @@ export function hostsFile(pod: V1Pod, podIP: string, services: V1Service[], pods
   for (const svc of services) {
     const name = svc.metadata!.name!;
     const svcNs = svc.metadata!.namespace!;
-    const vip = serviceVip(svc.spec?.clusterIP, serviceOctet);
+    const vip = serviceAddress(svc);
     if (vip) {
       lines.push(`${vip}\t${names(name, svcNs)}`);
       continue;
@@ -116,7 +116,7 @@ export function hostsFile(pod: V1Pod, podIP: string, services: V1Service[], pods
 }
 
 export function resolvConf(ns: string): string {
-  // Every cluster name is in /etc/hosts; no query ever leaves loopback.
+  // Every cluster name is in /etc/hosts; no query ever leaves the pod (nothing answers on its 127.0.0.1:53).
   return `search ${ns}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\nnameserver 127.0.0.1\noptions ndots:5 attempts:1 timeout:1\n`;
 }
 
@@ -127,63 +127,4 @@ export function targetPort(sp: V1ServicePort, pod: V1Pod): number | undefined {
   if (/^\d+$/.test(String(t))) return Number(t);
   for (const c of pod.spec?.containers ?? []) for (const p of c.ports ?? []) if (p.name === t) return p.containerPort;
   return undefined;
-}
-
-type Endpoints = () => { host: string; port: number }[];
-
-/**
- * Serves each Service port on its loopback VIP and forwards every connection
- * to one of the ready pods behind it (round robin), like kube-proxy would.
- */
-export class ServiceProxy {
-  private readonly listeners = new Map<string, { server: Server; endpoints: Endpoints; next: number }>();
-  constructor(private readonly log: (m: string) => void) {}
-
-  /** key → listening address; endpoints are looked up per connection. */
-  sync(wanted: Map<string, { host: string; port: number; endpoints: Endpoints }>): void {
-    for (const [key, l] of this.listeners) {
-      if (!wanted.has(key)) {
-        l.server.close();
-        this.listeners.delete(key);
-      }
-    }
-    for (const [key, w] of wanted) {
-      const have = this.listeners.get(key);
-      if (have) {
-        have.endpoints = w.endpoints;
-        continue;
-      }
-      const entry = { server: createServer(), endpoints: w.endpoints, next: 0 };
-      entry.server.on('connection', (client: Socket) => {
-        const eps = entry.endpoints();
-        if (eps.length === 0) {
-          client.destroy();
-          return;
-        }
-        const ep = eps[entry.next++ % eps.length]!;
-        if (!isLoopback(ep.host)) {
-          client.destroy();
-          return;
-        }
-        const upstream = connect({ host: ep.host, port: ep.port });
-        client.pipe(upstream).pipe(client);
-        const close = () => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', close);
-        upstream.on('error', close);
-        client.on('close', close);
-        upstream.on('close', close);
-      });
-      entry.server.on('error', (err) => this.log(`service ${key} on ${w.host}:${w.port}: ${err.message}`));
-      entry.server.listen({ host: w.host, port: w.port });
-      this.listeners.set(key, entry);
-    }
-  }
-
-  close(): void {
-    for (const l of this.listeners.values()) l.server.close();
-    this.listeners.clear();
-  }
 }

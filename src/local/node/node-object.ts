@@ -22,7 +22,7 @@ function readOr(file: string, fallback: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch {
-    return fallback;
+    return fallback; // facts a host may lack (machine-id, product_uuid): reported as unknown
   }
 }
 

@@ -23,6 +23,8 @@ const FLAG_FIN = 0x01;
 export class SpdyStream extends EventEmitter {
   finSent = false;
   finReceived = false;
+  /** The peer reset the stream: nothing more is sent on it. */
+  resetReceived = false;
   constructor(
     readonly conn: SpdyConnection,
     readonly id: number,
@@ -32,14 +34,15 @@ export class SpdyStream extends EventEmitter {
   }
 
   write(data: Buffer): void {
-    if (this.finSent || data.length === 0) return;
+    if (this.finSent || this.resetReceived || data.length === 0) return;
     for (let off = 0; off < data.length; off += 0xffff) this.conn.dataFrame(this.id, data.subarray(off, off + 0xffff), 0);
   }
 
   end(): void {
-    if (this.finSent) return;
+    if (this.finSent || this.resetReceived) return;
     this.finSent = true;
     this.conn.dataFrame(this.id, Buffer.alloc(0), FLAG_FIN);
+    this.conn.settle(this);
   }
 
   reset(): void {
@@ -199,6 +202,7 @@ export class SpdyConnection extends EventEmitter {
         if (flags & FLAG_FIN) {
           s.finReceived = true;
           s.emit('end');
+          this.settle(s);
         }
       });
       return;
@@ -224,8 +228,14 @@ export class SpdyConnection extends EventEmitter {
         const id = data.readUInt32BE(0) & 0x7fffffff;
         const s = this.streams.get(id);
         void this.inOrder(() => {
-          s?.emit('reset');
-          s?.emit('end');
+          if (!s) return;
+          s.resetReceived = true;
+          this.streams.delete(id);
+          s.emit('reset');
+          if (!s.finReceived) {
+            s.finReceived = true;
+            s.emit('end');
+          }
         });
         break;
       }
@@ -246,6 +256,11 @@ export class SpdyConnection extends EventEmitter {
       default:
         break;
     }
+  }
+
+  /** A stream closed in both directions is forgotten (a long port-forward opens many). */
+  settle(s: SpdyStream): void {
+    if (s.finSent && s.finReceived) this.streams.delete(s.id);
   }
 
   private tail: Promise<void> = Promise.resolve();

@@ -5,13 +5,20 @@
 // directory and renames a new `..data` over the old one, so a reader never
 // sees half of an update. All links are relative, so they resolve inside the
 // pod's root as well as on the host.
-import { chownSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { chownSync, chmodSync, lchownSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
-import type { V1KeyToPath, V1Pod, V1Volume } from '@kubernetes/client-node';
+import type { V1KeyToPath, V1Pod, V1ServiceAccountTokenProjection, V1Volume } from '@kubernetes/client-node';
 
-export interface Owner {
+/** Who owns a projected volume's files, and the bits added to their modes (the kubelet's fsGroup handling). */
+export interface FileOwnership {
   uid: number;
   gid: number;
+  /** OR'ed into every file's mode. */
+  fileMask: number;
+  /** OR'ed into every directory's 0755. */
+  dirMask: number;
+  /** The volume directory's own mode (a kubelet's tmpfs is 1777, setgid with an fsGroup); undefined: 0755, left as it is. */
+  rootMode?: number;
 }
 
 /** path (relative, may contain '/') → content and mode. */
@@ -49,7 +56,7 @@ export function projectKeys(
   return out;
 }
 
-function payloadEqual(dir: string, payload: Payload): boolean {
+function payloadEqual(dir: string, payload: Payload, own: FileOwnership | undefined): boolean {
   const cur = join(dir, '..data');
   if (!existsSync(cur)) return false;
   const topNow = readdirSync(dir).filter((n) => !n.startsWith('..')).sort();
@@ -59,33 +66,45 @@ function payloadEqual(dir: string, payload: Payload): boolean {
     const file = join(cur, p);
     try {
       const st = lstatSync(file);
-      if ((st.mode & 0o7777) !== f.mode) return false;
+      if ((st.mode & 0o7777) !== (f.mode | (own?.fileMask ?? 0))) return false;
+      if (own && (st.uid !== own.uid || st.gid !== own.gid)) return false;
       if (!readFileSync(file).equals(f.data)) return false;
     } catch {
-      return false;
+      return false; // missing or unreadable: write the payload again
     }
   }
   return true;
 }
 
 /** Writes payload into dir atomically; returns true when something changed. */
-export function writeAtomic(dir: string, payload: Payload, owner: Owner | undefined, now = Date.now()): boolean {
+export function writeAtomic(dir: string, payload: Payload, own: FileOwnership | undefined, now = Date.now()): boolean {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  if (payloadEqual(dir, payload)) return false;
+  if (own?.rootMode !== undefined) {
+    chownSync(dir, own.uid, own.gid);
+    chmodSync(dir, own.rootMode);
+  }
+  if (payloadEqual(dir, payload, own)) return false;
   const tsName = `..${new Date(now).toISOString().replace(/[:.]/g, '_')}.${process.pid}.${Math.floor(Math.random() * 1e6)}`;
   const tsDir = join(dir, tsName);
   mkdirSync(tsDir, { mode: 0o755 });
+  const dirs = new Set<string>([tsDir]);
   for (const [p, f] of payload) {
     const file = join(tsDir, p);
+    for (let d = dirname(file); d !== tsDir && d.startsWith(tsDir); d = dirname(d)) dirs.add(d);
     mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
     writeFileSync(file, f.data, { mode: f.mode });
-    chmodSync(file, f.mode);
-    if (owner) chownSync(file, owner.uid, owner.gid);
+    chmodSync(file, f.mode | (own?.fileMask ?? 0));
+    if (own) chownSync(file, own.uid, own.gid);
   }
-  if (owner) chownSync(tsDir, owner.uid, owner.gid);
+  for (const d of dirs) {
+    if (!own) continue;
+    chownSync(d, own.uid, own.gid);
+    chmodSync(d, 0o755 | own.dirMask);
+  }
   const tmpLink = join(dir, '..data_tmp');
   rmSync(tmpLink, { force: true });
   symlinkSync(tsName, tmpLink);
+  if (own) lchownSync(tmpLink, own.uid, own.gid);
   renameSync(tmpLink, join(dir, '..data'));
   const top = new Set([...payload.keys()].map((p) => p.split('/')[0]!));
   for (const name of top) {
@@ -93,7 +112,9 @@ export function writeAtomic(dir: string, payload: Payload, owner: Owner | undefi
     try {
       lstatSync(link);
     } catch {
+      // not there yet
       symlinkSync(join('..data', name), link);
+      if (own) lchownSync(link, own.uid, own.gid);
     }
   }
   // Old generations go only after ..data points at the new one.
@@ -125,6 +146,8 @@ export interface VolumeSources {
   secret(name: string): Record<string, Buffer> | undefined;
   configMap(name: string): Record<string, Buffer> | undefined;
   field(path: string): string;
+  /** A bound service account token (throws VolumeError until there is one). */
+  token(source: V1ServiceAccountTokenProjection): Buffer;
 }
 
 /** The files a Secret/ConfigMap/projected/downwardAPI volume should hold now. */
@@ -170,8 +193,10 @@ export function payloadFor(pod: V1Pod, v: V1Volume, src: VolumeSources): Payload
         for (const it of s.downwardAPI.items ?? []) {
           if (it.fieldRef) part.set(safeRelative(it.path), { data: Buffer.from(src.field(it.fieldRef.fieldPath)), mode: it.mode ?? mode });
         }
+      } else if (s.serviceAccountToken) {
+        part.set(safeRelative(s.serviceAccountToken.path), { data: src.token(s.serviceAccountToken), mode });
       }
-      // serviceAccountToken and clusterTrustBundle sources are not served by this node.
+      // clusterTrustBundle sources are not served by this node.
       for (const [k, f] of part) out.set(k, f);
     }
     return out;
@@ -180,13 +205,3 @@ export function payloadFor(pod: V1Pod, v: V1Volume, src: VolumeSources): Payload
 }
 
 export const isProjectedKind = (v: V1Volume) => Boolean(v.secret || v.configMap || v.projected || v.downwardAPI);
-
-/** fsGroup semantics for a writable volume's root: group-owned, group-writable, setgid. */
-export function ownVolumeRoot(dir: string, owner: Owner | undefined, fsGroup: number | undefined): void {
-  if (!owner) return;
-  const st = lstatSync(dir);
-  if (st.uid !== 0 && st.uid !== process.getuid?.()) return; // already given to somebody: keep
-  if (st.uid === owner.uid && (fsGroup === undefined || st.gid === fsGroup)) return;
-  chownSync(dir, owner.uid, fsGroup ?? owner.gid);
-  chmodSync(dir, fsGroup !== undefined ? 0o2775 : 0o755);
-}

@@ -2,18 +2,16 @@
 // (rendered by the engine) and the backend's CA. Everything TLS-dependent is
 // here, so a TLS change rewrites this secret and PgBouncer takes it by RELOAD.
 import type { PgBouncer } from '../../api/kubedb.com/v1/pgbouncer.ts';
-import { KUBEDB_PGBOUNCER_PATHS, renderPgBouncerConfig, PGBOUNCER_FILES, type PgBouncerConfigInput } from '../../engines/pgbouncer/index.ts';
+import { KUBEDB_PGBOUNCER_PATHS, KUBEDB_PGBOUNCER_PID_FILE, KUBEDB_PGBOUNCER_RUN_DIR, renderPgBouncerConfig, PGBOUNCER_FILES, type PgBouncerConfigInput } from '../../engines/pgbouncer/index.ts';
 import type { ClientAuthMode, SslMode, User } from '../../engines/types.ts';
 import type { PoolerBackend } from '../backend.ts';
 
 export const PGBOUNCER_DEFAULT_PORT = 5432;
 export const PGBOUNCER_ADMIN_USER = 'pgbouncer';
-/** The Unix socket (admin console) and the start-up ini live here (an emptyDir). */
-export const PGBOUNCER_RUN_DIR = '/var/run/pgbouncer/run';
+export const PGBOUNCER_RUN_DIR = KUBEDB_PGBOUNCER_RUN_DIR;
 /** Written at container start with `listen_addr = <pod IP>`; pgbouncer.ini includes it. */
 export const PGBOUNCER_LISTEN_INI = `${PGBOUNCER_RUN_DIR}/listen.ini`;
-/** Written at container start with the server's pid; the reload signals it. */
-export const PGBOUNCER_PID_FILE = `${PGBOUNCER_RUN_DIR}/pgbouncer.pid`;
+export const PGBOUNCER_PID_FILE = KUBEDB_PGBOUNCER_PID_FILE;
 /** Key of the config secret holding the backend CA; mounted at the engine's backend CA path. */
 export const BACKEND_CA_KEY = 'backend-ca.crt';
 

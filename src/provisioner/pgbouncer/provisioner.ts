@@ -4,25 +4,21 @@
 import { k8s } from '../../kube/client.ts';
 import { authSecretName } from '../../api/shared/names.ts';
 import type { PgBouncer } from '../../api/kubedb.com/v1/pgbouncer.ts';
-import { KINDS } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
 import { WaitFor, type ProvisionerContext } from '../context.ts';
 import { resolveBackend } from '../backend.ts';
 import { catalogImage, createIfAbsent, readSecret } from '../objects.ts';
 import { dbRef, type DbObject, type KindProvisioner } from '../reconciler.ts';
 import { poolerHealth } from './health.ts';
-import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
+import { buildAuthSecret, buildConfigSecret } from '../specs/secrets.ts';
 import { buildServices } from '../specs/services.ts';
-import { buildStagedTlsSecret, stagedTlsSecretName, type StagedTls } from '../specs/tls-staging.ts';
-import { certSecretNames, databaseCertificates, stageDatabase } from '../tls.ts';
+import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
+import { databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
 import { PGBOUNCER_ADMIN_USER, pgbouncerPort, pgbouncerTlsView, renderPgBouncerFiles } from './config.ts';
 import { buildPgBouncerStatefulSet } from './statefulset.ts';
 
 export type PgBouncerDb = PgBouncer & DbObject;
-const info = KINDS.PgBouncer;
 
-export const pgbouncerCertSecrets = (db: PgBouncer) => certSecretNames(db);
-export const pgbouncerCertificates = (db: PgBouncer) => databaseCertificates(info, db);
-export const stagePgBouncer = (ctx: ProvisionerContext, db: PgBouncerDb, extraCas: string[] = []) => stageDatabase(ctx, db, extraCas);
 
 /** The config secret's files as the spec and the backend say now (the ops-manager renders through this too). */
 export async function pgbouncerConfigFiles(ctx: ProvisionerContext, db: PgBouncerDb, tlsOn = true): Promise<Record<string, string>> {
@@ -34,7 +30,7 @@ export async function pgbouncerConfigFiles(ctx: ProvisionerContext, db: PgBounce
   return renderPgBouncerFiles(db, view, backend, { name: auth.username || PGBOUNCER_ADMIN_USER, password: auth.password });
 }
 
-export async function applyPgBouncer(ctx: ProvisionerContext, db: PgBouncerDb, staged?: StagedTls | null): Promise<void> {
+async function applyPgBouncer(info: KindInfo, ctx: ProvisionerContext, db: PgBouncerDb, staged?: StagedTls | null): Promise<void> {
   const { kube } = ctx;
   const ref = dbRef(db);
   const image = await catalogImage(kube, 'PgBouncerVersion', db.spec.version);
@@ -43,22 +39,22 @@ export async function applyPgBouncer(ctx: ProvisionerContext, db: PgBouncerDb, s
   await createIfAbsent(kube, buildAuthSecret(info, ref, authName, PGBOUNCER_ADMIN_USER));
   const port = pgbouncerPort(db);
   // During an ops request the ops-manager owns the Certificates (and passes `staged`).
-  if (staged === undefined) for (const c of pgbouncerCertificates(db)) await kube.apply(c);
+  if (staged === undefined) for (const c of databaseCertificates(info, db)) await kube.apply(c);
   // PgBouncer refuses to start when client_tls_* names missing files: stage first.
-  const material = staged === undefined ? await stagePgBouncer(ctx, db) : (staged ?? undefined);
+  const material = staged === undefined ? await stageDatabase(ctx, db) : (staged ?? undefined);
   await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
   await kube.apply(buildConfigSecret(info, ref, await pgbouncerConfigFiles(ctx, db, !!material)));
   for (const s of buildServices({ info, db: ref, port, portName: 'primary', roles: false })) await kube.apply(s as k8s.KubernetesObject);
   await kube.apply(buildPgBouncerStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1, port }) as k8s.KubernetesObject);
 }
 
-export const pgbouncerProvisioner: KindProvisioner<PgBouncerDb> = {
-  info,
-  apply: applyPgBouncer,
-  stage: stagePgBouncer,
-  health: (ctx, db, pods) => poolerHealth(db, pods, pgbouncerPort(db), ctx.kube),
-  secretsOf(db) {
-    const c = pgbouncerCertSecrets(db);
-    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), stagedTlsSecretName(db.metadata.name!), c.server, c.client, c.exporter];
-  },
-};
+export function pgbouncerProvisioner(info: KindInfo): KindProvisioner<PgBouncerDb> {
+  return {
+    info,
+    apply: (ctx, db, staged) => applyPgBouncer(info, ctx, db, staged),
+    stage: (ctx, db, extraCas = []) => stageDatabase(ctx, db, extraCas),
+    health: (ctx, db, pods) => poolerHealth(db, pods, pgbouncerPort(db), ctx.kube),
+    certificates: (db) => databaseCertificates(info, db),
+    secretsOf: databaseSecrets,
+  };
+}

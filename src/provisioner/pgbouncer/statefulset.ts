@@ -5,7 +5,7 @@
 // the operator's decision.
 import { buildStatefulSet } from '../specs/statefulset.ts';
 import { KUBEDB_PGBOUNCER_PATHS, PGBOUNCER_FILES } from '../../engines/pgbouncer/index.ts';
-import type { KindInfo } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
 import type { DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
 import { BACKEND_CA_KEY, PGBOUNCER_LISTEN_INI, PGBOUNCER_PID_FILE, PGBOUNCER_RUN_DIR } from './config.ts';

@@ -5,25 +5,21 @@
 import { k8s } from '../../kube/client.ts';
 import { authSecretName } from '../../api/shared/names.ts';
 import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';
-import { KINDS } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
 import { WaitFor, type ProvisionerContext } from '../context.ts';
 import { resolveBackend } from '../backend.ts';
 import { catalogImage, createIfAbsent, readSecret } from '../objects.ts';
 import { dbRef, type DbObject, type KindProvisioner } from '../reconciler.ts';
 import { poolerHealth } from '../pgbouncer/health.ts';
-import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
+import { buildAuthSecret, buildConfigSecret } from '../specs/secrets.ts';
 import { buildServices } from '../specs/services.ts';
-import { buildStagedTlsSecret, stagedTlsSecretName, type StagedTls } from '../specs/tls-staging.ts';
-import { certSecretNames, databaseCertificates, stageDatabase } from '../tls.ts';
+import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
+import { databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
 import { PGPOOL_PCP_USER, PGPOOL_PORT, pgpoolTlsView, renderPgpoolFiles } from './config.ts';
 import { buildPgpoolStatefulSet } from './statefulset.ts';
 
 export type PgpoolDb = Pgpool & DbObject;
-const info = KINDS.Pgpool;
 
-export const pgpoolCertSecrets = (db: Pgpool) => certSecretNames(db);
-export const pgpoolCertificates = (db: Pgpool) => databaseCertificates(info, db);
-export const stagePgpool = (ctx: ProvisionerContext, db: PgpoolDb, extraCas: string[] = []) => stageDatabase(ctx, db, extraCas);
 
 /** The config secret's files as the spec, the staged material and the backend say now. */
 export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, material?: StagedTls): Promise<Record<string, string>> {
@@ -38,7 +34,7 @@ export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, m
   return renderPgpoolFiles({ tls, backend, pcp: { name: auth.username || PGPOOL_PCP_USER, password: auth.password }, ownCaPem });
 }
 
-export async function applyPgpool(ctx: ProvisionerContext, db: PgpoolDb, staged?: StagedTls | null): Promise<void> {
+async function applyPgpool(info: KindInfo, ctx: ProvisionerContext, db: PgpoolDb, staged?: StagedTls | null): Promise<void> {
   const { kube } = ctx;
   const ref = dbRef(db);
   const image = await catalogImage(kube, 'PgpoolVersion', db.spec.version);
@@ -46,22 +42,22 @@ export async function applyPgpool(ctx: ProvisionerContext, db: PgpoolDb, staged?
   const authName = db.spec.authSecret?.name || authSecretName(ref.name);
   await createIfAbsent(kube, buildAuthSecret(info, ref, authName, PGPOOL_PCP_USER));
   // During an ops request the ops-manager owns the Certificates (and passes `staged`).
-  if (staged === undefined) for (const c of pgpoolCertificates(db)) await kube.apply(c);
+  if (staged === undefined) for (const c of databaseCertificates(info, db)) await kube.apply(c);
   // Pgpool with ssl = on and no certificate does not start: stage first.
-  const material = staged === undefined ? await stagePgpool(ctx, db) : (staged ?? undefined);
+  const material = staged === undefined ? await stageDatabase(ctx, db) : (staged ?? undefined);
   await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
   await kube.apply(buildConfigSecret(info, ref, await pgpoolConfigFiles(ctx, db, material)));
   for (const s of buildServices({ info, db: ref, port: PGPOOL_PORT, portName: 'primary', roles: false })) await kube.apply(s as k8s.KubernetesObject);
   await kube.apply(buildPgpoolStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1 }) as k8s.KubernetesObject);
 }
 
-export const pgpoolProvisioner: KindProvisioner<PgpoolDb> = {
-  info,
-  apply: applyPgpool,
-  stage: stagePgpool,
-  health: (ctx, db, pods) => poolerHealth(db, pods, PGPOOL_PORT, ctx.kube),
-  secretsOf(db) {
-    const c = pgpoolCertSecrets(db);
-    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), stagedTlsSecretName(db.metadata.name!), c.server, c.client, c.exporter];
-  },
-};
+export function pgpoolProvisioner(info: KindInfo): KindProvisioner<PgpoolDb> {
+  return {
+    info,
+    apply: (ctx, db, staged) => applyPgpool(info, ctx, db, staged),
+    stage: (ctx, db, extraCas = []) => stageDatabase(ctx, db, extraCas),
+    health: (ctx, db, pods) => poolerHealth(db, pods, PGPOOL_PORT, ctx.kube),
+    certificates: (db) => databaseCertificates(info, db),
+    secretsOf: databaseSecrets,
+  };
+}

@@ -5,7 +5,7 @@
 // Pgpool-II 4.3 needs (the ops-manager's job; updateStrategy OnDelete).
 import { buildStatefulSet } from '../specs/statefulset.ts';
 import { KUBEDB_PGPOOL_PATHS, PGPOOL_FILES } from '../../engines/pgpool/index.ts';
-import type { KindInfo } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
 import type { DbRef } from '../specs/owner.ts';
 import { configSecretName } from '../specs/secrets.ts';
 import { CA_PEM_KEY, PGPOOL_PCP_PORT, PGPOOL_PORT } from './config.ts';

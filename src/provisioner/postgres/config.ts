@@ -1,13 +1,13 @@
 // The files of a Postgres config secret: postgresql.conf for the primary and
 // for standbys, pg_hba.conf, and the replication passfile. Rendering is the
 // engine's; this maps the KubeDB object onto the engine's input.
-import { renderPostgresConfig, type PostgresConfigInput } from '../../engines/postgres/index.ts';
+import { KUBEDB_POSTGRES_DATA_DIR, renderPostgresConfig, type PostgresConfigInput } from '../../engines/postgres/index.ts';
 import type { ClientAuthMode, SslMode } from '../../engines/types.ts';
 import { governingServiceName } from '../specs/services.ts';
 
 export const PG_PORT = 5432;
 export const CONFIG_DIR = '/etc/config';
-export const DATA_DIR = '/var/pv/data';
+export const DATA_DIR = KUBEDB_POSTGRES_DATA_DIR;
 export const SOCKET_DIR = '/var/run/postgresql';
 
 export interface PostgresTlsView {

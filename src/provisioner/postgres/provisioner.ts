@@ -5,20 +5,19 @@ import { authSecretName } from '../../api/shared/names.ts';
 import type { Postgres } from '../../api/kubedb.com/v1/postgres.ts';
 import { probeTls } from '../../engines/shared/probe.ts';
 import type { ClientAuthMode, SslMode } from '../../engines/types.ts';
-import { KINDS } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
 import { WaitFor, type ProvisionerContext } from '../context.ts';
 import { catalogImage, createIfAbsent, ordinal, podReady, readSecret } from '../objects.ts';
 import { dbRef, type DbObject, type Health, type KindProvisioner } from '../reconciler.ts';
-import { buildAuthSecret, buildConfigSecret, configSecretName } from '../specs/secrets.ts';
-import { buildStagedTlsSecret, stagedTlsSecretName, type StagedTls } from '../specs/tls-staging.ts';
-import { certSecretNames, databaseCertificates, stageDatabase } from '../tls.ts';
+import { buildAuthSecret, buildConfigSecret } from '../specs/secrets.ts';
+import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
+import { databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
 import { buildServices, ROLE_LABEL } from '../specs/services.ts';
 import { PG_PORT, renderPostgresFiles } from './config.ts';
-import { podDialAddress } from '../../local/net/pod-address.ts';
+import { dialPod } from '../dial.ts';
 import { buildPostgresStatefulSet } from './statefulset.ts';
 
-type PgDb = Postgres & DbObject;
-const info = KINDS.Postgres;
+export type PgDb = Postgres & DbObject;
 
 export function postgresTlsView(db: Postgres): { sslMode: SslMode; clientAuthMode: ClientAuthMode } {
   const sslMode = (db.spec.sslMode ?? (db.spec.tls ? 'verify-full' : 'disable')) as SslMode;
@@ -27,13 +26,11 @@ export function postgresTlsView(db: Postgres): { sslMode: SslMode; clientAuthMod
   return { sslMode, clientAuthMode };
 }
 
-export const postgresCertSecrets = (db: Postgres) => certSecretNames(db);
 /** Certificates the TLS spec asks for; the server certificate also covers the standby Service. */
-export const postgresCertificates = (db: Postgres) => databaseCertificates(info, db, [`${db.metadata!.name}-standby`]);
-export const stagePostgres = (ctx: ProvisionerContext, db: PgDb, extraCas: string[] = []) => stageDatabase(ctx, db, extraCas);
+export const postgresCertificates = (info: KindInfo, db: Postgres) => databaseCertificates(info, db, [`${db.metadata!.name}-standby`]);
 
 /** Everything the database needs; TLS files come only from checked material. */
-export async function applyPostgres(ctx: ProvisionerContext, db: PgDb, staged?: StagedTls | null): Promise<void> {
+async function applyPostgres(info: KindInfo, ctx: ProvisionerContext, db: PgDb, staged?: StagedTls | null): Promise<void> {
   const { kube } = ctx;
   const ref = dbRef(db);
   const image = await catalogImage(kube, 'PostgresVersion', db.spec.version);
@@ -44,9 +41,9 @@ export async function applyPostgres(ctx: ProvisionerContext, db: PgDb, staged?: 
   if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
   const services = buildServices({ info, db: ref, port: PG_PORT, portName: 'primary', roles: true });
   // During an ops request the ops-manager owns the Certificates (and passes `staged`).
-  if (staged === undefined) for (const c of postgresCertificates(db)) await kube.apply(c);
+  if (staged === undefined) for (const c of postgresCertificates(info, db)) await kube.apply(c);
   // PostgreSQL will not start with ssl=on and no certificate: stage before rendering.
-  const material = staged === undefined ? await stagePostgres(ctx, db) : (staged ?? undefined);
+  const material = staged === undefined ? await stageDatabase(ctx, db) : (staged ?? undefined);
   const view = material ? postgresTlsView(db) : { ...postgresTlsView(db), sslMode: 'disable' as SslMode };
   await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
   await kube.apply(buildConfigSecret(info, ref, renderPostgresFiles(ref, view, auth.password)));
@@ -66,14 +63,10 @@ export async function applyPostgres(ctx: ProvisionerContext, db: PgDb, staged?: 
 
 /** Labels pods with their role (what pg-coordinator does in KubeDB) and probes the primary. */
 async function healthPostgres(ctx: ProvisionerContext, db: PgDb, pods: k8s.V1Pod[]): Promise<Health> {
-  const core = ctx.kube.api(k8s.CoreV1Api);
   for (const p of pods) {
     const role = ordinal(p) === 0 ? 'primary' : 'standby';
     if (p.metadata?.labels?.[ROLE_LABEL] !== role) {
-      await core.patchNamespacedPod(
-        { name: p.metadata!.name!, namespace: p.metadata!.namespace!, body: { metadata: { labels: { [ROLE_LABEL]: role } } } },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      );
+      await ctx.kube.patch({ apiVersion: 'v1', kind: 'Pod', name: p.metadata!.name!, namespace: p.metadata!.namespace }, { metadata: { labels: { [ROLE_LABEL]: role } } });
     }
   }
   const ready = pods.filter(podReady);
@@ -82,7 +75,7 @@ async function healthPostgres(ctx: ProvisionerContext, db: PgDb, pods: k8s.V1Pod
   let accepting = false;
   let message: string | undefined;
   if (primary?.status?.podIP && podReady(primary)) {
-    const r = await probeTls(podDialAddress(ctx.kube, primary.status.podIP, PG_PORT), { timeoutMs: 2000 });
+    const r = await probeTls(dialPod(ctx.kube, primary.status.podIP, PG_PORT), { timeoutMs: 2000 });
     accepting = r.kind !== 'error';
     if (r.kind === 'error') message = `primary ${primary.metadata!.name}: ${r.error}`;
   } else {
@@ -91,13 +84,13 @@ async function healthPostgres(ctx: ProvisionerContext, db: PgDb, pods: k8s.V1Pod
   return { replicasReady: ready.length >= replicas, readyReplicas: ready.length, accepting, message };
 }
 
-export const postgresProvisioner: KindProvisioner<PgDb> = {
-  info,
-  apply: applyPostgres,
-  stage: stagePostgres,
-  health: healthPostgres,
-  secretsOf(db) {
-    const c = postgresCertSecrets(db);
-    return [db.spec.authSecret?.name || authSecretName(db.metadata.name!), configSecretName(db.metadata.name!), stagedTlsSecretName(db.metadata.name!), c.server, c.client, c.exporter];
-  },
-};
+export function postgresProvisioner(info: KindInfo): KindProvisioner<PgDb> {
+  return {
+    info,
+    apply: (ctx, db, staged) => applyPostgres(info, ctx, db, staged),
+    stage: (ctx, db, extraCas = []) => stageDatabase(ctx, db, extraCas),
+    health: healthPostgres,
+    certificates: (db) => postgresCertificates(info, db),
+    secretsOf: databaseSecrets,
+  };
+}

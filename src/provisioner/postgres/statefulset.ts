@@ -5,8 +5,8 @@
 // staged secret `<db>-tls-certs`, never straight from cert-manager. updateStrategy OnDelete leaves
 // every restart to the operator.
 import { buildStatefulSet } from '../specs/statefulset.ts';
-import type { KindInfo } from '../kinds.ts';
-import { offshootLabels } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
+import { offshootLabels } from '../../kinds/info.ts';
 import type { DbRef } from '../specs/owner.ts';
 import { governingServiceName } from '../specs/services.ts';
 import { configSecretName } from '../specs/secrets.ts';

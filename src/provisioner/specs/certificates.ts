@@ -2,14 +2,14 @@
 // secret names, subjects and usages. Pure: the DB spec in, objects out.
 import type { CertificateSpec, TLSConfig } from '../../api/shared/tls.ts';
 import { certSecretName } from '../../api/shared/names.ts';
-import type { KindInfo } from '../kinds.ts';
-import { offshootLabels } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
+import { offshootLabels } from '../../kinds/info.ts';
 import { ownerReference, type DbRef } from './owner.ts';
 
 export interface CertificateObject {
   apiVersion: 'cert-manager.io/v1';
   kind: 'Certificate';
-  metadata: { name: string; namespace: string; labels: Record<string, string>; ownerReferences: object[] };
+  metadata: { name: string; namespace: string; labels: Record<string, string>; ownerReferences: ReturnType<typeof ownerReference>[] };
   spec: Record<string, unknown>;
 }
 

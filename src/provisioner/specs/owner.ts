@@ -1,4 +1,4 @@
-import type { KindInfo } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
 
 export interface DbRef {
   name: string;

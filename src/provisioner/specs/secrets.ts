@@ -1,8 +1,8 @@
 // The auth secret (`<db>-auth`, created once and never rewritten) and the
 // config secret that carries rendered files into the pods.
 import { randomBytes } from 'node:crypto';
-import type { KindInfo } from '../kinds.ts';
-import { offshootLabels } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
+import { offshootLabels } from '../../kinds/info.ts';
 import { ownerReference, type DbRef } from './owner.ts';
 
 export function randomPassword(len = 16): string {

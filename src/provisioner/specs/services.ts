@@ -1,8 +1,8 @@
 // Services of a database: KubeDB's primary service (the DB's name), the
 // standby service for Postgres, and the headless governing service that gives
 // StatefulSet pods stable DNS names.
-import type { KindInfo } from '../kinds.ts';
-import { offshootLabels, selectorLabels } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
+import { offshootLabels, selectorLabels } from '../../kinds/info.ts';
 import { ownerReference, type DbRef } from './owner.ts';
 
 export const ROLE_LABEL = 'kubedb.com/role';

@@ -1,8 +1,8 @@
 // The StatefulSet every kind uses: governed by `<db>-pods`, selected by the
 // offshoot labels, owned by the database, and `OnDelete`, so that restarts are
 // the operator's decision (TLS changes are file changes, taken by reload).
-import type { KindInfo } from '../kinds.ts';
-import { offshootLabels, selectorLabels } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
+import { offshootLabels, selectorLabels } from '../../kinds/info.ts';
 import { ownerReference, type DbRef } from './owner.ts';
 import { governingServiceName } from './services.ts';
 

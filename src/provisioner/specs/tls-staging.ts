@@ -5,8 +5,8 @@
 // ops-manager also stages transitional states: trust bundles holding the old
 // and the new CA, or the last working material when it rolls back.
 import { keyMatchesCert, verifyChain, coversHost, mergeCaBundles } from '../../certs/index.ts';
-import type { KindInfo } from '../kinds.ts';
-import { offshootLabels } from '../kinds.ts';
+import type { KindInfo } from '../../kinds/info.ts';
+import { offshootLabels } from '../../kinds/info.ts';
 import { ownerReference, type DbRef } from './owner.ts';
 import { base64Values } from './secrets.ts';
 
@@ -28,6 +28,14 @@ export interface StagedTls {
   'exporter.key'?: string;
   /** Poolers: trusted for the backend PostgreSQL. */
   'backend-ca.crt'?: string;
+}
+
+/** The staged secret's data as read back; null when it holds no server certificate (TLS off). */
+export function asStagedTls(data: Record<string, string> | undefined): StagedTls | null {
+  const crt = data?.['server.crt'];
+  const key = data?.['server.key'];
+  if (!data || !crt || !key) return null;
+  return { ...data, 'server.crt': crt, 'server.key': key, 'ca.crt': data['ca.crt'] ?? '' };
 }
 
 export interface TlsSecretData {

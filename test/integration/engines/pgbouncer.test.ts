@@ -9,10 +9,11 @@ import pg from 'pg';
 import { PgInstance, pgAvailable } from './harness/postgres.ts';
 import { PgBouncerInstance, PGBOUNCER_BIN, ADMIN } from './harness/pgbouncer.ts';
 import { testPki, type TestPki } from './harness/pki.ts';
-import { pgbouncerEngine, reconnectPgBouncer, reloadPgBouncer } from '../../../src/engines/pgbouncer/index.ts';
-import { applyPostgresTls } from '../../../src/engines/postgres/apply-tls.ts';
+import { pgbouncerProcessEngine as pgbouncerEngine } from './harness/process/engines.ts';
+import { reconnectPgBouncer, reloadPgBouncer } from './harness/process/pgbouncer-admin.ts';
+import { applyPostgresTls } from './harness/process/postgres-apply.ts';
 import { probeTls, type ServedCert } from '../../../src/engines/shared/probe.ts';
-import { restoreAndVerify, TlsApplyError } from '../../../src/engines/shared/apply.ts';
+import { restoreAndVerify, TlsApplyError } from './harness/process/apply.ts';
 import { transitionBundle } from '../../../src/certs/bundle.ts';
 import { fingerprint256 } from '../../../src/certs/inspect.ts';
 

@@ -9,10 +9,10 @@ import pg from 'pg';
 import { PgInstance, pgAvailable } from './harness/postgres.ts';
 import { PgpoolInstance, PGPOOL_BIN } from './harness/pgpool.ts';
 import { testPki, type TestPki } from './harness/pki.ts';
-import { pgpoolEngine } from '../../../src/engines/pgpool/index.ts';
-import { applyPostgresTls } from '../../../src/engines/postgres/apply-tls.ts';
+import { pgpoolProcessEngine as pgpoolEngine } from './harness/process/engines.ts';
+import { applyPostgresTls } from './harness/process/postgres-apply.ts';
 import { probeTls, type ServedCert } from '../../../src/engines/shared/probe.ts';
-import { TlsApplyError } from '../../../src/engines/shared/apply.ts';
+import { TlsApplyError } from './harness/process/apply.ts';
 import { transitionBundle } from '../../../src/certs/bundle.ts';
 import { fingerprint256 } from '../../../src/certs/inspect.ts';
 

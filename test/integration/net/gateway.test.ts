@@ -256,6 +256,8 @@ describe('net gateway: egress, Services in the node namespace, loopback mirrors'
     await gw.start();
     gw.update(state);
     await eventually('mirrors open', async () => (gw.status().mirrors as string[]).includes(`127.${S}.0.50:80`), 20_000, 50);
+    // The two node forwards open independently of the mirrors: wait for both.
+    await eventually('node forwards open', async () => (gw.status().services as string[]).length === 2, 20_000, 50);
     assert.deepEqual(gw.status().services, [`node:10.244.0.1:${API_PORT}`, `node:127.0.0.1:${API_PORT}`]);
     const viaEgress = await connectThrough(socket, `${SVC_IP}:80`);
     assert.equal(JSON.parse(await httpOver(viaEgress.socket!)).port, 8080);

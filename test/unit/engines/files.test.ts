@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installFiles, restoreFiles, tlsFileSpecs, configFileSpecs } from '../../../src/engines/shared/files.ts';
+import { installFiles, restoreFiles, tlsFileSpecs, configFileSpecs } from '../../integration/engines/harness/process/files.ts';
 
 describe('installFiles', () => {
   it('installs with modes, reports what changed, leaves no temp files, and restores', async () => {

@@ -44,6 +44,7 @@ const src = (over: Partial<EnvSources> = {}): EnvSources => ({
   configMap: (n) => (n === 'cm' ? { mode: 'fast' } : undefined),
   podIP: '127.10.0.2',
   hostIP: '127.0.0.1',
+  nodeName: 'n',
   serviceHost: (s) => serviceVip(s.spec?.clusterIP, 11),
   services: [svc],
   ...over,
@@ -117,42 +118,45 @@ describe('addresses', () => {
     assert.ok(plan.podOctet > 1 && plan.serviceOctet === plan.podOctet + 1);
     assert.equal(serviceVip('10.96.7.9', 11), '127.11.7.9');
     assert.equal(serviceVip('None', 11), undefined);
-    const a = new IpAllocator(10);
+    const a = new IpAllocator('127.10');
     const ip1 = a.allocate('u1');
     assert.equal(a.allocate('u1'), ip1);
     assert.notEqual(a.allocate('u2'), ip1);
     assert.equal(a.claim('u3', ip1), false);
     const headless: V1Service = { metadata: { name: 'db-pods', namespace: 'ns1' }, spec: { clusterIP: 'None', selector: { app: 'x' }, publishNotReadyAddresses: true } };
     const member: V1Pod = { ...pod, spec: { ...pod.spec!, hostname: 'p-0', subdomain: 'db-pods' }, status: { podIP: '127.10.0.5' } };
-    const hosts = hostsFile(member, '127.10.0.5', [svc, headless], [member], 11);
+    const hosts = hostsFile(member, '127.10.0.5', [svc, headless], [member], (x) => serviceVip(x.spec?.clusterIP, 11));
     assert.match(hosts, /127\.11\.3\.4\tmy-db\.ns1\.svc\.cluster\.local my-db\.ns1\.svc my-db\.ns1 my-db\n/);
     assert.match(hosts, /127\.10\.0\.5\tp-0\.db-pods\.ns1\.svc\.cluster\.local p-0\.db-pods\.ns1\.svc p-0\.db-pods\.ns1 p-0\.db-pods\n/);
   });
 
   it('launch script binds volumes from inside the root and drops privileges last', () => {
-    const s = launchScript(
-      {
-        rootfs: '/r',
-        etcUpper: '/u',
-        etcWork: '/w',
-        hostsFile: '/h',
-        resolvFile: '/rc',
-        hostnameFile: '/hn',
-        extraRoots: [],
-        mounts: [{ source: "/v/it's", target: '/tls/certs', readOnly: true }],
-        uid: 101,
-        gid: 104,
-        groups: [104],
-        workingDir: '/',
-        argv: ['postgres', '-D', '/var/pv/data'],
-      },
-      [{ name: 'usr', kind: 'dir' }, { name: 'bin', kind: 'link', link: 'usr/bin' }, { name: 'work', kind: 'dir' }],
-    );
+    const base = {
+      rootDir: '/r',
+      hostsFile: '/h',
+      resolvFile: '/rc',
+      hostnameFile: '/hn',
+      hostname: 'p-0',
+      mounts: [{ source: "/v/it's", target: '/tls/certs', readOnly: true }],
+      readOnlyRoot: false,
+      setpriv: ['--reuid=101', '--regid=104', '--groups=104', '--bounding-set=-all', '--no-new-privs'],
+      workingDir: '/',
+      argv: ['postgres', '-D', '/var/pv/data'],
+    };
+    const s = launchScript({
+      ...base,
+      host: { etcUpper: '/u', etcWork: '/w', extraRoots: [], entries: [{ name: 'usr', kind: 'dir' }, { name: 'bin', kind: 'link', link: 'usr/bin' }, { name: 'work', kind: 'dir' }] },
+    });
     assert.match(s, /mount --rbind \/'usr' '\/r'\/'usr'/);
     assert.match(s, /ln -s 'usr\/bin' '\/r'\/'bin'/);
     assert.doesNotMatch(s, /'work'/);
-    assert.match(s, /mount --bind '\/v\/it'\\''s' '\/r''\/tls\/certs'/);
-    assert.match(s, /remount,bind,ro/);
-    assert.match(s, /exec chroot '\/r' \/usr\/bin\/setpriv --reuid=101 --regid=104 --groups=104 -- .* 'postgres' '-D' '\/var\/pv\/data'$/);
+    assert.match(s, /chroot '\/r' \/bin\/mkdir -p '\/tls\/certs'/);
+    assert.match(s, /mount --bind '\/v\/it'\\''s' "\$mp"/);
+    assert.match(s, /remount,bind,ro "\$mp"/);
+    assert.match(s, /exec \/usr\/bin\/unshare --root='\/r' --wd='\/' -- \/usr\/bin\/setpriv '--reuid=101' '--regid=104' '--groups=104' '--bounding-set=-all' '--no-new-privs' -- 'postgres' '-D' '\/var\/pv\/data'$/);
+    const img = launchScript({ ...base, readOnlyRoot: true, image: { lower: '/img', upper: '/up', work: '/wk' } });
+    assert.match(img, /mount -t overlay pgtls-root -o lowerdir='\/img',upperdir='\/up',workdir='\/wk' '\/r'/);
+    assert.doesNotMatch(img, /pgtls-etc/, 'an image root has its own /etc');
+    assert.match(img, /mount -o remount,bind,ro '\/r'\nPATH=/, 'the read-only root is the last mount');
   });
 });

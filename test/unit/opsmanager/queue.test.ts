@@ -26,6 +26,13 @@ describe('ops-request queue', () => {
     assert.deepEqual(decide(b, [a, b], 'PostgresOpsRequest'), { action: 'run' });
   });
 
+  it('skips a Pending request when a newer one of the same type already ran (admitted while this one waited)', () => {
+    const a = op('a', 'ReconfigureTLS', 1);
+    const b = op('b', 'ReconfigureTLS', 2, 'Successful');
+    assert.equal(decide(a, [a, b], 'PostgresOpsRequest').action, 'skip');
+    assert.equal(decide(a, [a, { ...b, phase: 'Failed' }], 'PostgresOpsRequest').action, 'run', 'a failed newer request does not supersede');
+  });
+
   it('breaks creation-time ties by the larger name', () => {
     const a = op('a', 'ReconfigureTLS', 1);
     const b = op('b', 'ReconfigureTLS', 1);

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { planTls, PlanError } from '../../../src/opsmanager/tls-plan.ts';
+import { planTls, PlanError, type DbTls } from '../../../src/opsmanager/reconfigure-tls/plan.ts';
 
 const issuer = { name: 'pg-issuer', kind: 'Issuer', apiGroup: 'cert-manager.io' };
-const plain = { sslMode: 'disable', clientAuthMode: 'md5' };
-const withTls = { tls: { issuerRef: issuer, certificates: [{ alias: 'client', subject: { organizations: ['postgres'] } }] }, sslMode: 'verify-full', clientAuthMode: 'cert' };
+const plain: DbTls = { sslMode: 'disable', clientAuthMode: 'md5' };
+const withTls: DbTls = { tls: { issuerRef: issuer, certificates: [{ alias: 'client', subject: { organizations: ['postgres'] } }] }, sslMode: 'verify-full', clientAuthMode: 'cert' };
 
 describe('ReconfigureTLS plan', () => {
   it('add: the guide request turns TLS on with its sslMode, clientAuthMode and certificates', () => {

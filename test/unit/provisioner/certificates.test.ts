@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCertificates, aliasSecretName } from '../../../src/provisioner/specs/certificates.ts';
-import { KINDS } from '../../../src/provisioner/kinds.ts';
+import { pgbouncer, postgres } from '../../../src/kinds/index.ts';
+const KINDS = { Postgres: postgres.info, PgBouncer: pgbouncer.info };
 
 const db = { name: 'ha-postgres', namespace: 'demo', uid: 'u1' };
 

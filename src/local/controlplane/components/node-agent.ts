@@ -4,6 +4,7 @@ import type { ClusterConfig } from '../config.ts';
 import type { PkiFiles } from '../pki.ts';
 import { repoRoot } from '../../../util/repo.ts';
 import { addressPlanFor, podNetwork, serviceNetwork } from '../../node/network.ts';
+import { agentFlagsFromEnv } from '../../node/agent-flags.ts';
 
 export const NODE_NAME = 'pgtls-node';
 
@@ -34,6 +35,7 @@ export function buildNodeAgent(cfg: ClusterConfig, pki: PkiFiles, dataDir: strin
       `--kubernetes-version=${cfg.versions.kubernetes}`,
       `--provisioner-kubeconfig=${provisionerKubeconfig}`,
       `--volumes-dir=${join(dataDir, 'volumes')}`,
+      ...agentFlagsFromEnv(),
     ],
     health: {
       url: `https://${cfg.host}:${port}/healthz`,

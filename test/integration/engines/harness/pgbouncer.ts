@@ -1,9 +1,9 @@
 // A PgBouncer instance for engine tests, configured only through the engine's renderer.
 import { join } from 'node:path';
 import pg from 'pg';
-import { installFiles, configFileSpecs, tlsFileSpecs, type TlsMaterial, type InstallResult, type FileSpec } from '../../../../src/engines/shared/files.ts';
+import { installFiles, configFileSpecs, tlsFileSpecs, type TlsMaterial, type InstallResult, type FileSpec } from './process/files.ts';
 import { renderPgBouncerConfig, pgbouncerPathsUnder, type PgBouncerConfigInput, type PgBouncerPaths } from '../../../../src/engines/pgbouncer/index.ts';
-import type { ServerTarget } from '../../../../src/engines/shared/target.ts';
+import type { ServerTarget } from './process/target.ts';
 import { freePort, instanceDir, removeDir, serverUser, spawnServer, subdir, waitFor, type ServerProcess } from './process.ts';
 
 export const PGBOUNCER_BIN = '/usr/sbin/pgbouncer';

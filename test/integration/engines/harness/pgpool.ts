@@ -2,10 +2,10 @@
 // forks children that outlive a SIGKILLed parent, so stop() signals the whole group.
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { installFiles, configFileSpecs, tlsFileSpecs, type TlsMaterial, type InstallResult } from '../../../../src/engines/shared/files.ts';
+import { installFiles, configFileSpecs, tlsFileSpecs, type TlsMaterial, type InstallResult } from './process/files.ts';
 import { renderPgpoolConfig, pgpoolPathsUnder, type PgpoolConfigInput, type PgpoolPaths } from '../../../../src/engines/pgpool/index.ts';
 import { probeTls } from '../../../../src/engines/shared/probe.ts';
-import type { ServerTarget } from '../../../../src/engines/shared/target.ts';
+import type { ServerTarget } from './process/target.ts';
 import { freePort, instanceDir, removeDir, serverUser, spawnServer, subdir, waitFor, type ServerProcess } from './process.ts';
 
 export const PGPOOL_BIN = '/usr/sbin/pgpool';

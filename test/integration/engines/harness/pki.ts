@@ -1,7 +1,7 @@
 // Test PKI: two CAs (RSA and ECDSA, like the notes' CA1/CA2), server leaves that cover
 // localhost and 127.0.0.1, and client certificates whose CN is the database user.
 import { issueCa, issueLeaf, type IssuedCa, type KeyPairPem } from '../../../../src/certs/issue.ts';
-import type { TlsMaterial } from '../../../../src/engines/shared/files.ts';
+import type { TlsMaterial } from './process/files.ts';
 
 export interface TestPki {
   caA: IssuedCa;

@@ -1,0 +1,103 @@
+// One function per ReconfigureTLS step (what each does, not when: that is
+// steps.ts). Every step is idempotent: apply is server-side apply, reloads are
+// repeated until the wire shows the expected certificate, pods already done
+// (a sub-condition each) are skipped after a crash.
+import { isConditionTrue } from '../../kube/conditions.ts';
+import type { DbObject } from '../../api/objects.ts';
+import { kindOf } from '../../kinds/index.ts';
+import { WaitFor } from '../../provisioner/context.ts';
+import { readSecret } from '../../provisioner/objects.ts';
+import { asStagedTls, stagedTlsSecretName, type StagedTls } from '../../provisioner/specs/tls-staging.ts';
+import { setPaused } from '../pause.ts';
+import { subStep, withCondition } from '../ops-status.ts';
+import type { StepScope } from '../ops-type.ts';
+import { applyState, expectFor, rollPods, type PodResult } from '../rollout.ts';
+import type { Material } from './material.ts';
+import { served, withTrust } from './material.ts';
+import type { StoredPlan } from './plan.ts';
+
+const dbRefOf = (s: StepScope, db: DbObject) => ({ apiVersion: s.kind.info.apiVersion, kind: s.kind.info.kind, name: db.metadata.name!, namespace: db.metadata.namespace });
+const dbName = (db: DbObject) => `${db.metadata.namespace}/${db.metadata.name}`;
+
+export async function pause(s: StepScope): Promise<void> {
+  await s.event('Normal', 'Starting', `Pausing ${s.kind.info.kind} database: ${dbName(s.db)}`);
+  await setPaused(s.ctx.kube, dbRefOf(s, s.db), true, `${s.kind.info.opsKind} ${s.op.metadata.name}`, new Date(s.ctx.clock.now()));
+}
+
+/** Runs the pods through a state, recording a sub-step per pod (which path it took, what it serves). */
+async function roll(s: StepScope, step: string, state: StagedTls | null, deadline: number, path: 'reload' | 'restart'): Promise<void> {
+  const prefix = `${path === 'reload' ? 'ReloadPod' : 'RestartPod'}${step === 'ReloadPods' || step === 'RestartPods' ? '' : `-${step}`}`;
+  const done = new Set(
+    (s.op.status?.conditions ?? []).filter((c) => c.type.startsWith(`${prefix}--`) && c.status === 'True').map((c) => c.type.slice(prefix.length + 2)),
+  );
+  const now = () => new Date(s.ctx.clock.now());
+  await rollPods(s.ctx, s.kind, s.db, expectFor(state), deadline, done, async (r: PodResult) => {
+    s.op = await s.store.writeStatus(s.op, withCondition(s.op, subStep(prefix, `${path} pod`, true, r.pod, `took ${r.ms}ms; serves ${r.served}`), now()));
+  }, path);
+}
+
+/**
+ * Poolers in front of this database re-render their backend trust (read from
+ * this database's staged bundle) and take it: PgBouncer by reload; Pgpool
+ * re-reads its CA file for every new backend connection, so it needs nothing.
+ */
+export async function refreshDependents(s: StepScope, db: DbObject, deadline: number): Promise<void> {
+  for (const dep of (await s.kind.ops.dependents?.(s.ctx.kube, db)) ?? []) {
+    const dk = kindOf(dep);
+    if (!dk || isConditionTrue(dep.status?.conditions, 'Paused')) continue;
+    try {
+      await dk.provisioner.apply(s.ctx, dep);
+    } catch (err) {
+      // A pooler still waiting for something of its own is refreshed by its provisioner later.
+      if (err instanceof WaitFor) continue;
+      throw err;
+    }
+    if (dk.engine.tlsChange !== 'reload') continue;
+    const staged = asStagedTls(await readSecret(s.ctx.kube, dep.metadata.namespace!, stagedTlsSecretName(dep.metadata.name!)));
+    await rollPods(s.ctx, dk, dep, expectFor(staged), deadline, new Set(), async () => undefined, 'reload');
+    s.ctx.log.info({ db: dbName(db), dependent: `${dep.kind} ${dbName(dep)}` }, 'dependent trusts the new backend CA state');
+  }
+}
+
+/** With a new CA, first every server trusts both CAs while serving the old certificate. */
+export async function trustBothCAs(s: StepScope, plan: StoredPlan, m: Material, deadline: number): Promise<void> {
+  const trustBoth = withTrust(m.last!, m.target!);
+  await applyState(s.ctx, s.kind, s.kind.ops.planned(s.db, plan.from), trustBoth);
+  await roll(s, 'TrustBundleUpdated', trustBoth, deadline, 'reload');
+  await refreshDependents(s, s.db, deadline);
+}
+
+/** Writes the new state (config and staged TLS) for the servers to take. */
+export async function updatePetSets(s: StepScope, planned: DbObject, m: Material): Promise<void> {
+  await applyState(s.ctx, s.kind, planned, served(m, s.kind.engine.tlsChange));
+}
+
+/** Every pod takes the new state, the engine's way, proven on the wire. */
+export async function rollPodsStep(s: StepScope, planned: DbObject, m: Material, step: string, deadline: number): Promise<void> {
+  const state = served(m, s.kind.engine.tlsChange);
+  await applyState(s.ctx, s.kind, planned, state);
+  await roll(s, step, state, deadline, s.kind.engine.tlsChange);
+}
+
+/** Drops the old CA once nothing presents a certificate from it. */
+export async function dropOldCA(s: StepScope, planned: DbObject, m: Material, deadline: number): Promise<void> {
+  await applyState(s.ctx, s.kind, planned, m.target);
+  await roll(s, 'DropOldCA', m.target, deadline, 'reload');
+  await refreshDependents(s, s.db, deadline);
+}
+
+/** The database's spec says what is now served; poolers in front of a backend that turned TLS on or off follow now. */
+export async function updateDatabase(s: StepScope, plan: StoredPlan): Promise<void> {
+  await s.ctx.kube.patch(dbRefOf(s, s.db), { spec: s.kind.ops.specPatch(plan.next) }, 'pgtls-ops-manager');
+  if (plan.operation === 'add' || plan.operation === 'remove') {
+    const fresh = await s.ctx.kube.get<DbObject>(s.kind.info.apiVersion, s.kind.info.kind, s.db.metadata.name!, s.db.metadata.namespace);
+    if (fresh) await refreshDependents(s, fresh, s.ctx.clock.now() + 60_000);
+  }
+}
+
+export async function resume(s: StepScope): Promise<void> {
+  const kind = s.kind.info.kind;
+  await s.event('Normal', 'Starting', `Resuming ${kind} database: ${dbName(s.db)}`);
+  await setPaused(s.ctx.kube, dbRefOf(s, s.db), false, `${s.kind.info.opsKind} ${s.op.metadata.name}`);
+  await s.event('Normal', 'Successful', `Successfully resumed ${kind} database: ${dbName(s.db)} for ${s.kind.info.opsKind}: ${s.op.metadata.name}`);
+}

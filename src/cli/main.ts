@@ -81,8 +81,8 @@ registerImagesCommand(program);
 
 program
   .command('build-operator-image')
-  .description('build the operator image (compiled operator on Debian trixie\'s Node.js) as an OCI archive, without a container engine')
-  .requiredOption('--oci-archive <file>', 'where to write it (load with kind load image-archive, or ctr -n k8s.io images import)')
+  .description('build the operator image (compiled operator on Debian trixie\'s Node.js) into the image store, without a container engine')
+  .option('--oci-archive <file>', 'also write it as an OCI archive (load with kind load image-archive, or ctr -n k8s.io images import)')
   .option('--no-build', 'use dist/ as it is instead of running npm run build')
   .action(buildOperatorImageCommand);
 

@@ -18,7 +18,8 @@ export async function upCommand(opts: { detach?: boolean; portBase?: number; tim
     handle = await up(layout, { portBase: opts.portBase, timeoutMs: opts.timeout * 1000, log: say, runtime, operator: mode === 'process' });
     if (mode === 'chart') {
       // The operator as a Deployment on the local node, installed with the Helm chart.
-      const { installOperatorChart, helmStateDir } = await import('../install/local-chart.ts');
+      const { installOperatorChart, helmStateDir, loadOperatorImage } = await import('../install/local-chart.ts');
+      await loadOperatorImage(layout, handle.cfg, say);
       await installOperatorChart(Kube.fromFile(layout.kubeconfig), { kubeconfig: layout.kubeconfig, stateDir: helmStateDir(layout.home), timeoutMs: opts.timeout * 1000 }, say);
     }
   } catch (err) {

@@ -3,6 +3,8 @@
 // the operator image, its webhook reached through its Service. Ready when the
 // Deployment is (helm --wait) and the API server calls the webhook.
 import { join } from 'node:path';
+import type { HomeLayout } from '../local/home.ts';
+import type { ClusterConfig } from '../local/controlplane/config.ts';
 import { k8s, isNotFound, type Kube } from '../kube/client.ts';
 import { chartPath, runHelm } from './helm.ts';
 import { operatorImageSpec } from './operator-image.ts';
@@ -137,3 +139,25 @@ export async function installOperatorChart(kube: Kube, o: ChartInstallOptions, l
 }
 
 export const helmStateDir = (home: string) => join(home, 'helm');
+
+/**
+ * Puts the operator image where the local node finds it, as `kind load`
+ * would: the node agent runs images from the image store (built there by
+ * content digest, so an unchanged operator is not built twice); the kubelet
+ * runtime gets it imported into containerd from its OCI archive.
+ */
+export async function loadOperatorImage(home: HomeLayout, cfg: ClusterConfig, log: (m: string) => void): Promise<string> {
+  const { buildOperatorArchive, buildOperatorImage } = await import('./operator-archive.ts');
+  const say = (l: string) => log(`[operator image] ${l}`);
+  if (cfg.runtime !== 'kubelet') {
+    const img = await buildOperatorImage({ log: say });
+    log(`operator image ${img.ref} (${img.digest.slice(0, 12)}) in the image store in ${img.seconds}s`);
+    return img.ref;
+  }
+  const { kubeletNodeLayout } = await import('../local/kubelet/layout.ts');
+  const { ctrFor, importNamedArchive } = await import('../local/kubelet/images.ts');
+  const archive = join(home.data, 'operator-image.tar');
+  const r = await buildOperatorArchive(archive, { log: say });
+  log(`operator image ${r.ref} imported into containerd: ${importNamedArchive(ctrFor(kubeletNodeLayout(home, cfg).containerdSock), r.archive)}`);
+  return r.ref;
+}

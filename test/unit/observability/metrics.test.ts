@@ -150,7 +150,7 @@ describe('served-certificate metrics', () => {
     assert.deepEqual(servedTargetOfPod(p), { kind: 'Postgres', namespace: 'demo', database: 'pg', pod: 'pg-7', alias: 'server' });
     globalMetrics.served.setSecretCertificate(target, first.certPem);
     // A client with no kubeconfig dials the (loopback) pod IP as is.
-    const r = await probePod({} as never, p as never, port, { certPem: first.certPem, ca: ca.certPem });
+    const r = await probePod({ kube: { server: undefined } } as never, p as never, port, { certPem: first.certPem, ca: ca.certPem });
     assert.equal(r.kind, 'tls');
     const s = { ...series, pod: 'pg-7' };
     assert.equal(await value(globalMetrics, 'pgtls_served_certificate_expiry_timestamp_seconds', s), expirySeconds(first.certPem));

@@ -1,5 +1,5 @@
 # The pgtls operator image, for those who build with Docker (or BuildKit, Podman, kaniko).
-# Equivalent to `pgtls images build-operator`, which builds it here without a container
+# Equivalent to `pgtls build-operator-image`, which builds it here without a container
 # engine: the same Debian trixie with its Node.js, the same user, entrypoint and files
 # (src/install/operator-image.ts; test/unit/helm/image.test.ts compares the two).
 #   docker build -t localhost/pgtls/operator:0.1.0 .

@@ -1,4 +1,4 @@
-// The operator image, described once: what `pgtls images build-operator`
+// The operator image, described once: what `pgtls build-operator-image`
 // builds (the compiled operator and its runtime dependencies layered on the
 // Debian trixie + Node.js base) and what the repository's Dockerfile must
 // build too (test/unit/helm/image.test.ts compares them).

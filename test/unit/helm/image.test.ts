@@ -1,4 +1,4 @@
-// The Dockerfile builds the image `pgtls images build-operator` builds: the
+// The Dockerfile builds the image `pgtls build-operator-image` builds: the
 // same user, working directory, entrypoint, command, environment and files
 // under /app, on the same Debian release; and the chart runs that image as
 // that user with that entrypoint.

@@ -3,9 +3,10 @@
 // runtime dependencies only), in-cluster
 // mode (no kubeconfig: the chart's ServiceAccount token, read the way
 // client-node reads it in a pod), with only the chart's ClusterRole, health
-// and metrics on their own addresses. Until the local node runs the operator
-// image, the operator runs as a host process with the ServiceAccount's files
-// under PGTLS_SERVICEACCOUNT_ROOT and its webhook registered by URL.
+// and metrics on their own addresses. Here the operator runs as a host process
+// with the ServiceAccount's files under PGTLS_SERVICEACCOUNT_ROOT and its
+// webhook registered by URL; operator-chart.test.ts runs the image in pods on
+// the local node, helm-kubelet.test.ts on the kubelet runtime.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

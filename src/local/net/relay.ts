@@ -15,7 +15,14 @@ export function relay(a: Socket, b: Socket, onDone?: () => void): void {
     failed = true;
     const other = from === a ? b : a;
     // A reset is an answer the client must see (e.g. a server that refused a session mid-way).
-    if (err.code === 'ECONNRESET' && !other.destroyed) other.resetAndDestroy();
+    // Only a TCP socket can send one: a unix socket (the API server's egress) throws, and is just closed.
+    if (err.code === 'ECONNRESET' && !other.destroyed) {
+      try {
+        other.resetAndDestroy();
+      } catch {
+        other.destroy();
+      }
+    }
     a.destroy();
     b.destroy();
   };

@@ -52,8 +52,9 @@ function httpProbe(dial: Dial, host: string, port: number, probe: NonNullable<V1
         headers,
         timeout: timeoutMs,
         rejectUnauthorized: false,
-        agent: false,
-        // The connection is made from inside the pod's network.
+        // The connection is made from inside the pod's network. No `agent`: with one (even
+        // `agent: false`, which makes a fresh Agent) node ignores createConnection and dials
+        // the pod address from the host, i.e. out of the host's default route.
         createConnection: () => dial(host, port, timeoutMs) as never,
       },
       (res) => {

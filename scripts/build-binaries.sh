@@ -20,6 +20,8 @@ export CGO_ENABLED=0
 build() { # build <module dir> <version> <name> <package> [ldflags]
   local mod=$1 ver=$2 name=$3 pkg=$4 ld=${5:-}
   local out="$cache/$name-$ver/$name"
+  # `node scripts/setup.mjs --only go:<name>` retries one build alone.
+  if [ -n "${PGTLS_BUILD_ONLY:-}" ] && [ "$PGTLS_BUILD_ONLY" != "$name" ]; then return 0; fi
   if [ -x "$out" ]; then return 0; fi
   echo "build-binaries: building $name $ver (cached at $out)" >&2
   mkdir -p "$(dirname "$out")"
@@ -34,6 +36,8 @@ build etcd "$ETCD_VERSION" etcd go.etcd.io/etcd/server/v3
 build kube "$KUBERNETES_VERSION" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kv"
 build kube "$KUBERNETES_VERSION" kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kv"
 build kube "$KUBERNETES_VERSION" kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$kv"
+# kubectl of the same release, offered as `pgtls kubectl` (no version-skew warning against the server).
+build kube "$KUBERNETES_VERSION" kubectl k8s.io/kubernetes/cmd/kubectl "$kv"
 build certmanager "$CERT_MANAGER_VERSION" cert-manager-controller github.com/cert-manager/cert-manager/cmd/controller \
   "-X github.com/cert-manager/cert-manager/pkg/util.AppVersion=v$CERT_MANAGER_VERSION"
 # Helm installs pgtls's own chart (deploy/helm/pgtls) in tests and `pgtls up --operator=chart`.

@@ -28,7 +28,7 @@ export function buildCrd(k: KindInfo): CustomResourceDefinition {
     spec: {
       group: k.group,
       scope: k.scope,
-      names: { kind: k.kind, listKind: `${k.kind}List`, plural: k.plural, singular: k.singular, shortNames: k.shortNames, categories: k.categories },
+      names: { kind: k.kind, listKind: `${k.kind}List`, plural: k.plural, singular: k.singular, ...(k.shortNames.length ? { shortNames: k.shortNames } : {}), categories: k.categories },
       versions: [
         {
           name: k.version,

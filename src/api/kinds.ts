@@ -8,6 +8,7 @@ import { PostgresOpsRequest, POSTGRES_OPS_TYPES } from './ops.kubedb.com/v1alpha
 import { PgBouncerOpsRequest, PGBOUNCER_OPS_TYPES } from './ops.kubedb.com/v1alpha1/pgbouncer-ops-request.ts';
 import { PgpoolOpsRequest, PGPOOL_OPS_TYPES } from './ops.kubedb.com/v1alpha1/pgpool-ops-request.ts';
 import { PostgresVersion, PgBouncerVersion, PgpoolVersion } from './catalog.kubedb.com/v1alpha1/versions.ts';
+import { AppBinding } from './appcatalog.appscode.com/v1alpha1/appbinding.ts';
 
 export interface PrinterColumn {
   name: string;
@@ -80,10 +81,18 @@ export const POSTGRES_VERSION = catalog('PostgresVersion', 'postgresversions', '
 export const PGBOUNCER_VERSION = catalog('PgBouncerVersion', 'pgbouncerversions', 'pbversion', PgBouncerVersion, catalogColumns('SERVER_IMAGE', '.spec.server.image'));
 export const PGPOOL_VERSION = catalog('PgpoolVersion', 'pgpoolversions', 'ppversion', PgpoolVersion, catalogColumns('PGPOOL_IMAGE', '.spec.pgpool.image'));
 
+/** AppBinding, as kmodules' CRD has it: no short name, no status; `kubectl get all` lists it. */
+export const APPBINDING: KindInfo = {
+  kind: 'AppBinding', group: 'appcatalog.appscode.com', version: 'v1alpha1', plural: 'appbindings', singular: 'appbinding', shortNames: [],
+  categories: ['catalog', 'appscode', 'all'], scope: 'Namespaced', schema: AppBinding, statusSubresource: false,
+  printerColumns: [{ name: 'Type', type: 'string', jsonPath: '.spec.type' }, { name: 'Version', type: 'string', jsonPath: '.spec.version' }, age],
+};
+
 export const DATABASE_KINDS = [POSTGRES, PGBOUNCER, PGPOOL] as const;
 export const OPS_KINDS = [POSTGRES_OPS, PGBOUNCER_OPS, PGPOOL_OPS] as const;
 export const CATALOG_KINDS = [POSTGRES_VERSION, PGBOUNCER_VERSION, PGPOOL_VERSION] as const;
-export const ALL_KINDS: readonly KindInfo[] = [...DATABASE_KINDS, ...OPS_KINDS, ...CATALOG_KINDS];
+export const APPCATALOG_KINDS = [APPBINDING] as const;
+export const ALL_KINDS: readonly KindInfo[] = [...DATABASE_KINDS, ...OPS_KINDS, ...CATALOG_KINDS, ...APPCATALOG_KINDS];
 
 export type DatabaseKind = 'Postgres' | 'PgBouncer' | 'Pgpool';
 export type OpsKind = 'PostgresOpsRequest' | 'PgBouncerOpsRequest' | 'PgpoolOpsRequest';

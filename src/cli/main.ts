@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { intArg, podNetworkModeArg, secondsArg } from './args.ts';
 import { registerImagesCommand } from './images.ts';
+import { dbStatusAction, invokedAs, registerPluginCommands, statusOptions } from './plugin/commands.ts';
 
 // Each command's module is loaded when the command runs: the operator (in its
 // image) never loads the local cluster's code, and every command starts faster.
@@ -17,7 +18,8 @@ const buildOperatorImageCommand = async (o: Parameters<typeof import('./build-op
 const gatewayCommand = async (o: Parameters<typeof import('./gateway.ts').gatewayCommand>[0]) => (await import('./gateway.ts')).gatewayCommand(o);
 
 const program = new Command()
-  .name('pgtls')
+  .name(invokedAs())
+  .enablePositionalOptions()
   .description('KubeDB-compatible Postgres, PgBouncer and Pgpool operator, with a local Kubernetes cluster')
   .showHelpAfterError();
 
@@ -41,7 +43,12 @@ program
   .option('--purge', 'also delete the cluster state under the pgtls home')
   .action(downCommand);
 
-program.command('status').description('show what runs and where').action(statusCommand);
+statusOptions(
+  program
+    .command('status')
+    .argument('[kind/name]', 'a database, e.g. pg/ha-postgres')
+    .description('without an argument: what the local cluster runs and where; with <kind>/<name>: the database, its pods and the certificate each serves'),
+).action((target: string | undefined, f: Record<string, string>) => (target ? dbStatusAction(target, f) : statusCommand()));
 
 program
   .command('agent')
@@ -106,6 +113,8 @@ program
   .option('--served-cert-probe-interval <seconds>', 'how often each TLS database\'s pods are probed for the certificate they serve (0: only during rollouts)', intArg, 180)
   .option('--identity <id>', 'leader-election identity (default: <hostname>-<pid>)')
   .action(operatorCommand);
+
+registerPluginCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`pgtls: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -25,6 +25,8 @@ export function operatorClusterRole(): KubeObject {
         verbs: ALL,
       },
       { apiGroups: ['catalog.kubedb.com'], resources: ['postgresversions', 'pgbouncerversions', 'pgpoolversions'], verbs: WRITE },
+      // Each database's AppBinding (connection details for other tools), as KubeDB writes it.
+      { apiGroups: ['appcatalog.appscode.com'], resources: ['appbindings'], verbs: ALL },
       { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: WRITE },
       // Its own admission webhook, registered with the CA bundle of its cert-manager certificate.
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'], verbs: WRITE },

@@ -13,7 +13,8 @@ import { poolerHealth } from './health.ts';
 import { buildAuthSecret, buildConfigSecret } from '../specs/secrets.ts';
 import { buildServices } from '../specs/services.ts';
 import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
-import { databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
+import { certSecretNames, databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
+import { buildAppBinding } from '../specs/appbinding.ts';
 import { PGBOUNCER_ADMIN_USER, pgbouncerPort, pgbouncerTlsView, renderPgBouncerFiles } from './config.ts';
 import { buildPgBouncerStatefulSet } from './statefulset.ts';
 
@@ -45,6 +46,8 @@ async function applyPgBouncer(info: KindInfo, ctx: ProvisionerContext, db: PgBou
   await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
   await kube.apply(buildConfigSecret(info, ref, await pgbouncerConfigFiles(ctx, db, !!material)));
   for (const s of buildServices({ info, db: ref, port, portName: 'primary', roles: false })) await kube.apply(s as k8s.KubernetesObject);
+  const sslMode = material ? pgbouncerTlsView(db).sslMode : 'disable';
+  await kube.apply(buildAppBinding({ info, db: ref, version: db.spec.version, port, sslMode, authSecret: authName, caBundle: material?.['ca.crt'], clientCertSecret: certSecretNames(db).client }));
   await kube.apply(buildPgBouncerStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1, port }) as k8s.KubernetesObject);
 }
 

@@ -14,7 +14,8 @@ import { poolerHealth } from '../pgbouncer/health.ts';
 import { buildAuthSecret, buildConfigSecret } from '../specs/secrets.ts';
 import { buildServices } from '../specs/services.ts';
 import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
-import { databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
+import { certSecretNames, databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
+import { buildAppBinding } from '../specs/appbinding.ts';
 import { PGPOOL_PCP_USER, PGPOOL_PORT, pgpoolTlsView, renderPgpoolFiles } from './config.ts';
 import { buildPgpoolStatefulSet } from './statefulset.ts';
 
@@ -48,6 +49,8 @@ async function applyPgpool(info: KindInfo, ctx: ProvisionerContext, db: PgpoolDb
   await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
   await kube.apply(buildConfigSecret(info, ref, await pgpoolConfigFiles(ctx, db, material)));
   for (const s of buildServices({ info, db: ref, port: PGPOOL_PORT, portName: 'primary', roles: false })) await kube.apply(s as k8s.KubernetesObject);
+  const sslMode = material ? pgpoolTlsView(db).sslMode : 'disable';
+  await kube.apply(buildAppBinding({ info, db: ref, version: db.spec.version, port: PGPOOL_PORT, sslMode, authSecret: authName, caBundle: material?.['ca.crt'], clientCertSecret: certSecretNames(db).client }));
   await kube.apply(buildPgpoolStatefulSet({ info, db: ref, image, replicas: db.spec.replicas ?? 1 }) as k8s.KubernetesObject);
 }
 

@@ -11,7 +11,8 @@ import { catalogImage, createIfAbsent, ordinal, podReady, readSecret } from '../
 import { dbRef, type DbObject, type Health, type KindProvisioner } from '../reconciler.ts';
 import { buildAuthSecret, buildConfigSecret } from '../specs/secrets.ts';
 import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
-import { databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
+import { certSecretNames, databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
+import { buildAppBinding } from '../specs/appbinding.ts';
 import { buildServices, ROLE_LABEL } from '../specs/services.ts';
 import { PG_PORT, renderPostgresFiles } from './config.ts';
 import { dialPod } from '../dial.ts';
@@ -48,6 +49,7 @@ async function applyPostgres(info: KindInfo, ctx: ProvisionerContext, db: PgDb, 
   await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
   await kube.apply(buildConfigSecret(info, ref, renderPostgresFiles(ref, view, auth.password)));
   for (const s of services) await kube.apply(s as k8s.KubernetesObject);
+  await kube.apply(buildAppBinding({ info, db: ref, version: db.spec.version, port: PG_PORT, sslMode: view.sslMode, authSecret: authName, caBundle: material?.['ca.crt'], clientCertSecret: certSecretNames(db).client }));
   await kube.apply(
     buildPostgresStatefulSet({
       info,

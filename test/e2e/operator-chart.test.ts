@@ -172,8 +172,15 @@ describe('the operator in-cluster (Helm chart, operator image on the local node)
     timings['leader killed → new leader'] = Date.now() - t0;
     process.stderr.write(`[chart] leader ${leader} killed mid-request; ${next} leads\n`);
     await finish('change-issuer');
-    const serial = await serverCertSerial();
-    for (const p of PODS) assert.equal((await servedSerial(c, NS, p, 5432)).toUpperCase(), serial);
+    // After a takeover the Secret may be issued once more after the request's own rollout (seen once
+    // in three runs); the provisioner's renewal rollout then brings every pod to it.
+    const t1 = Date.now();
+    await eventually('every pod to serve the Secret\'s certificate', async () => {
+      const serial = await serverCertSerial();
+      const served = await Promise.all(PODS.map((p) => servedSerial(c, NS, p, 5432)));
+      return served.every((x) => x.toUpperCase() === serial) ? true : undefined;
+    }, 180_000, 1000);
+    timings['change-issuer Successful → every pod serves the Secret'] = Date.now() - t1;
     const issuerOf = await c.kubectlOk(['-n', NS, 'get', 'pg', DB, '-o', 'jsonpath={.spec.tls.issuerRef.name}']);
     assert.equal(issuerOf, 'pg-new-issuer');
   });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // pgtls command line: the local cluster's lifecycle (and, later, the operator).
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { intArg, podNetworkModeArg, secondsArg } from './args.ts';
 import { registerImagesCommand } from './images.ts';
 import { dbStatusAction, invokedAs, registerPluginCommands, statusOptions } from './plugin/commands.ts';
@@ -10,12 +10,25 @@ import { dbStatusAction, invokedAs, registerPluginCommands, statusOptions } from
 // (`images` registers its subcommands here; src/images needs only node's builtins.)
 const upCommand = async (o: Parameters<typeof import('./up.ts').upCommand>[0]) => (await import('./up.ts')).upCommand(o);
 const downCommand = async (o: Parameters<typeof import('./down.ts').downCommand>[0]) => (await import('./down.ts')).downCommand(o);
-const statusCommand = async () => (await import('./status.ts')).statusCommand();
+const statusCommand = async (o: Parameters<typeof import('./status.ts').statusCommand>[0]) => (await import('./status.ts')).statusCommand(o);
 const agentCommand = async (o: Parameters<typeof import('./agent.ts').agentCommand>[0]) => (await import('./agent.ts')).agentCommand(o);
 const operatorCommand = async (o: Parameters<typeof import('./operator.ts').operatorCommand>[0]) => (await import('./operator.ts')).operatorCommand(o);
 const buildOperatorImageCommand = async (o: Parameters<typeof import('./build-operator-image.ts').buildOperatorImageCommand>[0]) =>
   (await import('./build-operator-image.ts')).buildOperatorImageCommand(o);
 const gatewayCommand = async (o: Parameters<typeof import('./gateway.ts').gatewayCommand>[0]) => (await import('./gateway.ts')).gatewayCommand(o);
+
+/** Concurrency: at least one worker, and a bound that a typo cannot blow through. */
+function workersArg(v: string): number {
+  const n = intArg(v);
+  if (n < 1 || n > 64) throw new InvalidArgumentError('must be between 1 and 64');
+  return n;
+}
+
+function resyncArg(v: string): number {
+  const n = intArg(v);
+  if (n < 1 || n > 3600) throw new InvalidArgumentError('must be between 1 and 3600 (seconds)');
+  return n;
+}
 
 const program = new Command()
   .name(invokedAs())
@@ -47,8 +60,13 @@ statusOptions(
   program
     .command('status')
     .argument('[kind/name]', 'a database, e.g. pg/ha-postgres')
-    .description('without an argument: what the local cluster runs and where; with <kind>/<name>: the database, its pods and the certificate each serves'),
-).action((target: string | undefined, f: Record<string, string>) => (target ? dbStatusAction(target, f) : statusCommand()));
+    .description(
+      "without an argument: what the local cluster runs and where, with each component's restarts and last exit; with <kind>/<name>: the database, its pods and the certificate each serves",
+    )
+    .option('--json', 'print JSON (the same as -o json)'),
+).action((target: string | undefined, f: Record<string, string | boolean>) =>
+  target ? dbStatusAction(target, f as Record<string, string>) : statusCommand({ json: f.json === true || f.output === 'json' }),
+);
 
 program
   .command('agent')
@@ -112,6 +130,9 @@ program
   .option('--metrics-addr <addr>', 'serve /metrics on <host>:<port> or :<port> (default: on the health address; 0: off)')
   .option('--served-cert-probe-interval <seconds>', 'how often each TLS database\'s pods are probed for the certificate they serve (0: only during rollouts)', intArg, 180)
   .option('--identity <id>', 'leader-election identity (default: <hostname>-<pid>)')
+  .option('--workers <n>', 'databases reconciled at once, per kind (default 4)', workersArg)
+  .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 4)', workersArg)
+  .option('--resync <seconds>', 'a Ready database is checked again after this long without an event (default 30)', resyncArg)
   .action(operatorCommand);
 
 registerPluginCommands(program);

@@ -34,6 +34,9 @@ export interface OperatorOptions {
   /** Seconds between the served-certificate prober's passes over each TLS database; 0 turns it off. */
   servedCertProbeInterval?: number;
   identity?: string;
+  workers?: number;
+  opsWorkers?: number;
+  resync?: number;
 }
 
 /** The health and metrics listeners the flags ask for (loopback unless told otherwise). */
@@ -79,6 +82,7 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
     identity: opts.identity,
     controllers: [...defaultControllers(), ...servedCertificateControllers({ intervalMs: (opts.servedCertProbeInterval ?? 180) * 1000 })],
     log,
+    tuning: { workers: opts.workers, opsWorkers: opts.opsWorkers, resyncMs: opts.resync === undefined ? undefined : opts.resync * 1000 },
     onLeading: async (leading) => {
       metrics.setLeading(leading);
       try {
@@ -111,7 +115,7 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
   const health = () => ({
     leader: mgr.isLeader,
     webhookReady: admission ? (opts.webhookService ? admission.state.serving : admission.ready) : true,
-    body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null },
+    body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null, stats: mgr.stats() },
   });
   if (plan.health) {
     const shared = plan.metrics && sameAddress(plan.health, plan.metrics);

@@ -1,6 +1,6 @@
 import { homeLayout } from '../local/home.ts';
 import { down, serverUrl, up } from '../local/controlplane/cluster.ts';
-import { processState, tailLog } from '../local/controlplane/supervisor.ts';
+import { connectSupervisor } from '../local/controlplane/supervisor-client.ts';
 import { parseRuntime } from '../local/kubelet/runtime.ts';
 import { Kube } from '../kube/client.ts';
 
@@ -34,28 +34,24 @@ export async function upCommand(opts: { detach?: boolean; portBase?: number; tim
   );
   if (opts.detach) return;
 
-  say('running in the foreground; Ctrl-C stops the operator and the cluster (data is kept)');
+  say('running in the foreground; components that exit are restarted; Ctrl-C stops the operator and the cluster (data is kept)');
+  const sup = await connectSupervisor(layout);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      clearInterval(watch);
+      sup?.close();
       say('stopping');
       void down(layout, { log: say }).then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-    const reported = new Set<string>();
-    // Say once when a component dies; `pgtls up` again restarts it.
-    const watch = setInterval(() => {
-      for (const c of handle.components) {
-        const st = processState(layout, c);
-        if (st.state !== 'running' && !reported.has(c.name)) {
-          reported.add(c.name);
-          say(`${c.name} is not running any more. Last lines of its log:\n${tailLog(layout, c.name)}`);
-        }
-      }
-    }, 2000);
+    // The supervisor restarts what exits; here we only tell the user.
+    const lost = () => {
+      if (!stopping) say('the supervisor is gone: components that exit are no longer restarted (`pgtls up` starts it again)');
+    };
+    if (!sup) lost();
+    else void sup.watch(say, lost).catch(lost);
   });
 }

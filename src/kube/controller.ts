@@ -74,6 +74,11 @@ export class Controller {
     return this;
   }
 
+  /** Keys waiting, and keys being reconciled now. */
+  get depth(): { queued: number; active: number } {
+    return { queued: this.queue.length, active: this.queue.active };
+  }
+
   async start(): Promise<void> {
     this.running = true;
     for (const inf of new Set(this.informers)) await inf.start();

@@ -102,6 +102,11 @@ export class WorkQueue {
     return this.queue.length;
   }
 
+  /** Keys handed out and not done yet. */
+  get active(): number {
+    return this.processing.size;
+  }
+
   shutDown(): void {
     this.shuttingDown = true;
     this.obs?.shutDown();

@@ -9,7 +9,7 @@ import { OpsReconciler } from '../opsmanager/reconciler.ts';
 import { expectFor, rollPods } from '../opsmanager/rollout.ts';
 import { DatabaseReconciler, type ProvisionerHooks } from '../provisioner/reconciler.ts';
 import { asStagedTls } from '../provisioner/specs/tls-staging.ts';
-import type { ControllerFactory, OperatorContext } from './manager.ts';
+import { tuningOf, type ControllerFactory, type OperatorContext } from './manager.ts';
 import { metrics } from '../observability/metrics.ts';
 
 /** Watches the database kind, what it owns, and the cert-manager secrets it reads. */
@@ -25,7 +25,9 @@ export function provisionerController(kind: Kind): ControllerFactory {
       const name = o.metadata?.labels?.['app.kubernetes.io/instance'];
       return name ? [{ namespace: o.metadata?.namespace ?? '', name }] : [];
     };
-    return new Controller(`provisioner-${info.kind.toLowerCase()}`, new DatabaseReconciler(ctx, kind.provisioner, renewalHooks(kind, ctx)), ctx.log)
+    const tuning = tuningOf(ctx);
+    const reconciler = new DatabaseReconciler(ctx, kind.provisioner, renewalHooks(kind, ctx), { resyncMs: tuning.resyncMs });
+    return new Controller(`provisioner-${info.kind.toLowerCase()}`, reconciler, ctx.log, { workers: tuning.workers })
       .watchFor(dbs)
       .watchOwned(sts, info.kind)
       .watchMapped(pods, byInstance)
@@ -37,7 +39,7 @@ export function opsController(kind: Kind): ControllerFactory {
   return (ctx: OperatorContext) => {
     const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: kind.info.opsKind, plural: kind.info.opsPlural });
     metrics.trackOpsRequests(kind.info.opsKind, () => ops.list());
-    return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: 2 }).watchFor(ops);
+    return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: tuningOf(ctx).opsWorkers }).watchFor(ops);
   };
 }
 

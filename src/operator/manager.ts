@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { KubeClient } from '../kube/api.ts';
 import { Kube } from '../kube/client.ts';
+import { SkipUnchangedApply } from '../kube/skip-unchanged-apply.ts';
 import type { Controller } from '../kube/controller.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
@@ -11,8 +12,25 @@ import { createLogger, type Logger } from '../observability/logger.ts';
 import type { ProvisionerContext } from '../provisioner/context.ts';
 import { systemClock, type Clock } from '../util/clock.ts';
 
+/** How much the operator does at once, and how often a database at rest is looked at again. */
+export interface Tuning {
+  /** Workers per database kind's provisioner: databases reconciled at once. */
+  workers: number;
+  /** Workers per ops-request kind: requests advanced at once (a rollout waiting on pods requeues, it holds none). */
+  opsWorkers: number;
+  /** A Ready database is reconciled again (health, drift) after this long without an event. */
+  resyncMs: number;
+}
+
+export const DEFAULT_TUNING: Tuning = { workers: 4, opsWorkers: 4, resyncMs: 30_000 };
+
 /** What every controller gets: one context for the provisioners and the ops-manager. */
-export type OperatorContext = ProvisionerContext;
+export type OperatorContext = ProvisionerContext & { tuning?: Partial<Tuning> };
+
+/** The tuning in force: the context's, defaults for the rest. */
+export function tuningOf(ctx: OperatorContext): Tuning {
+  return { ...DEFAULT_TUNING, ...Object.fromEntries(Object.entries(ctx.tuning ?? {}).filter(([, v]) => v !== undefined)) };
+}
 
 /** Builds one controller; controllers are created per leadership term. */
 export type ControllerFactory = (ctx: OperatorContext) => Controller;
@@ -29,6 +47,7 @@ export interface ManagerOptions {
   identity?: string;
   controllers: ControllerFactory[];
   log?: Logger;
+  tuning?: Partial<Tuning>;
   /** Lease timings (tests shorten them). */
   leaseTiming?: { leaseDurationSeconds?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** Called when this replica starts (true) or stops (false) leading; true at once without election. */
@@ -37,16 +56,19 @@ export interface ManagerOptions {
 
 export class Manager {
   private readonly ctx: OperatorContext;
+  private readonly client: SkipUnchangedApply;
   private readonly elector?: LeaderElector;
   private running: Controller[] = [];
   private stopping = false;
   readonly identity: string;
 
   constructor(private readonly opts: ManagerOptions) {
-    const kube = opts.kube ?? Kube.fromFile(opts.kubeconfig);
+    // Applies that would change nothing are not sent: a database at rest costs no writes.
+    const kube = new SkipUnchangedApply(opts.kube ?? Kube.fromFile(opts.kubeconfig));
+    this.client = kube;
     const log = opts.log ?? createLogger('pgtls-operator');
     const clock = opts.clock ?? systemClock;
-    this.ctx = { kube, log, clock, events: new EventRecorder(kube, 'pgtls-operator', hostname(), clock, log) };
+    this.ctx = { kube, log, clock, events: new EventRecorder(kube, 'pgtls-operator', hostname(), clock, log), tuning: opts.tuning };
     this.identity = opts.identity ?? `${hostname()}-${process.pid}`;
     if (opts.leaderElection) {
       this.elector = new LeaderElector(
@@ -56,6 +78,17 @@ export class Manager {
         log,
       );
     }
+  }
+
+  /** What the operator did and has waiting: requests by verb, applies sent and skipped, work-queue depth per controller. */
+  stats(): { requests: Record<string, number>; requestsByKind: Record<string, number>; applies: { applied: number; skipped: number }; queues: Record<string, { queued: number; active: number }> } {
+    const kube = this.client;
+    return {
+      requests: { ...kube.requests },
+      requestsByKind: { ...kube.requestsByKind },
+      applies: { ...kube.stats },
+      queues: Object.fromEntries(this.running.map((c) => [c.name, c.depth])),
+    };
   }
 
   get context(): OperatorContext {

@@ -13,6 +13,8 @@ export const ANNOTATION = {
   revisions: 'ops.pgtls.dev/revisions',
   step: 'ops.pgtls.dev/step',
   retries: 'ops.pgtls.dev/retries',
+  /** The pod a restart rollout deleted and waits for (rollout.ts RolloutMark). */
+  restarting: 'ops.pgtls.dev/restarting',
 } as const;
 
 export class OpsStore {

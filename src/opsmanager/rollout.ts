@@ -129,3 +129,120 @@ export async function rollPods(
     await onPod(r);
   }
 }
+
+// ---- One pass at a time: an ops request's rollout never holds a worker while it waits ----
+
+/**
+ * Where a rollout spread over passes keeps the pod it is restarting (an
+ * annotation of the ops request), so that a pass, or a restarted operator,
+ * waits for that pod instead of deleting the next one.
+ */
+export interface RolloutMark {
+  get(): string | undefined;
+  set(value: string | null): Promise<void>;
+}
+
+/** Either every pod is done, or the next pass should come after waitMs. */
+export type PassResult = { done: true } | { done: false; waitMs: number; waitingFor: string };
+
+/** How long to wait before looking at a pod again: short, the server is usually quick. */
+const PASS_WAIT_MS = 500;
+
+interface Restarting {
+  pod: string;
+  uid: string;
+  since: number;
+}
+
+/** `<pod> <uid> <ms since epoch>` (pure both ways). */
+export function formatRestarting(r: Restarting): string {
+  return `${r.pod} ${r.uid} ${r.since}`;
+}
+
+export function parseRestarting(v: string | undefined): Restarting | undefined {
+  const [pod, uid, since] = (v ?? '').split(' ');
+  return pod && uid && since && Number.isFinite(Number(since)) ? { pod, uid, since: Number(since) } : undefined;
+}
+
+/**
+ * Reload, then probe briefly; not serving yet: come back later (the next pass
+ * reloads again). Always a reload first: a state that changes only what the
+ * server trusts (both CAs, then the new one alone) looks the same on the wire.
+ */
+async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expect, port: number): Promise<PodResult | string> {
+  const { clock } = ctx;
+  const name = pod.metadata!.name!;
+  const t0 = clock.now();
+  const r = await ctx.kube.exec({ namespace: pod.metadata!.namespace!, name, container: k.engine.container }, [...k.engine.reloadCommand], 20_000);
+  if (r.exitCode !== 0) throw new RolloutError(`reload in ${name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
+  // The reload is asynchronous in the server: a few quick probes catch the usual case in this pass.
+  let last: ProbeResult = { kind: 'error', error: 'not probed' };
+  for (let i = 0; i < 5; i++) {
+    last = await probePod(ctx, pod, port, e);
+    if (serves(last, e)) return { pod: name, path: 'reload', ms: clock.now() - t0, attempts: 1, served: describe(last) };
+    await clock.sleep(50);
+  }
+  return `${name} to serve the new TLS state after a reload (serves ${describe(last)}; the secret volume may lag)`;
+}
+
+/** Restart: delete the pod once (noted first), then each pass looks whether its successor is Ready and serving. */
+async function restartPass(ctx: RolloutContext, pod: { name: string; namespace: string; uid?: string }, e: Expect, port: number, mark: RolloutMark): Promise<PodResult | string> {
+  const { clock } = ctx;
+  const noted = parseRestarting(mark.get());
+  const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace };
+  if (noted?.pod !== pod.name) {
+    if (!pod.uid) return `${pod.name} to exist`;
+    await mark.set(formatRestarting({ pod: pod.name, uid: pod.uid, since: clock.now() }));
+    await ctx.kube.delete(ref);
+    return `${pod.name} to come back after its restart`;
+  }
+  const p = await ctx.kube.get<k8s.V1Pod>('v1', 'Pod', pod.name, pod.namespace);
+  if (p && p.metadata?.uid === noted.uid) {
+    // Noted but not deleted (the operator stopped in between), or still terminating.
+    if (!p.metadata?.deletionTimestamp) await ctx.kube.delete(ref);
+    return `${pod.name} to be replaced`;
+  }
+  if (!p || !podReady(p) || !p.status?.podIP) return `${pod.name} to come back Ready`;
+  const last = await probePod(ctx, p, port, e);
+  if (!serves(last, e)) return `${pod.name} to serve the new TLS state (serves ${describe(last)})`;
+  await mark.set(null);
+  return { pod: pod.name, path: 'restart', ms: clock.now() - noted.since, attempts: 1, served: describe(last) };
+}
+
+/**
+ * One pass of a rollout: pods already done are skipped, pods that take the
+ * state at once are recorded (onPod), and at the first pod that needs time the
+ * pass returns how long to wait, so the caller requeues instead of holding a
+ * worker (a pod restart takes seconds; a reload waits on the secret volume).
+ * The step's deadline bounds the whole, across passes.
+ */
+export async function rollPodsPass(
+  ctx: RolloutContext,
+  k: Kind,
+  db: DbObject,
+  e: Expect,
+  done: ReadonlySet<string>,
+  onPod: (r: PodResult) => Promise<void>,
+  mark: RolloutMark,
+  path: 'reload' | 'restart' = k.engine.tlsChange,
+): Promise<PassResult> {
+  const port = k.ops.port(db);
+  const wait = (waitingFor: string): PassResult => ({ done: false, waitMs: PASS_WAIT_MS, waitingFor });
+  // A pod being restarted comes first: it may be missing from the list right now.
+  const noted = parseRestarting(mark.get());
+  if (noted && path === 'restart' && !done.has(noted.pod)) {
+    const r = await restartPass(ctx, { name: noted.pod, namespace: db.metadata.namespace! }, e, port, mark);
+    if (typeof r === 'string') return wait(r);
+    await onPod(r);
+  }
+  const finished = new Set([...done, ...(noted && path === 'restart' ? [noted.pod] : [])]);
+  for (const pod of await podsOf(ctx, k, db)) {
+    const name = pod.metadata!.name!;
+    if (finished.has(name)) continue;
+    if (!pod.status?.podIP || !podReady(pod)) throw new RolloutError(`pod ${name} is not ready`);
+    const r = path === 'reload' ? await reloadPass(ctx, k, pod, e, port) : await restartPass(ctx, { name, namespace: pod.metadata!.namespace!, uid: pod.metadata!.uid }, e, port, mark);
+    if (typeof r === 'string') return wait(r);
+    await onPod(r);
+  }
+  return { done: true };
+}

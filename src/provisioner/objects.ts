@@ -11,6 +11,8 @@ export async function readSecret(kube: KubeClient, namespace: string, name: stri
 
 /** Creates the object unless it exists; never overwrites (a generated password must stay). */
 export async function createIfAbsent(kube: KubeClient, obj: KubeObject): Promise<void> {
+  // A read first: at rest the object exists, and a refused create would still be a write request.
+  if (obj.apiVersion && obj.kind && obj.metadata?.name && (await kube.get(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace))) return;
   try {
     await kube.create(obj);
   } catch (err) {

@@ -4,6 +4,7 @@
 // the whole desired state (server-side apply is idempotent), records status.
 import type { k8s } from '../kube/client.ts';
 import { isConflict, type KubeObject, type ObjectRef } from '../kube/api.ts';
+import { stableJson } from '../kube/skip-unchanged-apply.ts';
 import type { DbObject } from '../api/objects.ts';
 import { isConditionTrue, newCondition, removeCondition, setCondition, type Condition, type NewCondition } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
@@ -16,7 +17,8 @@ import { configSecretName } from './specs/secrets.ts';
 import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
 
 export const FINALIZER = 'kubedb.com';
-const HEALTH_PERIOD_MS = 10_000;
+/** A Ready database is looked at again (health, drift) after this long without an event. */
+export const DEFAULT_RESYNC_MS = 30_000;
 
 export type { DbObject };
 
@@ -63,6 +65,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     private readonly ctx: ProvisionerContext,
     private readonly kind: KindProvisioner<DB>,
     private readonly hooks: ProvisionerHooks = {},
+    private readonly opts: { resyncMs?: number } = {},
   ) {}
 
   private async stagedData(db: DB): Promise<Record<string, string> | undefined> {
@@ -145,7 +148,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
       await this.ctx.events.record(this.ref(db), 'Normal', 'Successful', `${this.info.kind} ${name} is ready`);
     }
     await this.writeStatus(db, conds);
-    return { requeueAfterMs: ready ? HEALTH_PERIOD_MS : 2_000 };
+    return { requeueAfterMs: ready ? (this.opts.resyncMs ?? DEFAULT_RESYNC_MS) : 2_000 };
   }
 
   /**
@@ -184,7 +187,8 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
   /** Status through the status subresource, guarded by resourceVersion so an ops-manager's Paused is never lost. */
   private async writeStatus(db: DB, conds: Condition[]): Promise<void> {
     const status = { ...(db.status ?? {}), conditions: conds, phase: phaseFromConditions(conds), observedGeneration: db.metadata.generation };
-    if (JSON.stringify(status) === JSON.stringify(db.status ?? {})) return;
+    // Key order aside (the API server returns object keys sorted): an unchanged status is not written.
+    if (stableJson(status) === stableJson(db.status ?? {})) return;
     try {
       await this.ctx.kube.patchStatus(this.objectRef(db), status, { resourceVersion: db.metadata.resourceVersion });
     } catch (err) {

@@ -37,6 +37,12 @@ export function matchesSelector(labels: Record<string, string> | undefined, sele
   });
 }
 
+function sortedKeys<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(sortedKeys) as T;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])])) as T;
+}
+
 /** RFC 7386 JSON merge patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return clone(patch);
@@ -56,6 +62,8 @@ export class FakeKube implements KubeClient {
   readonly calls: { verb: Verb; ref: string }[] = [];
   execHandler: ExecHandler = (pod, cmd) => ({ exitCode: 127, stdout: '', stderr: `no exec handler for ${cmd.join(' ')} in ${pod.name}` });
   private readonly interceptors: Interceptor[] = [];
+  /** Store objects with their keys sorted, as the API server returns them (Go marshals maps sorted). */
+  sortKeys = false;
 
   constructor(private readonly clock: Clock = systemClock) {
     this.bus.setMaxListeners(0);
@@ -98,6 +106,7 @@ export class FakeKube implements KubeClient {
   }
 
   private store(o: Obj, type: 'add' | 'update'): Obj {
+    if (this.sortKeys) o = sortedKeys(o);
     o.metadata.resourceVersion = this.nextVersion();
     // As the API server does: a Secret's stringData is written into data and not kept.
     const withStrings = o as Obj & { stringData?: Record<string, string> };

@@ -26,19 +26,11 @@ import { provisionerRbac } from '../node/provisioner.ts';
 import { installApi } from '../../api/install.ts';
 import { OPERATOR_USER, operatorClusterRole, operatorClusterRoleBinding } from '../../operator/rbac.ts';
 import * as kubeletRuntime from '../kubelet/runtime.ts';
-import { startInNamespaces } from '../kubelet/launch.ts';
 import { applyAndWaitEstablished, certManagerCrds, certManagerRbac, CERT_MANAGER_USER, waitLeaseHeld } from './bootstrap.ts';
-import {
-  assertPortFree,
-  checkHealth,
-  ComponentError,
-  isAlive,
-  processState,
-  startProcess,
-  stopProcess,
-  waitHealthy,
-  type ProcessState,
-} from './supervisor.ts';
+import { assertPortFree, checkHealth, ComponentError, processState, stopProcess, waitHealthy, type ProcessState } from './supervisor.ts';
+import { ensureSupervisor, stopSupervisor, supervisorState } from './supervisor-client.ts';
+import { readRecord, type SupervisedRecord } from './restart-records.ts';
+import { DEFAULT_BACKOFF } from './backoff.ts';
 
 export type Log = (msg: string) => void;
 
@@ -196,9 +188,11 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
   const components = clusterComponents(cfg, layout, pki, bins, { operator: opts.operator });
   const byName = new Map(components.map((c) => [c.name, c]));
   const kube = Kube.fromFile(layout.kubeconfig);
-  const started = new Map<string, { pid: number; at: number }>();
+  const started = new Map<string, { pid: number; at: number; restarts: number }>();
   const hook = { cfg, layout, kube, log, timeoutMs };
   const kubeletNode = cfg.runtime === 'kubelet';
+  // The supervisor process starts the components (retrying a crash at start) and restarts them when they exit.
+  const sup = await ensureSupervisor(layout, log);
   for (const c of components) {
     if (kubeletNode) await kubeletRuntime.beforeStart(c.name, hook);
     if (c.name === 'cert-manager') {
@@ -213,7 +207,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
       // The operator's webhook certificate needs cert-manager's controllers running.
       const cm = started.get('cert-manager');
       if (cm) {
-        await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => isAlive(cm.pid));
+        await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => !crashLooping(layout, 'cert-manager', cm.restarts));
         log('cert-manager holds its leader lease');
         started.delete('cert-manager');
       }
@@ -222,6 +216,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     const st = processState(layout, c);
     if (st.state === 'running') {
       log(`${c.name} already running (pid ${st.pid})`);
+      await sup.adopt(c);
       if (!(await checkHealth(c))) await waitHealthy(layout, c, st.pid, timeoutMs);
       if (c.name === 'kube-apiserver') await install(kube, log);
       continue;
@@ -229,21 +224,29 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     if (st.state === 'stale') log(`${c.name}: ignoring stale pid file (${st.reason})`);
     for (const p of c.ports) await assertPortFree(cfg.host, p, c.name);
     const at = Date.now();
-    const pid = c.namespaces ? startInNamespaces(layout, c) : startProcess(layout, c);
-    started.set(c.name, { pid, at });
-    log(`${c.name} started (pid ${pid})`);
-    await waitHealthy(layout, c, pid, timeoutMs);
+    const { pid, restarts } = await sup.start(c, timeoutMs, log);
+    started.set(c.name, { pid, at, restarts });
     if (kubeletNode) await kubeletRuntime.afterStart(c.name, hook);
-    log(`${c.name} ready`);
+    log(`${c.name} ready${restarts > 0 ? ` after ${restarts} failed start${restarts > 1 ? 's' : ''}` : ''}`);
     if (c.name === 'kube-apiserver') await install(kube, log);
   }
   const cm = started.get('cert-manager');
   if (cm) {
-    await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => isAlive(cm.pid));
+    await waitLeaseHeld(kube, CERT_MANAGER_LEASE, cm.at, timeoutMs, () => !crashLooping(layout, 'cert-manager', cm.restarts));
     log('cert-manager holds its leader lease');
   }
   if (kubeletNode) await kubeletRuntime.afterUp(hook);
+  sup.close();
   return { cfg, layout, components };
+}
+
+/**
+ * A component that keeps exiting after its health check passed (as many
+ * times as a gated start may fail) will not get anywhere: `up` stops waiting on it.
+ */
+function crashLooping(layout: HomeLayout, name: string, restartsWhenReady: number): boolean {
+  const rec = readRecord(layout.home, name);
+  return rec !== undefined && (rec.state === 'failed' || rec.restarts - restartsWhenReady >= DEFAULT_BACKOFF.startAttempts);
 }
 
 /** The KubeDB CRDs and the version catalog, on every up (server-side apply: idempotent). */
@@ -255,6 +258,8 @@ async function install(kube: Kube, log: Log): Promise<void> {
 
 export async function down(layout: HomeLayout, opts: { purge?: boolean; log?: Log } = {}): Promise<void> {
   const log = opts.log ?? (() => {});
+  // First the supervisor, so that nothing is restarted behind our back.
+  if ((await stopSupervisor(layout)) === 'stopped') log('supervisor stopped');
   const handle = describeCluster(layout);
   if (handle) {
     const kubeletNode = handle.cfg.runtime === 'kubelet';
@@ -284,15 +289,23 @@ export interface ComponentStatus {
   name: string;
   process: ProcessState;
   healthy: boolean;
+  /** What the supervisor recorded: restarts, last exit, back-off. */
+  supervised?: SupervisedRecord;
 }
 
-export async function status(layout: HomeLayout): Promise<{ cfg: ClusterConfig; components: ComponentStatus[] } | undefined> {
+export interface ClusterStatus {
+  cfg: ClusterConfig;
+  supervisor: ProcessState;
+  components: ComponentStatus[];
+}
+
+export async function status(layout: HomeLayout): Promise<ClusterStatus | undefined> {
   const handle = describeCluster(layout);
   if (!handle) return undefined;
   const components: ComponentStatus[] = [];
   for (const c of handle.components) {
     const p = processState(layout, c);
-    components.push({ name: c.name, process: p, healthy: p.state === 'running' && (await checkHealth(c)) });
+    components.push({ name: c.name, process: p, healthy: p.state === 'running' && (await checkHealth(c)), supervised: readRecord(layout.home, c.name) });
   }
-  return { cfg: handle.cfg, components };
+  return { cfg: handle.cfg, supervisor: supervisorState(layout), components };
 }

@@ -1,8 +1,9 @@
 // Starts and stops control-plane components as detached process groups, with
 // a pid file and a log file each (kwok's binary runtime does the same). The pid
-// file is trusted only when /proc shows that pid still runs the same binary, so
-// a stale pid file never makes us signal somebody else's process.
-import { spawn } from 'node:child_process';
+// file is trusted only when /proc shows that pid still runs the same binary and
+// started at the recorded time, so a stale pid file never makes us signal
+// somebody else's process. Restarting what exits is process-supervisor.ts's job.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
@@ -28,6 +29,11 @@ export function pidFile(dirs: SupervisorDirs, name: string): string {
   return join(dirs.pids, `${name}.pid`);
 }
 
+/** The start time of the pid file's process (see startTimeOf): the pid file itself stays a bare pid, as scripts expect. */
+export function startTimeFile(dirs: SupervisorDirs, name: string): string {
+  return join(dirs.pids, `${name}.start`);
+}
+
 export function logFile(dirs: SupervisorDirs, name: string): string {
   return join(dirs.logs, `${name}.log`);
 }
@@ -49,6 +55,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The process's start time (clock ticks after boot, /proc/<pid>/stat field 22): with the pid, a process identity that survives pid reuse. */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 function exeOf(pid: number): string | undefined {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
@@ -65,6 +82,12 @@ export function processState(dirs: SupervisorDirs, c: Pick<Component, 'name' | '
   if (!isAlive(pid)) return { state: 'stale', pid, reason: `pid ${pid} from ${file} is not running` };
   const exe = exeOf(pid);
   if (exe !== c.binary) return { state: 'stale', pid, reason: `pid ${pid} from ${file} runs ${exe ?? 'something else'}, not ${c.binary}` };
+  // "<pid> <start time>" beside the pid file; it counts only for the pid it names (a pid file written by other means has none).
+  const startFile = startTimeFile(dirs, c.name);
+  const [forPid, started] = existsSync(startFile) ? readFileSync(startFile, 'utf8').trim().split(/\s+/) : [];
+  if (forPid === String(pid) && started !== undefined && startTimeOf(pid) !== started) {
+    return { state: 'stale', pid, reason: `pid ${pid} from ${file} was reused by another process (started at ${startTimeOf(pid)}, not ${started})` };
+  }
   return { state: 'running', pid };
 }
 
@@ -93,24 +116,66 @@ export function tailLog(dirs: SupervisorDirs, name: string, lines = 15): string 
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/** Records pid (and its start time) as the running instance of `name`. */
+export function writePidFile(dirs: SupervisorDirs, name: string, pid: number): void {
+  mkdirSync(dirs.pids, { recursive: true });
+  const started = startTimeOf(pid);
+  if (started === undefined) rmSync(startTimeFile(dirs, name), { force: true });
+  else writeFileSync(startTimeFile(dirs, name), `${pid} ${started}\n`);
+  writeFileSync(pidFile(dirs, name), `${pid}\n`);
+}
+
 /** Spawns the component in its own process group; returns its pid. */
 export function startProcess(dirs: SupervisorDirs, c: Component): number {
+  const child = spawnComponent(dirs, c);
+  child.unref();
+  return child.pid!;
+}
+
+/**
+ * The program a component is started with, its arguments and PATH (pure): the
+ * binary itself, or `nsenter` execing it inside the namespaces it names (the
+ * kubelet runtime's node processes), so the pid stays the binary's and the
+ * supervisor's restarts enter the same namespaces.
+ */
+export function launchCommand(c: Component, extraArgs: string[] = []): { command: string; args: string[]; path: string } {
+  const hostPath = process.env.PATH ?? '/usr/bin:/bin';
+  if (!c.namespaces) return { command: c.binary, args: [...c.args, ...extraArgs], path: hostPath };
+  const ns = c.namespaces;
+  return {
+    command: 'nsenter',
+    args: [...(ns.net ? [`--net=${ns.net}`] : []), ...(ns.mount ? [`--mount=${ns.mount}`] : []), '--', c.binary, ...c.args, ...extraArgs],
+    // iptables and the CNI plugins are found on PATH by kube-proxy and containerd.
+    path: `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${hostPath}`,
+  };
+}
+
+/**
+ * Spawns the component in its own process group, its output appended to its
+ * log, and writes its pid file; the caller owns the child (its exit event).
+ * `extraArgs` go after the component's own arguments.
+ */
+export function spawnComponent(dirs: SupervisorDirs, c: Component, extraArgs: string[] = []): ChildProcess {
   if (!existsSync(c.binary)) {
-    throw new ComponentError(`${c.name}: binary ${c.binary} is missing; build it with \`node scripts/setup.mjs\``);
+    const setup = c.namespaces ? 'node scripts/setup.mjs --kubelet-runtime' : 'node scripts/setup.mjs';
+    throw new ComponentError(`${c.name}: binary ${c.binary} is missing; build it with \`${setup}\``);
+  }
+  for (const f of [c.namespaces?.net, c.namespaces?.mount]) {
+    if (f && !existsSync(f)) throw new ComponentError(`${c.name}: namespace ${f} does not exist (pgtls up creates it)`);
   }
   mkdirSync(dirs.pids, { recursive: true });
   mkdirSync(dirs.logs, { recursive: true });
   const fd = openSync(logFile(dirs, c.name), 'a', 0o600);
   try {
-    const child = spawn(c.binary, c.args, {
+    const { command, args, path } = launchCommand(c, extraArgs);
+    const child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...c.env },
+      env: { PATH: path, HOME: process.env.HOME ?? '/', ...c.env },
     });
-    if (child.pid === undefined) throw new ComponentError(`${c.name}: spawn of ${c.binary} failed`);
-    child.unref();
-    writeFileSync(pidFile(dirs, c.name), `${child.pid}\n`);
-    return child.pid;
+    if (child.pid === undefined) throw new ComponentError(`${c.name}: spawn of ${command} failed`);
+    writePidFile(dirs, c.name, child.pid);
+    return child;
   } finally {
     closeSync(fd);
   }
@@ -167,6 +232,7 @@ export async function waitHealthy(dirs: SupervisorDirs, c: Component, pid: numbe
 export async function stopProcess(dirs: SupervisorDirs, c: Component, graceMs = 10_000): Promise<'stopped' | 'not-running'> {
   const st = processState(dirs, c);
   rmSync(pidFile(dirs, c.name), { force: true });
+  rmSync(startTimeFile(dirs, c.name), { force: true });
   if (st.state !== 'running') return 'not-running';
   const signal = (sig: NodeJS.Signals) => {
     try {

@@ -9,9 +9,9 @@ import { WaitFor } from '../../provisioner/context.ts';
 import { readSecret } from '../../provisioner/objects.ts';
 import { asStagedTls, stagedTlsSecretName, type StagedTls } from '../../provisioner/specs/tls-staging.ts';
 import { setPaused } from '../pause.ts';
-import { subStep, withCondition } from '../ops-status.ts';
+import { ANNOTATION, subStep, withCondition } from '../ops-status.ts';
 import type { StepScope } from '../ops-type.ts';
-import { applyState, expectFor, rollPods, type PodResult } from '../rollout.ts';
+import { applyState, expectFor, rollPods, rollPodsPass, type PodResult, type RolloutMark } from '../rollout.ts';
 import type { Material } from './material.ts';
 import { served, withTrust } from './material.ts';
 import type { StoredPlan } from './plan.ts';
@@ -24,16 +24,27 @@ export async function pause(s: StepScope): Promise<void> {
   await setPaused(s.ctx.kube, dbRefOf(s, s.db), true, `${s.kind.info.opsKind} ${s.op.metadata.name}`, new Date(s.ctx.clock.now()));
 }
 
-/** Runs the pods through a state, recording a sub-step per pod (which path it took, what it serves). */
-async function roll(s: StepScope, step: string, state: StagedTls | null, deadline: number, path: 'reload' | 'restart'): Promise<void> {
+/**
+ * One pass of the pods through a state, recording a sub-step per pod (which
+ * path it took, what it serves). Returns how long to wait when a pod still
+ * needs time (the step is then requeued, holding no worker), undefined when all are done.
+ */
+async function roll(s: StepScope, step: string, state: StagedTls | null, path: 'reload' | 'restart'): Promise<number | undefined> {
   const prefix = `${path === 'reload' ? 'ReloadPod' : 'RestartPod'}${step === 'ReloadPods' || step === 'RestartPods' ? '' : `-${step}`}`;
   const done = new Set(
     (s.op.status?.conditions ?? []).filter((c) => c.type.startsWith(`${prefix}--`) && c.status === 'True').map((c) => c.type.slice(prefix.length + 2)),
   );
   const now = () => new Date(s.ctx.clock.now());
-  await rollPods(s.ctx, s.kind, s.db, expectFor(state), deadline, done, async (r: PodResult) => {
-    s.op = await s.store.writeStatus(s.op, withCondition(s.op, subStep(prefix, `${path} pod`, true, r.pod, `took ${r.ms}ms; serves ${r.served}`), now()));
-  }, path);
+  const mark: RolloutMark = {
+    get: () => s.op.metadata.annotations?.[ANNOTATION.restarting],
+    set: (v) => s.store.annotate(s.op, { [ANNOTATION.restarting]: v }),
+  };
+  const r = await rollPodsPass(s.ctx, s.kind, s.db, expectFor(state), done, async (p: PodResult) => {
+    s.op = await s.store.writeStatus(s.op, withCondition(s.op, subStep(prefix, `${path} pod`, true, p.pod, `took ${p.ms}ms; serves ${p.served}`), now()));
+  }, mark, path);
+  if (r.done) return undefined;
+  s.ctx.log.debug({ ops: `${s.op.metadata.namespace}/${s.op.metadata.name}`, step, waitingFor: r.waitingFor }, 'rollout waits; requeued');
+  return r.waitMs;
 }
 
 /**
@@ -59,11 +70,12 @@ export async function refreshDependents(s: StepScope, db: DbObject, deadline: nu
   }
 }
 
-/** With a new CA, first every server trusts both CAs while serving the old certificate. */
-export async function trustBothCAs(s: StepScope, plan: StoredPlan, m: Material, deadline: number): Promise<void> {
+/** With a new CA, first every server trusts both CAs while serving the old certificate. Returns a wait (requeue) or undefined when done. */
+export async function trustBothCAs(s: StepScope, plan: StoredPlan, m: Material, deadline: number): Promise<number | undefined> {
   const trustBoth = withTrust(m.last!, m.target!);
   await applyState(s.ctx, s.kind, s.kind.ops.planned(s.db, plan.from), trustBoth);
-  await roll(s, 'TrustBundleUpdated', trustBoth, deadline, 'reload');
+  const wait = await roll(s, 'TrustBundleUpdated', trustBoth, 'reload');
+  if (wait !== undefined) return wait;
   await refreshDependents(s, s.db, deadline);
 }
 
@@ -72,17 +84,18 @@ export async function updatePetSets(s: StepScope, planned: DbObject, m: Material
   await applyState(s.ctx, s.kind, planned, served(m, s.kind.engine.tlsChange));
 }
 
-/** Every pod takes the new state, the engine's way, proven on the wire. */
-export async function rollPodsStep(s: StepScope, planned: DbObject, m: Material, step: string, deadline: number): Promise<void> {
+/** Every pod takes the new state, the engine's way, proven on the wire. Returns a wait (requeue) or undefined when done. */
+export async function rollPodsStep(s: StepScope, planned: DbObject, m: Material, step: string): Promise<number | undefined> {
   const state = served(m, s.kind.engine.tlsChange);
   await applyState(s.ctx, s.kind, planned, state);
-  await roll(s, step, state, deadline, s.kind.engine.tlsChange);
+  return roll(s, step, state, s.kind.engine.tlsChange);
 }
 
-/** Drops the old CA once nothing presents a certificate from it. */
-export async function dropOldCA(s: StepScope, planned: DbObject, m: Material, deadline: number): Promise<void> {
+/** Drops the old CA once nothing presents a certificate from it. Returns a wait (requeue) or undefined when done. */
+export async function dropOldCA(s: StepScope, planned: DbObject, m: Material, deadline: number): Promise<number | undefined> {
   await applyState(s.ctx, s.kind, planned, m.target);
-  await roll(s, 'DropOldCA', m.target, deadline, 'reload');
+  const wait = await roll(s, 'DropOldCA', m.target, 'reload');
+  if (wait !== undefined) return wait;
   await refreshDependents(s, s.db, deadline);
 }
 

@@ -53,6 +53,8 @@ async function progress(s: StepScope): Promise<Result | void> {
   const step = nextStep(plan, s.op.status?.conditions, { path, caChange: m?.caChange });
   const condition = conditionOf(step, path);
   const deadline = TIMED.has(step) ? await s.deadline(condition) : 0;
+  // A rollout step returns a wait while pods take their time: requeued, so the worker serves other requests meanwhile.
+  let wait: number | undefined;
   const mat = () => {
     if (!m) throw new Error(`step ${step} needs the new TLS material, which is not staged yet`);
     return m;
@@ -68,16 +70,16 @@ async function progress(s: StepScope): Promise<Result | void> {
       if (!(await syncCertificates(s, planned, deadline))) return { requeueAfterMs: 1_000 };
       break;
     case 'TrustBothCAs':
-      await trustBothCAs(s, plan, mat(), deadline);
+      wait = await trustBothCAs(s, plan, mat(), deadline);
       break;
     case 'UpdatePetSets':
       await updatePetSets(s, planned, mat());
       break;
     case 'RollPods':
-      await rollPodsStep(s, planned, mat(), condition, deadline);
+      wait = await rollPodsStep(s, planned, mat(), condition);
       break;
     case 'DropOldCA':
-      await dropOldCA(s, planned, mat(), deadline);
+      wait = await dropOldCA(s, planned, mat(), deadline);
       break;
     case 'UpdateDatabase':
       await updateDatabase(s, plan);
@@ -86,10 +88,11 @@ async function progress(s: StepScope): Promise<Result | void> {
       await resume(s);
       const done = stepCondition('Successful', doneMessage(step, s.kind.info.kind, path), s.op.metadata.generation);
       s.op = await s.store.writeStatus(s.op, { ...withCondition(s.op, done, new Date(s.ctx.clock.now())), phase: 'Successful' });
-      await s.store.annotate(s.op, { [ANNOTATION.step]: null });
+      await s.store.annotate(s.op, { [ANNOTATION.step]: null, [ANNOTATION.restarting]: null });
       return;
     }
   }
+  if (wait !== undefined) return { requeueAfterMs: wait };
   // KubeDB records Pause's Event with reason Successful; every other step is its own reason.
   await s.mark(stepCondition(condition, doneMessage(step, s.kind.info.kind, path), s.op.metadata.generation), step === 'Pause' ? 'Successful' : condition);
   return { requeueAfterMs: 0 };

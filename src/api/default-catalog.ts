@@ -24,7 +24,7 @@ export const DEFAULT_CATALOG: CatalogObject[] = [
     apiVersion: 'catalog.kubedb.com/v1alpha1',
     kind: 'PgBouncerVersion',
     metadata: meta('1.18.0'),
-    spec: { version: '1.18.0', server: { image: 'bitnami/pgbouncer:1.18.0' } },
+    spec: { version: '1.18.0', pgBouncer: { image: 'bitnami/pgbouncer:1.18.0' } },
   },
   {
     apiVersion: 'catalog.kubedb.com/v1alpha1',

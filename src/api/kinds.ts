@@ -39,21 +39,27 @@ const dbColumns: PrinterColumn[] = [
   { name: 'Status', type: 'string', jsonPath: '.status.phase' },
   age,
 ];
+// KubeDB's v1alpha2-only kinds carried a `Type` column (the apiVersion) in the
+// release the guides show (`kubectl get pp`: NAME TYPE VERSION STATUS AGE).
+const v1alpha2DbColumns: PrinterColumn[] = [{ name: 'Type', type: 'string', jsonPath: '.apiVersion' }, ...dbColumns];
 const opsColumns: PrinterColumn[] = [
   { name: 'Type', type: 'string', jsonPath: '.spec.type' },
   { name: 'Status', type: 'string', jsonPath: '.status.phase' },
   age,
 ];
-const catalogColumns = (imageColumn: string, imagePath: string): PrinterColumn[] => [
+// As KubeDB's catalog CRDs print them (PostgresVersion adds Distribution before the image).
+const catalogColumns = (imageColumn: string, imagePath: string, before: PrinterColumn[] = []): PrinterColumn[] => [
   { name: 'Version', type: 'string', jsonPath: '.spec.version' },
+  ...before,
   { name: imageColumn, type: 'string', jsonPath: imagePath },
+  { name: 'Deprecated', type: 'boolean', jsonPath: '.spec.deprecated' },
   age,
 ];
 
 function db<K extends string>(kind: K, version: string, plural: string, shortName: string, schema: TSchema): KindInfo & { kind: K } {
   return {
     kind, group: 'kubedb.com', version, plural, singular: kind.toLowerCase(), shortNames: [shortName],
-    categories: DB_CATEGORIES, scope: 'Namespaced', schema, printerColumns: dbColumns, statusSubresource: true,
+    categories: DB_CATEGORIES, scope: 'Namespaced', schema, printerColumns: version === 'v1alpha2' ? v1alpha2DbColumns : dbColumns, statusSubresource: true,
   };
 }
 
@@ -77,8 +83,8 @@ export const PGPOOL = db('Pgpool', 'v1alpha2', 'pgpools', 'pp', Pgpool);
 export const POSTGRES_OPS = ops('PostgresOpsRequest', 'postgresopsrequests', 'pgops', PostgresOpsRequest);
 export const PGBOUNCER_OPS = ops('PgBouncerOpsRequest', 'pgbounceropsrequests', 'pbops', PgBouncerOpsRequest);
 export const PGPOOL_OPS = ops('PgpoolOpsRequest', 'pgpoolopsrequests', 'ppops', PgpoolOpsRequest);
-export const POSTGRES_VERSION = catalog('PostgresVersion', 'postgresversions', 'pgversion', PostgresVersion, catalogColumns('DB_IMAGE', '.spec.db.image'));
-export const PGBOUNCER_VERSION = catalog('PgBouncerVersion', 'pgbouncerversions', 'pbversion', PgBouncerVersion, catalogColumns('SERVER_IMAGE', '.spec.server.image'));
+export const POSTGRES_VERSION = catalog('PostgresVersion', 'postgresversions', 'pgversion', PostgresVersion, catalogColumns('DB_IMAGE', '.spec.db.image', [{ name: 'Distribution', type: 'string', jsonPath: '.spec.distribution' }]));
+export const PGBOUNCER_VERSION = catalog('PgBouncerVersion', 'pgbouncerversions', 'pbversion', PgBouncerVersion, catalogColumns('PGBOUNCER_IMAGE', '.spec.pgBouncer.image'));
 export const PGPOOL_VERSION = catalog('PgpoolVersion', 'pgpoolversions', 'ppversion', PgpoolVersion, catalogColumns('PGPOOL_IMAGE', '.spec.pgpool.image'));
 
 /** AppBinding, as kmodules' CRD has it: no short name, no status; `kubectl get all` lists it. */

@@ -33,6 +33,7 @@ export interface CaOptions {
 export interface LeafOptions {
   commonName: string;
   organizations?: string[];
+  organizationalUnits?: string[];
   usage: 'server' | 'client';
   dnsNames?: string[];
   ipAddresses?: string[];
@@ -62,9 +63,9 @@ function randomSerial(): string {
   return b.toString('hex');
 }
 
-function dn(commonName: string, organizations: string[] = []): string {
+function dn(commonName: string, organizations: string[] = [], units: string[] = []): string {
   const esc = (v: string) => v.replace(/([,+="\\<>;])/g, '\\$1');
-  return [`CN=${esc(commonName)}`, ...organizations.map((o) => `O=${esc(o)}`)].join(', ');
+  return [`CN=${esc(commonName)}`, ...organizations.map((o) => `O=${esc(o)}`), ...units.map((u) => `OU=${esc(u)}`)].join(', ');
 }
 
 async function keys(a: KeyAlgorithm): Promise<CryptoKeyPair> {
@@ -113,7 +114,7 @@ export async function issueLeaf(ca: IssuedCa, o: LeafOptions): Promise<KeyPairPe
   if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: o.serial ?? randomSerial(),
-    subject: dn(o.commonName, o.organizations),
+    subject: dn(o.commonName, o.organizations, o.organizationalUnits),
     issuer: ca.cert.subject,
     notBefore: o.notBefore ?? new Date(now - 3600_000),
     notAfter: o.notAfter ?? new Date(now + 90 * DAY),

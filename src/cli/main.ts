@@ -36,6 +36,11 @@ const program = new Command()
   .description('KubeDB-compatible Postgres, PgBouncer and Pgpool operator, with a local Kubernetes cluster')
   .showHelpAfterError();
 
+/** A comma-separated list; empty items dropped, so "" is the empty list. */
+function listArg(v: string): string[] {
+  return v.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
 program
   .command('up')
   .description('start the local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, cert-manager, node agent) and the operator')
@@ -124,12 +129,20 @@ program
   .option('--webhook-port <port>', 'webhook HTTPS port', intArg, 9443)
   .option('--webhook-service <ns/name>', 'in-cluster: register the webhook by this Service instead of a URL')
   .option('--webhook-service-port <port>', 'the Service port', intArg, 443)
+  .option('--webhook-client-ca <file>', 'refuse admission reviews without a client certificate from this CA (the API server\'s AdmissionConfiguration client)')
+  .option('--webhook-client-name <cn...>', 'with --webhook-client-ca: the accepted client certificate common names (default: any from that CA)')
   .option('--cert-dir <dir>', 'where the webhook serving certificate files are written (default: a private temp dir)')
   .option('--health-port <port>', 'serve /healthz and /readyz on 127.0.0.1:<port> (shorthand for --health-addr)', intArg)
   .option('--health-addr <addr>', 'serve /healthz and /readyz on <host>:<port>, or :<port> for every interface (in a pod)')
   .option('--metrics-addr <addr>', 'serve /metrics on <host>:<port> or :<port> (default: on the health address; 0: off)')
   .option('--served-cert-probe-interval <seconds>', 'how often each TLS database\'s pods are probed for the certificate they serve (0: only during rollouts)', intArg, 180)
   .option('--identity <id>', 'leader-election identity (default: <hostname>-<pid>)')
+  .option(
+    '--allow-certificate-names <patterns>',
+    "names certificates may carry beyond a database's own, comma-separated: DNS names or wildcards (*.example.com), IPs or CIDRs, uri:<glob>, email:<glob>",
+    listArg,
+  )
+  .option('--allowed-cluster-issuers <names>', 'the only ClusterIssuers databases may use, comma-separated (an empty value allows none; default: any)', listArg)
   .option('--workers <n>', 'databases reconciled at once, per kind (default 4)', workersArg)
   .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 4)', workersArg)
   .option('--resync <seconds>', 'a Ready database is checked again after this long without an event (default 30)', resyncArg)

@@ -11,6 +11,7 @@ import { createLogger } from '../observability/logger.ts';
 import { metrics } from '../observability/metrics.ts';
 import { servedCertificateControllers } from '../observability/served-cert-prober.ts';
 import { formatAddress, parseListenAddress, sameAddress, startEndpoints, type ListenAddress, type RunningEndpoints } from '../observability/http-server.ts';
+import { configureCertificatePolicy } from '../certs/policy.ts';
 
 export interface OperatorOptions {
   /** Absent: in-cluster, with the pod's ServiceAccount. */
@@ -24,6 +25,8 @@ export interface OperatorOptions {
   webhookPort: number;
   webhookService?: string;
   webhookServicePort?: number;
+  webhookClientCa?: string;
+  webhookClientName?: string[];
   certDir?: string;
   /** Shorthand for --health-addr 127.0.0.1:<port>. */
   healthPort?: number;
@@ -34,6 +37,10 @@ export interface OperatorOptions {
   /** Seconds between the served-certificate prober's passes over each TLS database; 0 turns it off. */
   servedCertProbeInterval?: number;
   identity?: string;
+  /** Names certificates may carry beyond a database's own (certs/policy.ts). */
+  allowCertificateNames?: string[];
+  /** When set, the only ClusterIssuers databases may use. */
+  allowedClusterIssuers?: string[];
   workers?: number;
   opsWorkers?: number;
   resync?: number;
@@ -56,6 +63,9 @@ function parseService(v: string): { namespace: string; name: string } {
 
 export async function operatorCommand(opts: OperatorOptions): Promise<void> {
   const log = createLogger('pgtls-operator');
+  // Before anything admits or builds a certificate; a bad pattern stops the start with its message.
+  configureCertificatePolicy({ allowedNames: opts.allowCertificateNames ?? [], ...(opts.allowedClusterIssuers ? { allowedClusterIssuers: opts.allowedClusterIssuers } : {}) });
+  log.info({ allowCertificateNames: opts.allowCertificateNames ?? [], allowedClusterIssuers: opts.allowedClusterIssuers ?? 'any' }, 'certificate policy');
   const kube = Kube.fromFile(opts.kubeconfig);
   if (opts.installCrds) {
     await installApi(kube);
@@ -72,6 +82,8 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
       listenHost: opts.webhookHost,
       listenPort: opts.webhookPort,
       certDir: opts.certDir,
+      clientCaFile: opts.webhookClientCa,
+      clientNames: opts.webhookClientName,
       log: log.child({ component: 'webhook' }),
     });
   }
@@ -125,9 +137,6 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
   if (plan.metrics && !(plan.health && sameAddress(plan.health, plan.metrics))) {
     listeners.push(await startEndpoints(plan.metrics, { metrics }));
     log.info({ addr: formatAddress(plan.metrics) }, 'metrics endpoint (/metrics)');
-  }
-  if (opts.leaseNamespace === undefined && opts.leaderElect) {
-    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: opts.namespace } });
   }
   await admission?.start();
   log.info({ identity: mgr.identity, leaderElection: opts.leaderElect }, opts.leaderElect ? 'waiting for leadership' : 'starting without leader election');

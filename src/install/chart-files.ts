@@ -3,6 +3,7 @@
 // what the operator is written against and tested with:
 //   crds/                        the CRDs (src/api)
 //   files/clusterrole-rules.yaml the operator's ClusterRole rules (src/operator/rbac.ts)
+//   files/role-rules.yaml        its Role's rules in the release namespace (same source)
 //   files/catalog.yaml           the version catalog (src/api/default-catalog.ts)
 //   files/webhook-certificates.yaml, files/*-webhooks.yaml
 //                                the webhook's cert-manager objects and configurations
@@ -13,7 +14,7 @@
 import { parse, stringify } from 'yaml';
 import { renderCrdFiles } from '../api/render.ts';
 import { DEFAULT_CATALOG } from '../api/default-catalog.ts';
-import { operatorClusterRole } from '../operator/rbac.ts';
+import { operatorClusterRules, operatorNamespaceRules } from '../operator/rbac.ts';
 import { webhookCertObjects } from '../operator/webhook-cert.ts';
 import { buildMutatingWebhookConfiguration, buildValidatingWebhookConfiguration } from '../webhook/registration.ts';
 
@@ -38,8 +39,8 @@ function webhooksFile(webhooks: object[]): string {
 export function renderChartFiles(): Map<string, string> {
   const out = new Map<string, string>();
   for (const [name, text] of renderCrdFiles()) out.set(`crds/${name}`, text);
-  const role = operatorClusterRole() as unknown as { rules: object[] };
-  out.set('files/clusterrole-rules.yaml', HEADER('src/operator/rbac.ts') + stringify(role.rules, { lineWidth: 0 }));
+  out.set('files/clusterrole-rules.yaml', HEADER('src/operator/rbac.ts') + stringify(operatorClusterRules(), { lineWidth: 0 }));
+  out.set('files/role-rules.yaml', HEADER('src/operator/rbac.ts') + stringify(operatorNamespaceRules(), { lineWidth: 0 }));
   out.set('files/catalog.yaml', HEADER('src/api/default-catalog.ts') + docs(DEFAULT_CATALOG));
   const certs = webhookCertObjects({ namespace: NS, dnsNames: [`${SERVICE}.${NS}.svc`, `${SERVICE}.${NS}.svc.cluster.local`] });
   out.set('files/webhook-certificates.yaml', HEADER('src/operator/webhook-cert.ts (rendered with tpl)') + docs(certs));

@@ -12,6 +12,7 @@ import { ordinal } from '../provisioner/objects.ts';
 import { defaultPgBouncer } from '../webhook/defaults/pgbouncer.ts';
 import type { Lookups } from '../webhook/facts.ts';
 import { pgbouncerValidators } from '../webhook/validators/pgbouncer.ts';
+import { checkPoolerReference, referenceChanged } from '../webhook/validators/reference.ts';
 import { kindInfo } from './info.ts';
 import { defineKind, type KindModule } from './types.ts';
 
@@ -34,6 +35,12 @@ export const pgbouncerModule: KindModule<Pb, PgBouncer> = {
     default: defaultPgBouncer,
     validators: pgbouncerValidators,
     facts: async (pb, lookups) => ({ issuerUsesAcme: await issuerUsesAcme(pb, lookups) }),
+    async authorize(pb, old, user, lookups) {
+      const ns = pb.metadata?.namespace ?? '';
+      const ref = pb.spec?.database?.databaseRef;
+      if (!ref || !referenceChanged(ref, old?.spec?.database?.databaseRef, ns)) return [];
+      return checkPoolerReference({ field: 'spec.database.databaseRef', referrerNamespace: ns, ref }, user, lookups);
+    },
   },
   provisioner: pgbouncerProvisioner(info),
   ops: {

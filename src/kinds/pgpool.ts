@@ -1,5 +1,6 @@
-// Pgpool: a pooler in front of a KubeDB Postgres (spec.postgresRef), reached in
-// raw mode at its primary Service. Pgpool-II 4.3 builds its TLS context once,
+// Pgpool: a pooler in front of a KubeDB Postgres (spec.postgresRef), in
+// streaming-replication mode: writes to the primary Service, reads balanced to
+// the standby Service as well. Pgpool-II 4.3 builds its TLS context once,
 // at start: every TLS change is a restart, pod by pod, highest ordinal first.
 import { PGPOOL, PGPOOL_OPS, PGPOOL_VERSION } from '../api/kinds.ts';
 import type { Pgpool } from '../api/kubedb.com/v1alpha2/pgpool.ts';
@@ -10,6 +11,7 @@ import { pgpoolProvisioner } from '../provisioner/pgpool/provisioner.ts';
 import { ordinal } from '../provisioner/objects.ts';
 import { defaultPgpool } from '../webhook/defaults/pgpool.ts';
 import { pgpoolValidators } from '../webhook/validators/pgpool.ts';
+import { checkPoolerReference, referenceChanged } from '../webhook/validators/reference.ts';
 import { clientAuthModeTls } from './common.ts';
 import { kindInfo } from './info.ts';
 import { defineKind, type KindModule } from './types.ts';
@@ -28,6 +30,12 @@ export const pgpoolModule: KindModule<Pp, Pgpool> = {
     async facts(pp, lookups) {
       const ns = pp.spec?.postgresRef?.namespace || pp.metadata?.namespace || '';
       return { target: (await lookups.getDatabase('Postgres', ns, pp.spec?.postgresRef?.name ?? '')) ?? null };
+    },
+    async authorize(pp, old, user, lookups) {
+      const ns = pp.metadata?.namespace ?? '';
+      const ref = pp.spec?.postgresRef;
+      if (!ref || !referenceChanged(ref, old?.spec?.postgresRef, ns)) return [];
+      return checkPoolerReference({ field: 'spec.postgresRef', referrerNamespace: ns, ref: { namespace: ref.namespace || ns, name: ref.name } }, user, lookups);
     },
   },
   provisioner: pgpoolProvisioner(info),

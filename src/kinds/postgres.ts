@@ -10,6 +10,7 @@ import { ordinal } from '../provisioner/objects.ts';
 import { postgresProvisioner, postgresTlsView } from '../provisioner/postgres/provisioner.ts';
 import { defaultPostgres } from '../webhook/defaults/postgres.ts';
 import { postgresValidators } from '../webhook/validators/postgres.ts';
+import { referenceAllowed } from '../api/shared/reference-grant.ts';
 import { clientAuthModeTls } from './common.ts';
 import { kindInfo } from './info.ts';
 import { defineKind, type KindModule } from './types.ts';
@@ -39,7 +40,8 @@ export const postgresModule: KindModule<Pg, Postgres> = {
         const ref = o.spec.postgresRef;
         return ref?.name === name && (ref?.namespace || o.metadata.namespace) === ns;
       });
-      return [...pbs, ...pps];
+      // A pooler in a namespace this database does not accept never takes part in (or holds up) its requests.
+      return [...pbs, ...pps].filter((p) => referenceAllowed(db, p.metadata.namespace!));
     },
     // Reload the primary first: its pg_hba and TLS change while standbys' open
     // replication connections carry on, then each standby's walreceiver reconnects

@@ -100,6 +100,12 @@ export interface KubeClient {
   patchStatus<T extends KubeObject>(ref: ObjectRef, status: Record<string, unknown>, opts?: { resourceVersion?: string }): Promise<T>;
   /** false when there was nothing to delete. */
   delete(ref: ObjectRef, opts?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean>;
+  /**
+   * Evicts a pod (policy/v1 Eviction, as `kubectl drain` and KubeDB's ops-manager
+   * do): the API server deletes it unless a PodDisruptionBudget forbids (429).
+   * false when the pod was already gone.
+   */
+  evict(pod: { name: string; namespace: string }): Promise<boolean>;
   /** Runs a command in a pod's container, as `kubectl exec` does. */
   exec(pod: PodContainer, command: string[], timeoutMs?: number): Promise<ExecResult>;
   watch<T extends KubeObject>(ref: ResourceRef): ListWatch<T>;

@@ -149,6 +149,21 @@ export class Kube implements KubeClient {
     }
   }
 
+  async evict(pod: { name: string; namespace: string }): Promise<boolean> {
+    const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace };
+    try {
+      await this.call('evict', ref, async () =>
+        this.objects.send(k8s.HttpMethod.POST, `${await this.objects.path(ref, 'read')}/eviction`, {
+          body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.name, namespace: pod.namespace } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
   exec(pod: PodContainer, command: string[], timeoutMs = 30_000): Promise<ExecResult> {
     return execInPod(this.kc, pod, command, timeoutMs);
   }

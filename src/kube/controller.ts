@@ -103,11 +103,11 @@ export class Controller {
         this.queue.forget(key);
         if (res?.requeueAfterMs !== undefined) this.queue.addAfter(key, res.requeueAfterMs);
         metrics.reconciled(this.name, started, res?.requeueAfterMs !== undefined ? 'requeue' : 'success');
-        this.log.debug({ controller: this.name, key, ms: Date.now() - started }, 'reconciled');
+        this.log.debug({ controller: this.name, object: key, ms: Date.now() - started }, 'reconciled');
       } catch (err) {
         const delay = this.queue.addRateLimited(key);
         metrics.reconciled(this.name, started, 'error');
-        this.log.warn({ controller: this.name, key, err: errorText(err), retryInMs: delay }, 'reconcile failed');
+        this.log.warn({ controller: this.name, object: key, err: errorText(err), retryInMs: delay }, 'reconcile failed');
       } finally {
         this.queue.done(key);
       }

@@ -7,7 +7,7 @@
 // check costs one GET; everything but apply and delete passes straight on.
 // It also counts the requests made through it, by verb (the operator reports them).
 import { createHash } from 'node:crypto';
-import { refOf, type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef } from './api.ts';
+import { refOf, statusCode, type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef } from './api.ts';
 
 /** Bounded: one entry per applied object; the oldest go first beyond this. */
 const DEFAULT_MAX_ENTRIES = 20_000;
@@ -92,7 +92,11 @@ export class SkipUnchangedApply implements KubeClient {
     const prev = this.applied.get(key);
     if (prev?.desired === desired) {
       this.count('get', ref.kind);
-      const live = await this.inner.get<T>(ref.apiVersion, ref.kind, ref.name, ref.namespace);
+      // A kind the caller may write but not read (a narrow role) is simply applied.
+      const live = await this.inner.get<T>(ref.apiVersion, ref.kind, ref.name, ref.namespace).catch((err: unknown) => {
+        if (statusCode(err) === 403) return undefined;
+        throw err;
+      });
       if (live && !live.metadata?.deletionTimestamp && liveMark(live) === prev.live) {
         this.stats.skipped++;
         return live;
@@ -151,6 +155,11 @@ export class SkipUnchangedApply implements KubeClient {
   patchStatus<T extends KubeObject>(ref: ObjectRef, status: Record<string, unknown>, opts?: { resourceVersion?: string }): Promise<T> {
     this.count('patchStatus', ref.kind);
     return this.inner.patchStatus(ref, status, opts);
+  }
+
+  evict(pod: { name: string; namespace: string }): Promise<boolean> {
+    this.count('evict', 'Pod');
+    return this.inner.evict(pod);
   }
 
   exec(pod: PodContainer, command: string[], timeoutMs?: number): Promise<ExecResult> {

@@ -3,16 +3,22 @@
 import { Controller } from '../kube/controller.ts';
 import { Informer } from '../kube/informer.ts';
 import type { k8s } from '../kube/client.ts';
+import type { KubeObject } from '../kube/api.ts';
 import type { DbObject, OpsObject } from '../api/objects.ts';
 import { KINDS, type Kind } from '../kinds/index.ts';
 import { OpsReconciler } from '../opsmanager/reconciler.ts';
 import { expectFor, rollPods } from '../opsmanager/rollout.ts';
+import { releaseOrphanPause } from '../opsmanager/orphan-pause.ts';
 import { DatabaseReconciler, type ProvisionerHooks } from '../provisioner/reconciler.ts';
 import { asStagedTls } from '../provisioner/specs/tls-staging.ts';
 import { tuningOf, type ControllerFactory, type OperatorContext } from './manager.ts';
 import { metrics } from '../observability/metrics.ts';
 
-/** Watches the database kind, what it owns, and the cert-manager secrets it reads. */
+/**
+ * Watches the database kind, what it owns, and its cert-manager Certificates
+ * (a renewal updates the Certificate's status right after its Secret). Not
+ * Secrets: the operator may read a Secret by name, never list or watch them.
+ */
 export function provisionerController(kind: Kind): ControllerFactory {
   return (ctx: OperatorContext) => {
     const { info } = kind;
@@ -20,8 +26,8 @@ export function provisionerController(kind: Kind): ControllerFactory {
     const selector = `app.kubernetes.io/name=${info.resourceName}`;
     const sts = new Informer<k8s.V1StatefulSet>(ctx.kube, { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets', labelSelector: selector });
     const pods = new Informer<k8s.V1Pod>(ctx.kube, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', labelSelector: selector });
-    const secrets = new Informer<k8s.V1Secret>(ctx.kube, { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', labelSelector: selector });
-    const byInstance = (o: k8s.KubernetesObject) => {
+    const certs = new Informer<KubeObject>(ctx.kube, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: selector });
+    const byInstance = (o: KubeObject) => {
       const name = o.metadata?.labels?.['app.kubernetes.io/instance'];
       return name ? [{ namespace: o.metadata?.namespace ?? '', name }] : [];
     };
@@ -31,7 +37,7 @@ export function provisionerController(kind: Kind): ControllerFactory {
       .watchFor(dbs)
       .watchOwned(sts, info.kind)
       .watchMapped(pods, byInstance)
-      .watchMapped(secrets, byInstance);
+      .watchMapped(certs, byInstance);
   };
 }
 
@@ -56,6 +62,7 @@ export function renewalHooks(kind: Kind, ctx: OperatorContext): ProvisionerHooks
         ctx.log.info({ db: `${db.metadata.namespace}/${db.metadata.name}`, pod: r.pod, path: r.path, ms: r.ms }, 'new files taken');
       });
     },
+    releaseOrphanPause: (db) => releaseOrphanPause(ctx, kind.info, db.metadata.namespace!, db.metadata.name!),
   };
 }
 

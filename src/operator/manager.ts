@@ -8,6 +8,7 @@ import { SkipUnchangedApply } from '../kube/skip-unchanged-apply.ts';
 import type { Controller } from '../kube/controller.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
+import { FencedKube, termClock, type Term } from '../kube/fence.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import type { ProvisionerContext } from '../provisioner/context.ts';
 import { systemClock, type Clock } from '../util/clock.ts';
@@ -60,6 +61,8 @@ export class Manager {
   private readonly elector?: LeaderElector;
   private running: Controller[] = [];
   private stopping = false;
+  /** Set once onLeading(true) returned, so readiness never reports a leader still taking over. */
+  private tookOver = false;
   readonly identity: string;
 
   constructor(private readonly opts: ManagerOptions) {
@@ -95,9 +98,22 @@ export class Manager {
     return this.ctx;
   }
 
-  private async startControllers(): Promise<void> {
+  /**
+   * What controllers get during a term: writes, execs and Events fenced by
+   * the term, waits that end with it (kube/fence.ts). Without election, the
+   * plain context.
+   */
+  private termContext(term: Term | undefined): OperatorContext {
+    if (!term) return this.ctx;
+    const kube = new FencedKube(this.ctx.kube, term);
+    const clock = termClock(this.ctx.clock, term);
+    return { ...this.ctx, kube, clock, events: new EventRecorder(kube, 'pgtls-operator', hostname(), clock, this.ctx.log) };
+  }
+
+  private async startControllers(term?: Term): Promise<void> {
     this.ctx.log.info({ controllers: this.opts.controllers.length }, 'starting controllers');
-    this.running = this.opts.controllers.map((f) => f(this.ctx));
+    const ctx = this.termContext(term);
+    this.running = this.opts.controllers.map((f) => f(ctx));
     for (const c of this.running) await c.start();
   }
 
@@ -117,10 +133,12 @@ export class Manager {
     await this.elector.run(
       async () => {
         this.ctx.log.info({ identity: this.identity }, 'became leader');
-        await this.startControllers();
+        await this.startControllers(this.elector!.term());
         await this.opts.onLeading?.(true);
+        this.tookOver = true;
       },
       async () => {
+        this.tookOver = false;
         this.ctx.log.error('lost leadership; stopping controllers');
         await this.opts.onLeading?.(false);
         await this.stopControllers();
@@ -129,8 +147,9 @@ export class Manager {
     );
   }
 
+  /** Leads and has finished taking over (controllers started, onLeading done): what readiness reports. */
   get isLeader(): boolean {
-    return this.elector ? this.elector.isLeader : true;
+    return this.elector ? this.tookOver && this.elector.isLeader : true;
   }
 
   async stop(): Promise<void> {

@@ -77,10 +77,12 @@ async function waitCertificateReady(kube: KubeClient, namespace: string, name: s
   }
 }
 
-/** Applies the namespace and the cert-manager objects and waits until the serving Secret exists. */
+/**
+ * Applies the cert-manager objects and waits until the serving Secret exists.
+ * The namespace is the installer's: the operator may not create namespaces.
+ */
 export async function ensureWebhookCertificate(kube: KubeClient, opts: WebhookCertOptions): Promise<ServingSecret> {
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-  await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: opts.namespace } });
   for (const o of webhookCertObjects(opts)) await kube.apply(o);
   const n = names(opts);
   await waitCertificateReady(kube, opts.namespace, n.ca, deadline);

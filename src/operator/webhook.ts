@@ -16,7 +16,7 @@ import { k8s, type Kube } from '../kube/client.ts';
 import { startWebhookServer, type WebhookServer } from '../webhook/server.ts';
 import { kubeLookups } from '../webhook/kube-lookups.ts';
 import { registerWebhooks, type WebhookEndpoint } from '../webhook/registration.ts';
-import { resumeDatabase } from '../webhook/resume.ts';
+import { OWNED_NAMES } from './rbac.ts';
 import { ensureWebhookCertificate, readServingSecret, writeServingFiles, type ServingSecret } from './webhook-cert.ts';
 
 export type AdmissionEndpoint = { kind: 'url'; host: string; port: number } | { kind: 'service'; namespace: string; name: string; port?: number };
@@ -34,6 +34,9 @@ export interface AdmissionOptions {
   /** Prefix of the webhook configurations' names. */
   configName?: string;
   secretPollMs?: number;
+  /** Only the API server may send reviews: its client certificate's CA, and its names (see startWebhookServer). */
+  clientCaFile?: string;
+  clientNames?: string[];
   log: Logger;
 }
 
@@ -98,7 +101,8 @@ export class Admission {
       host: this.opts.listenHost ?? '127.0.0.1',
       port: this.opts.listenPort ?? (e.kind === 'url' ? e.port : 8443),
       lookups: kubeLookups(this.kube),
-      onOpsCompleted: (kind, ns, db) => resumeDatabase(this.kube, kind, ns, db),
+      clientCaFile: this.opts.clientCaFile,
+      clientNames: this.opts.clientNames,
       log: (m) => log.info(m),
     });
     this.st.serving = true;
@@ -158,20 +162,26 @@ export class Admission {
    * The API server loads webhook configurations asynchronously: a server-side
    * dry run of a Postgres with a version no catalog has is refused by our
    * validator once it is called (by the schema alone it would be accepted).
+   * The dry run is a server-side apply, not a create: an apply is authorized
+   * with the object's name, so the operator's Role allows exactly this name.
    */
   private async verify(timeoutMs = 60_000): Promise<void> {
-    const custom = this.kube.api(k8s.CustomObjectsApi);
     const body = {
       apiVersion: 'kubedb.com/v1',
       kind: 'Postgres',
-      metadata: { name: 'pgtls-webhook-probe', namespace: this.opts.namespace },
-      spec: { version: 'pgtls-webhook-probe', storageType: 'Ephemeral' },
+      metadata: { name: OWNED_NAMES.webhookProbe, namespace: this.opts.namespace },
+      spec: { version: OWNED_NAMES.webhookProbe, storageType: 'Ephemeral' },
     };
+    const path = `/apis/kubedb.com/v1/namespaces/${this.opts.namespace}/postgreses/${OWNED_NAMES.webhookProbe}`;
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (!this.stopped && this.mayRegister && Date.now() < deadline) {
       try {
-        await custom.createNamespacedCustomObject({ group: 'kubedb.com', version: 'v1', plural: 'postgreses', namespace: this.opts.namespace, body, dryRun: 'All' });
+        await this.kube.objects.send(k8s.HttpMethod.PATCH, path, {
+          body,
+          contentType: k8s.PatchStrategy.ServerSideApply,
+          query: { fieldManager: 'pgtls-webhook-probe', force: 'true', dryRun: 'All' },
+        });
         last = 'the dry run was accepted (webhook not called yet)';
       } catch (err) {
         const text = String((err as { body?: unknown }).body ?? err);

@@ -1,21 +1,61 @@
 // Reading and writing an ops request: status through the status subresource
-// (guarded by resourceVersion), progress notes in annotations (the spec is
-// immutable), and KubeDB's condition shapes.
+// (guarded by resourceVersion), progress notes in status.progress (the spec is
+// immutable, and annotations are the creator's to edit), and KubeDB's
+// condition shapes. Progress is checked whenever it is read.
 import type { OpsObject } from '../api/objects.ts';
+import type { OpsProgress } from '../api/ops.kubedb.com/v1alpha1/ops-request.ts';
 import { isConflict, type KubeClient, type ObjectRef } from '../kube/api.ts';
 import { setCondition, type NewCondition } from '../kube/conditions.ts';
 import { metrics } from '../observability/metrics.ts';
+import { StepFailed } from './ops-type.ts';
 
-export type { OpsObject };
+export type { OpsObject, OpsProgress };
 
-export const ANNOTATION = {
-  plan: 'ops.pgtls.dev/plan',
-  revisions: 'ops.pgtls.dev/revisions',
-  step: 'ops.pgtls.dev/step',
-  retries: 'ops.pgtls.dev/retries',
-  /** The pod a restart rollout deleted and waits for (rollout.ts RolloutMark). */
-  restarting: 'ops.pgtls.dev/restarting',
-} as const;
+/** The most retries spec.maxRetries may ask for (admission refuses more; the reconciler never goes beyond). */
+export const MAX_RETRIES = 10;
+
+/** Progress as the reconciler uses it, every field checked. */
+export interface Progress {
+  plan?: unknown;
+  revisions?: Record<string, number>;
+  step?: { name: string; startedAt: number };
+  retries: number;
+  lastWorking?: string;
+}
+
+const STEP_NAME = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * status.progress, validated: a malformed note (a negative or huge retry
+ * count, a clock in the future, a revision that is not a count) fails the
+ * request rather than steer it.
+ */
+export function readProgress(op: OpsObject, nowMs: number): Progress {
+  const p = (op.status?.progress ?? {}) as Record<string, unknown>;
+  const bad = (field: string, v: unknown, why: string) => new StepFailed(`status.progress.${field}: Invalid value: ${JSON.stringify(v)}: ${why}`);
+  const retries = p.retries ?? 0;
+  if (!Number.isInteger(retries) || (retries as number) < 0 || (retries as number) > MAX_RETRIES) throw bad('retries', retries, `must be a whole number from 0 to ${MAX_RETRIES}`);
+  const out: Progress = { retries: retries as number, plan: p.plan };
+  if (p.step !== undefined) {
+    const st = p.step as { name?: unknown; startedAt?: unknown } | null;
+    const at = typeof st?.startedAt === 'string' ? Date.parse(st.startedAt) : Number.NaN;
+    if (typeof st?.name !== 'string' || !STEP_NAME.test(st.name)) throw bad('step.name', st?.name, 'not a step name');
+    if (!Number.isFinite(at) || at > nowMs + CLOCK_SKEW_MS) throw bad('step.startedAt', st.startedAt, 'must be a time that has passed');
+    out.step = { name: st.name, startedAt: at };
+  }
+  if (p.revisions !== undefined) {
+    const r = p.revisions;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw bad('revisions', r, 'must map Certificate names to revisions');
+    for (const [k, v] of Object.entries(r)) if (!Number.isSafeInteger(v) || (v as number) < 0) throw bad(`revisions.${k}`, v, 'must be a revision number');
+    out.revisions = r as Record<string, number>;
+  }
+  if (p.lastWorking !== undefined) {
+    if (typeof p.lastWorking !== 'string' || !/^[0-9a-f]{64}$/.test(p.lastWorking)) throw bad('lastWorking', p.lastWorking, 'must be a SHA-256 digest');
+    out.lastWorking = p.lastWorking;
+  }
+  return out;
+}
 
 export class OpsStore {
   constructor(
@@ -48,10 +88,16 @@ export class OpsStore {
     }
   }
 
-  /** Merge-patches annotations and refreshes op's metadata (resourceVersion included). */
-  async annotate(op: OpsObject, annotations: Record<string, string | null>): Promise<void> {
-    const res = await this.kube.patch<OpsObject>(this.ref(op), { metadata: { annotations } });
-    op.metadata = res.metadata;
+  /** Records progress notes (null removes one) in status; returns the request as written. */
+  recordProgress(op: OpsObject, notes: { [K in keyof OpsProgress]?: OpsProgress[K] | null }): Promise<OpsObject> {
+    const progress = { ...(op.status?.progress ?? {}) } as Record<string, unknown>;
+    for (const [k, v] of Object.entries(notes)) {
+      if (v === null) delete progress[k];
+      else progress[k] = v;
+    }
+    // A merge patch: a removed note must be sent as null to go away.
+    const patch = { ...progress, ...Object.fromEntries(Object.entries(notes).filter(([, v]) => v === null)) };
+    return this.writeStatus(op, { ...(op.status ?? {}), progress: patch as OpsProgress });
   }
 }
 

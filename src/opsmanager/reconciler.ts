@@ -7,8 +7,10 @@
 //   a step that fails (for good, or after spec.maxRetries) ─ the type's rollback,
 //     resume ─▶ Failed
 //
-// Progress lives in status.conditions and annotations only, so a restarted
-// operator resumes at the first unfinished step.
+// Progress lives in status only (conditions, and status.progress for the plan,
+// step clocks and retries, checked on every read), so a restarted operator
+// resumes at the first unfinished step and nobody but the ops-manager steers it.
+import type { KubeObject } from '../kube/api.ts';
 import type { NewCondition } from '../kube/conditions.ts';
 import { isConditionTrue } from '../kube/conditions.ts';
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
@@ -16,16 +18,19 @@ import type { DbObject, OpsObject } from '../api/objects.ts';
 import type { Kind } from '../kinds/types.ts';
 import { WaitFor } from '../provisioner/context.ts';
 import { KeyedLock } from './lock.ts';
-import { ANNOTATION, OpsStore, parseDuration, stepCondition, withCondition } from './ops-status.ts';
+import { MAX_RETRIES, OpsStore, parseDuration, readProgress, stepCondition, withCondition } from './ops-status.ts';
 import { StepFailed, type OpsScope, type OpsType, type StepScope } from './ops-type.ts';
 import { OPS_TYPES } from './ops-types.ts';
 import { setPaused } from './pause.ts';
+import { releaseOrphanPause } from './orphan-pause.ts';
 import { decide, type OpSummary } from './queue.ts';
 import { PlanError } from './reconfigure-tls/plan.ts';
 import type { RolloutContext } from './rollout.ts';
 
 const DEFAULT_STEP_TIMEOUT_MS = 10 * 60_000;
 const TERMINAL = new Set(['Successful', 'Failed', 'Skipped']);
+/** Held from admission until the request has ended and cleaned up (see finalize). */
+export const OPS_FINALIZER = 'ops.pgtls.dev/rollback';
 
 const summary = (o: OpsObject): OpSummary => ({
   name: o.metadata.name!,
@@ -49,10 +54,11 @@ export class OpsReconciler implements Reconciler {
 
   async reconcile(key: ObjectKey): Promise<Result | void> {
     const op = await this.store.get(key.namespace, key.name);
-    if (!op || op.metadata.deletionTimestamp) return;
+    if (!op) return;
     const phase = op.status?.phase ?? 'Pending';
-    if (TERMINAL.has(phase)) return;
     const db = await this.ctx.kube.get<DbObject>(this.kind.info.apiVersion, this.kind.info.kind, op.spec.databaseRef.name, key.namespace);
+    if (op.metadata.deletionTimestamp) return this.finalize(op, db);
+    if (TERMINAL.has(phase)) return this.ended(op);
     if (phase === 'Pending') return this.locks.run(`${key.namespace}/${op.spec.databaseRef.name}`, () => this.admit(op, db));
     if (!db) return this.fail(op, undefined, `database ${key.namespace}/${op.spec.databaseRef.name} not found`);
     const type = this.typeOf(op);
@@ -61,7 +67,13 @@ export class OpsReconciler implements Reconciler {
     try {
       return await type.progress(s);
     } catch (err) {
-      if (err instanceof WaitFor) return { requeueAfterMs: err.retryMs };
+      if (err instanceof WaitFor) {
+        if (err.warning) await this.event(s.op, 'Warning', err.warning, err.what);
+        // A wait outside any step's own deadline check (refused material) is bounded by spec.timeout too.
+        const overdue = this.overdue(s.op);
+        if (overdue) return this.onError(s.op, db, new StepFailed(`${overdue}: ${err.message}`));
+        return { requeueAfterMs: err.retryMs };
+      }
       return this.onError(s.op, db, err);
     }
   }
@@ -95,12 +107,15 @@ export class OpsReconciler implements Reconciler {
     if (!db) return this.fail(op, undefined, `spec.databaseRef ${ns}/${op.spec.databaseRef.name}, is invalid or not found`);
     // IfReady waits (stays Pending) until the database is Ready.
     if ((op.spec.apply ?? 'IfReady') === 'IfReady' && db.status?.phase !== 'Ready') return { requeueAfterMs: 5_000 };
+    // Before anything pauses the database: deleting the request from now on rolls back and resumes.
+    if (!op.metadata.finalizers?.includes(OPS_FINALIZER)) op = await this.patchFinalizers(op, [...(op.metadata.finalizers ?? []), OPS_FINALIZER]);
     const s: OpsScope = { ctx: this.ctx, kind: this.kind, store: this.store, op, db };
     let started: string;
     try {
       started = await type.start(s);
     } catch (err) {
-      if (err instanceof PlanError) return this.fail(op, undefined, err.message);
+      // Nothing is paused yet: a plan that cannot run, or a last working copy that is not ours, fails at once.
+      if (err instanceof PlanError || err instanceof StepFailed) return this.fail(op, undefined, err.message);
       throw err;
     }
     await this.store.writeStatus(s.op, {
@@ -135,26 +150,46 @@ export class OpsReconciler implements Reconciler {
   /** Fails the step once it has run longer than spec.timeout. */
   private async deadline(s: StepScope, step: string): Promise<number> {
     const timeout = parseDuration(s.op.spec.timeout, DEFAULT_STEP_TIMEOUT_MS);
-    const noted = s.op.metadata.annotations?.[ANNOTATION.step];
+    const noted = readProgress(s.op, this.ctx.clock.now()).step;
     let started = this.ctx.clock.now();
-    if (noted?.startsWith(`${step}@`)) started = Date.parse(noted.slice(step.length + 1));
-    else await this.store.annotate(s.op, { [ANNOTATION.step]: `${step}@${new Date(started).toISOString()}` });
+    if (noted?.name === step) started = noted.startedAt;
+    else s.op = await this.store.recordProgress(s.op, { step: { name: step, startedAt: new Date(started).toISOString() } });
     const deadline = started + timeout;
     if (this.ctx.clock.now() > deadline) throw new StepFailed(`step ${step} did not finish within ${s.op.spec.timeout ?? `${timeout / 1000}s`}`);
     return deadline;
   }
 
+  /** Says which step ran past spec.timeout (from its recorded start), if one did. */
+  private overdue(op: OpsObject): string | undefined {
+    let noted: { name: string; startedAt: number } | undefined;
+    try {
+      noted = readProgress(op, this.ctx.clock.now()).step;
+    } catch {
+      return undefined; // a malformed note fails the request where the step reads it
+    }
+    const timeout = parseDuration(op.spec.timeout, DEFAULT_STEP_TIMEOUT_MS);
+    if (!noted || this.ctx.clock.now() <= noted.startedAt + timeout) return undefined;
+    return `step ${noted.name} did not finish within ${op.spec.timeout ?? `${timeout / 1000}s`}`;
+  }
+
   // ---- failure ----
 
   private async onError(op: OpsObject, db: DbObject, err: unknown): Promise<Result | void> {
-    const msg = errorText(err);
-    const retries = Number(op.metadata.annotations?.[ANNOTATION.retries] ?? '0');
-    const max = op.spec.maxRetries ?? 1;
+    let msg = errorText(err);
+    let retries = Number.POSITIVE_INFINITY;
+    try {
+      retries = readProgress(op, this.ctx.clock.now()).retries;
+    } catch (bad) {
+      // A forged count is no reason to retry: the request fails with both reasons.
+      msg += `; ${errorText(bad)}`;
+    }
+    // Bounded whatever the spec says (admission refuses more, objects from before it may have any number).
+    const max = Math.min(Math.max(0, Math.trunc(op.spec.maxRetries ?? 1)), MAX_RETRIES);
     const transient = !(err instanceof StepFailed);
     this.ctx.log.warn({ ops: `${op.metadata.namespace}/${op.metadata.name}`, err: msg, retries, max }, 'step failed');
     await this.event(op, 'Warning', 'Retrying', msg);
     if (transient && retries < max) {
-      await this.store.annotate(op, { [ANNOTATION.retries]: String(retries + 1) });
+      await this.store.recordProgress(op, { retries: retries + 1 });
       return { requeueAfterMs: 2_000 };
     }
     return this.fail(op, db, msg);
@@ -177,8 +212,8 @@ export class OpsReconciler implements Reconciler {
       try {
         await setPaused(this.ctx.kube, ref, false, `${this.kind.info.opsKind} ${fresh.metadata.name}`);
       } catch (err) {
-        // The webhook resumes the database too once the phase below is Failed.
-        this.ctx.log.warn({ db: `${ref.namespace}/${ref.name}`, err: errorText(err) }, 'could not resume the database; the webhook will');
+        // Once the phase below is Failed, ended() and the provisioner's orphan check resume it.
+        this.ctx.log.warn({ db: `${ref.namespace}/${ref.name}`, err: errorText(err) }, 'could not resume the database yet; retried once the request has ended');
       }
     }
     await this.store.writeStatus(fresh, {
@@ -186,6 +221,44 @@ export class OpsReconciler implements Reconciler {
       phase: 'Failed',
     });
     await this.event(fresh, 'Warning', 'Failed', message);
+  }
+
+  // ---- the end: cleanup, deletion ----
+
+  /**
+   * A request that ended: its private copies (the last working TLS material)
+   * go, the database is resumed if nothing else holds it (the operator may have
+   * died between resuming and recording the phase), and the finalizer goes.
+   */
+  private async ended(op: OpsObject): Promise<void> {
+    await this.deleteOwnedSecrets(op);
+    await releaseOrphanPause(this.ctx, this.kind.info, op.metadata.namespace!, op.spec.databaseRef.name);
+    if (op.metadata.finalizers?.includes(OPS_FINALIZER)) await this.patchFinalizers(op, op.metadata.finalizers.filter((f) => f !== OPS_FINALIZER));
+  }
+
+  /** Deleting a request that is still in progress rolls back and resumes first (never leaves the database Paused). */
+  private async finalize(op: OpsObject, db: DbObject | undefined): Promise<void> {
+    if (!op.metadata.finalizers?.includes(OPS_FINALIZER)) return;
+    if (op.status?.phase === 'Progressing') {
+      await this.event(op, 'Warning', 'Deleted', 'deleted while in progress: restoring the last working state and resuming the database');
+      await this.fail(op, db, 'the request was deleted while in progress');
+    }
+    const fresh = (await this.store.get(op.metadata.namespace!, op.metadata.name!)) ?? op;
+    await this.ended(fresh);
+  }
+
+  /** Secrets this request created: labelled with its name and owned by its uid (a look-alike is not touched). */
+  private async deleteOwnedSecrets(op: OpsObject): Promise<void> {
+    const ns = op.metadata.namespace!;
+    const secrets = await this.ctx.kube.list<KubeObject>('v1', 'Secret', { namespace: ns, labelSelector: { 'ops.kubedb.com/name': op.metadata.name! } });
+    for (const sec of secrets) {
+      if (op.metadata.uid && sec.metadata!.ownerReferences?.some((r) => r.uid === op.metadata.uid)) await this.ctx.kube.delete({ apiVersion: 'v1', kind: 'Secret', name: sec.metadata!.name!, namespace: ns });
+    }
+  }
+
+  private patchFinalizers(op: OpsObject, finalizers: string[]): Promise<OpsObject> {
+    // Conditional on the version read, so a concurrent finalizer of someone else is never dropped.
+    return this.ctx.kube.patch<OpsObject>({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: this.kind.info.opsKind, name: op.metadata.name!, namespace: op.metadata.namespace }, { metadata: { finalizers, resourceVersion: op.metadata.resourceVersion } });
   }
 
   private async event(op: OpsObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

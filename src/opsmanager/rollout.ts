@@ -5,6 +5,8 @@
 // little, so a reload is repeated until the server serves what is expected,
 // within a deadline.
 import type { k8s } from '../kube/client.ts';
+import { statusCode } from '../kube/api.ts';
+import { errorText } from '../kube/controller.ts';
 import type { DbObject } from '../api/objects.ts';
 import { expectFor, type Expect } from '../engines/engine.ts';
 import { probeTls, describe, type ProbeResult } from '../engines/shared/probe.ts';
@@ -12,7 +14,7 @@ import { metrics } from '../observability/metrics.ts';
 import { fingerprint256 } from '../certs/index.ts';
 import { selectorLabels } from '../kinds/info.ts';
 import type { Kind } from '../kinds/types.ts';
-import { listPods, podReady } from '../provisioner/objects.ts';
+import { ownedPods, podReady } from '../provisioner/objects.ts';
 import type { ProvisionerContext } from '../provisioner/context.ts';
 import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
 import { governingServiceName } from '../provisioner/specs/services.ts';
@@ -60,8 +62,9 @@ export async function applyState(ctx: ProvisionerContext, k: Kind, db: DbObject,
 }
 
 export async function podsOf(ctx: ProvisionerContext, k: Kind, db: DbObject): Promise<k8s.V1Pod[]> {
-  const pods = await listPods(ctx.kube, db.metadata.namespace!, selectorLabels(k.info, db.metadata.name!));
-  return k.ops.order(pods);
+  // Only the StatefulSet's own pods are exec'd into or restarted, never a look-alike.
+  const { owned } = await ownedPods(ctx.kube, db.metadata.namespace!, db.metadata.name!, selectorLabels(k.info, db.metadata.name!));
+  return k.ops.order(owned);
 }
 
 /** Reload one pod until it serves `e`; bounded by the deadline. */
@@ -87,27 +90,76 @@ export async function reloadPod(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e:
   throw new RolloutError(`${name} does not serve the new TLS state after ${attempts} reloads: ${describe(last)} (a rejected file keeps the old configuration)`);
 }
 
-/** Delete the pod; the StatefulSet recreates it with the current files; wait for Ready and the wire. */
-export async function restartPod(ctx: RolloutContext, pod: k8s.V1Pod, e: Expect, deadline: number, port: number): Promise<PodResult> {
+/** KubeDB's per-pod restart sub-steps, reported as they pass (ok) or wait (not ok, once). */
+export type RestartStep = 'GetPod' | 'EvictPod' | 'CheckPodRunning';
+export type OnRestartStep = (step: RestartStep, ok: boolean, pod: string) => Promise<void>;
+
+/**
+ * Evict the pod (as KubeDB's ops-manager does, so a PodDisruptionBudget is
+ * honoured: 429 is retried until the deadline); the StatefulSet recreates it
+ * with the current files; wait for Ready and the wire.
+ */
+export async function restartPod(ctx: RolloutContext, pod: k8s.V1Pod, e: Expect, deadline: number, port: number, onStep: OnRestartStep = async () => undefined): Promise<PodResult> {
   const { clock } = ctx;
   const t0 = clock.now();
   const ns = pod.metadata!.namespace!;
   const name = pod.metadata!.name!;
-  const oldUid = pod.metadata!.uid;
-  // Already gone (a retry after a crash) is as good as deleted.
-  await ctx.kube.delete({ apiVersion: 'v1', kind: 'Pod', name, namespace: ns });
+  const current = await ctx.kube.get<k8s.V1Pod>('v1', 'Pod', name, ns);
+  await onStep('GetPod', true, name);
+  // The pod as listed may already have been replaced (a retry after a crash): evict the one that runs now.
+  const oldUid = current?.metadata?.uid ?? pod.metadata!.uid;
+  for (let blocked = 0; current; blocked++) {
+    try {
+      // Already gone is as good as evicted.
+      await ctx.kube.evict({ name, namespace: ns });
+      break;
+    } catch (err) {
+      if (statusCode(err) !== 429) throw err;
+      if (blocked === 0) await onStep('EvictPod', false, name);
+      if (clock.now() >= deadline) throw new RolloutError(`${name} could not be evicted before the deadline: ${errorText(err)}`);
+      await clock.sleep(Math.min(5_000, 500 * (blocked + 1)));
+    }
+  }
+  await onStep('EvictPod', true, name);
   let attempts = 0;
+  let waiting = false;
   let last: ProbeResult = { kind: 'error', error: 'not started' };
   while (clock.now() < deadline && attempts < 2000) {
     attempts++;
     const p = await ctx.kube.get<k8s.V1Pod>('v1', 'Pod', name, ns);
     if (p && p.metadata?.uid !== oldUid && podReady(p) && p.status?.podIP) {
       last = await probePod(ctx, p, port, e);
-      if (serves(last, e)) return { pod: name, path: 'restart', ms: clock.now() - t0, attempts, served: describe(last) };
+      if (serves(last, e)) {
+        await onStep('CheckPodRunning', true, name);
+        return { pod: name, path: 'restart', ms: clock.now() - t0, attempts, served: describe(last) };
+      }
+    }
+    if (!waiting) {
+      waiting = true;
+      await onStep('CheckPodRunning', false, name);
     }
     await clock.sleep(250);
   }
   throw new RolloutError(`${name} did not come back serving the new TLS state: ${describe(last)}`);
+}
+
+/**
+ * The pod once it is Ready with an address. A pod being replaced (deleted by
+ * somebody, evicted, crashed) is waited for within the deadline: its
+ * successor starts with the current files, and failing the whole request
+ * (and its rollback, which rolls the same pods) for it would be worse.
+ */
+async function readyPod(ctx: RolloutContext, pod: k8s.V1Pod, deadline: number): Promise<k8s.V1Pod> {
+  const name = pod.metadata!.name!;
+  let p: k8s.V1Pod | undefined = pod;
+  for (let i = 0; i < 10_000; i++) {
+    if (p && !p.metadata?.deletionTimestamp && p.status?.podIP && podReady(p)) return p;
+    if (ctx.clock.now() >= deadline) break;
+    if (i % 20 === 19) ctx.log.info({ pod: name }, 'waiting for the pod to be ready before it takes the new TLS state');
+    await ctx.clock.sleep(500);
+    p = await ctx.kube.get<k8s.V1Pod>('v1', 'Pod', name, pod.metadata!.namespace);
+  }
+  throw new RolloutError(`pod ${name} is not ready`);
 }
 
 /** Every pod, in the kind's order, takes the state the engine's way; `onPod` records progress per pod. */
@@ -120,12 +172,13 @@ export async function rollPods(
   done: ReadonlySet<string>,
   onPod: (r: PodResult) => Promise<void>,
   path: 'reload' | 'restart' = k.engine.tlsChange,
+  onStep?: OnRestartStep,
 ): Promise<void> {
   const port = k.ops.port(db);
-  for (const pod of await podsOf(ctx, k, db)) {
-    if (done.has(pod.metadata!.name!)) continue;
-    if (!pod.status?.podIP || !podReady(pod)) throw new RolloutError(`pod ${pod.metadata!.name} is not ready`);
-    const r = path === 'reload' ? await reloadPod(ctx, k, pod, e, deadline, port) : await restartPod(ctx, pod, e, deadline, port);
+  for (const listed of await podsOf(ctx, k, db)) {
+    if (done.has(listed.metadata!.name!)) continue;
+    const pod = await readyPod(ctx, listed, deadline);
+    const r = path === 'reload' ? await reloadPod(ctx, k, pod, e, deadline, port) : await restartPod(ctx, pod, e, deadline, port, onStep);
     await onPod(r);
   }
 }
@@ -185,21 +238,51 @@ async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expec
   return `${name} to serve the new TLS state after a reload (serves ${describe(last)}; the secret volume may lag)`;
 }
 
-/** Restart: delete the pod once (noted first), then each pass looks whether its successor is Ready and serving. */
-async function restartPass(ctx: RolloutContext, pod: { name: string; namespace: string; uid?: string }, e: Expect, port: number, mark: RolloutMark): Promise<PodResult | string> {
+/**
+ * Evicts a pod (a PodDisruptionBudget is honoured: a refusal is a wait, retried
+ * on the next pass until the step's deadline). Undefined once evicted (or gone).
+ */
+async function evictOnce(ctx: RolloutContext, name: string, namespace: string, onStep: OnRestartStep): Promise<string | undefined> {
+  try {
+    await ctx.kube.evict({ name, namespace });
+  } catch (err) {
+    if (statusCode(err) !== 429) throw err;
+    await onStep('EvictPod', false, name);
+    return `${name} to be evicted (refused for now: ${errorText(err)})`;
+  }
+  await onStep('EvictPod', true, name);
+  // From here the pod is awaited: KubeDB's CheckPodRunning, not yet true.
+  await onStep('CheckPodRunning', false, name);
+  return undefined;
+}
+
+/**
+ * Restart: evict the pod once (noted first, as KubeDB's GetPod/EvictPod), then
+ * each pass looks whether its successor is Ready and serving (CheckPodRunning).
+ */
+async function restartPass(
+  ctx: RolloutContext,
+  pod: { name: string; namespace: string; uid?: string },
+  e: Expect,
+  port: number,
+  mark: RolloutMark,
+  onStep: OnRestartStep,
+): Promise<PodResult | string> {
   const { clock } = ctx;
   const noted = parseRestarting(mark.get());
-  const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace };
   if (noted?.pod !== pod.name) {
     if (!pod.uid) return `${pod.name} to exist`;
+    await onStep('GetPod', true, pod.name);
     await mark.set(formatRestarting({ pod: pod.name, uid: pod.uid, since: clock.now() }));
-    await ctx.kube.delete(ref);
-    return `${pod.name} to come back after its restart`;
+    return (await evictOnce(ctx, pod.name, pod.namespace, onStep)) ?? `${pod.name} to come back after its restart`;
   }
   const p = await ctx.kube.get<k8s.V1Pod>('v1', 'Pod', pod.name, pod.namespace);
   if (p && p.metadata?.uid === noted.uid) {
-    // Noted but not deleted (the operator stopped in between), or still terminating.
-    if (!p.metadata?.deletionTimestamp) await ctx.kube.delete(ref);
+    // Noted but not evicted (the operator stopped in between, or a budget refused it), or still terminating.
+    if (!p.metadata?.deletionTimestamp) {
+      const refused = await evictOnce(ctx, pod.name, pod.namespace, onStep);
+      if (refused) return refused;
+    }
     return `${pod.name} to be replaced`;
   }
   if (!p || !podReady(p) || !p.status?.podIP) return `${pod.name} to come back Ready`;
@@ -225,13 +308,14 @@ export async function rollPodsPass(
   onPod: (r: PodResult) => Promise<void>,
   mark: RolloutMark,
   path: 'reload' | 'restart' = k.engine.tlsChange,
+  onStep: OnRestartStep = async () => undefined,
 ): Promise<PassResult> {
   const port = k.ops.port(db);
   const wait = (waitingFor: string): PassResult => ({ done: false, waitMs: PASS_WAIT_MS, waitingFor });
   // A pod being restarted comes first: it may be missing from the list right now.
   const noted = parseRestarting(mark.get());
   if (noted && path === 'restart' && !done.has(noted.pod)) {
-    const r = await restartPass(ctx, { name: noted.pod, namespace: db.metadata.namespace! }, e, port, mark);
+    const r = await restartPass(ctx, { name: noted.pod, namespace: db.metadata.namespace! }, e, port, mark, onStep);
     if (typeof r === 'string') return wait(r);
     await onPod(r);
   }
@@ -239,8 +323,9 @@ export async function rollPodsPass(
   for (const pod of await podsOf(ctx, k, db)) {
     const name = pod.metadata!.name!;
     if (finished.has(name)) continue;
-    if (!pod.status?.podIP || !podReady(pod)) throw new RolloutError(`pod ${name} is not ready`);
-    const r = path === 'reload' ? await reloadPass(ctx, k, pod, e, port) : await restartPass(ctx, { name, namespace: pod.metadata!.namespace!, uid: pod.metadata!.uid }, e, port, mark);
+    // A pod deleted or restarting under us is waited for (the step's deadline bounds it), not a failure.
+    if (!pod.status?.podIP || !podReady(pod) || pod.metadata?.deletionTimestamp) return wait(`${name} to be Ready`);
+    const r = path === 'reload' ? await reloadPass(ctx, k, pod, e, port) : await restartPass(ctx, { name, namespace: pod.metadata!.namespace!, uid: pod.metadata!.uid }, e, port, mark, onStep);
     if (typeof r === 'string') return wait(r);
     await onPod(r);
   }

@@ -2,6 +2,7 @@
 // Secret only if absent, list pods of a database, read a catalog version.
 import { isConflict, type KubeClient, type KubeObject } from '../kube/api.ts';
 import type { k8s } from '../kube/client.ts';
+import { offshootLabels, type KindInfo } from '../kinds/info.ts';
 
 export async function readSecret(kube: KubeClient, namespace: string, name: string): Promise<Record<string, string> | undefined> {
   const s = await kube.get<KubeObject>('v1', 'Secret', name, namespace);
@@ -35,10 +36,34 @@ export function podReady(pod: k8s.V1Pod): boolean {
 }
 
 export async function catalogImage(kube: KubeClient, kind: string, version: string): Promise<string | undefined> {
-  const v = await kube.get<k8s.KubernetesObject & { spec?: { db?: { image?: string }; server?: { image?: string }; pgpool?: { image?: string } } }>(
+  const v = await kube.get<k8s.KubernetesObject & { spec?: { db?: { image?: string }; pgBouncer?: { image?: string }; pgpool?: { image?: string } } }>(
     'catalog.kubedb.com/v1alpha1',
     kind,
     version,
   );
-  return v?.spec?.db?.image ?? v?.spec?.server?.image ?? v?.spec?.pgpool?.image;
+  return v?.spec?.db?.image ?? v?.spec?.pgBouncer?.image ?? v?.spec?.pgpool?.image;
+}
+
+/**
+ * Whether an object provably belongs to a database: owned by it (its uid), or
+ * carrying all of its offshoot labels (what pgtls and cert-manager's
+ * secretTemplate put on what they create). A name alone proves nothing.
+ */
+export function belongsTo(obj: KubeObject, info: KindInfo, db: { metadata: { name?: string; uid?: string } }): boolean {
+  if (db.metadata.uid && obj.metadata?.ownerReferences?.some((r) => r.uid === db.metadata.uid)) return true;
+  const labels = obj.metadata?.labels ?? {};
+  return Object.entries(offshootLabels(info, db.metadata.name!)).every(([k, v]) => labels[k] === v);
+}
+
+/**
+ * The database's pods: those its StatefulSet controls (owner uid), never a pod
+ * that merely has the labels and the name. The rest matching the labels are
+ * returned apart, so callers can refuse to trust them.
+ */
+export async function ownedPods(kube: KubeClient, namespace: string, stsName: string, selector: Record<string, string>): Promise<{ owned: k8s.V1Pod[]; foreign: k8s.V1Pod[] }> {
+  const sts = await kube.get<KubeObject>('apps/v1', 'StatefulSet', stsName, namespace);
+  const pods = await listPods(kube, namespace, selector);
+  const uid = sts?.metadata?.uid;
+  const isOwned = (p: k8s.V1Pod) => !!uid && (p.metadata?.ownerReferences ?? []).some((r) => r.controller && r.kind === 'StatefulSet' && r.uid === uid);
+  return { owned: pods.filter(isOwned), foreign: pods.filter((p) => !isOwned(p)) };
 }

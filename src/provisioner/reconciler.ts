@@ -2,6 +2,7 @@
 // deletionPolicy, Paused, halted, conditions, phase) around a kind's own
 // `apply` and `health`. Level-triggered: each pass reads the world, applies
 // the whole desired state (server-side apply is idempotent), records status.
+import { CertificatePolicyError } from '../certs/policy.ts';
 import type { k8s } from '../kube/client.ts';
 import { isConflict, type KubeObject, type ObjectRef } from '../kube/api.ts';
 import { stableJson } from '../kube/skip-unchanged-apply.ts';
@@ -10,8 +11,9 @@ import { isConditionTrue, newCondition, removeCondition, setCondition, type Cond
 import { errorText, type ObjectKey, type Reconciler, type Result } from '../kube/controller.ts';
 import type { KindInfo } from '../kinds/info.ts';
 import { selectorLabels } from '../kinds/info.ts';
-import { WaitFor, type ProvisionerContext } from './context.ts';
-import { listPods, ordinal, readSecret } from './objects.ts';
+import { ReferenceRefused, WaitFor, type ProvisionerContext } from './context.ts';
+import { belongsTo, ordinal, ownedPods, readSecret } from './objects.ts';
+import { ROLE_LABEL } from './specs/services.ts';
 import { stagedTlsSecretName, type StagedTls } from './specs/tls-staging.ts';
 import { configSecretName } from './specs/secrets.ts';
 import { DB_CONDITIONS, phaseFromConditions } from './status.ts';
@@ -58,6 +60,11 @@ export interface ProvisionerHooks {
    * ones in memory. `staged` is the TLS material now staged (empty: no TLS).
    */
   filesChanged?(db: DbObject, staged: Record<string, string>): Promise<void>;
+  /**
+   * The database is Paused: clears the pause when no ops request holds it any
+   * more (true when it did), so a database is never left paused forever.
+   */
+  releaseOrphanPause?(db: DbObject): Promise<boolean>;
 }
 
 export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
@@ -100,6 +107,7 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     }
     // An ops request owns the database while Paused is True.
     if (isConditionTrue(conds, DB_CONDITIONS.Paused)) {
+      if (await this.hooks.releaseOrphanPause?.(db)) return { requeueAfterMs: 0 };
       await this.writeStatus(db, conds);
       return { requeueAfterMs: 30_000 };
     }
@@ -110,10 +118,18 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     try {
       await this.kind.apply(this.ctx, db);
     } catch (err) {
+      if (err instanceof ReferenceRefused) await this.refuseReference(db, err);
       if (err instanceof WaitFor) {
         await this.writeStatus(db, conds);
         this.ctx.log.info({ db: `${key.namespace}/${key.name}`, waitingFor: err.what }, 'waiting');
+        if (err.warning) await this.ctx.events.record(this.ref(db), 'Warning', err.warning, err.what);
         return { requeueAfterMs: err.retryMs };
+      }
+      if (err instanceof CertificatePolicyError) {
+        // Not retried fast: only a spec change or the operator's flags can fix it.
+        await this.writeStatus(db, conds);
+        await this.ctx.events.record(this.ref(db), 'Warning', 'CertificateRefused', err.message);
+        return { requeueAfterMs: 60_000 };
       }
       throw err;
     }
@@ -125,7 +141,8 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
       await this.ctx.events.record(this.ref(db), 'Normal', renewed ? 'CertificateRenewed' : 'ConfigurationChanged', 'the servers take the new files now');
       await this.hooks.filesChanged(db, stagedAfter);
     }
-    const pods = await listPods(kube, key.namespace, selectorLabels(this.info, key.name));
+    const { owned: pods, foreign } = await ownedPods(kube, key.namespace, key.name, selectorLabels(this.info, key.name));
+    await this.disownForeignPods(db, foreign);
     const h = await this.kind.health(this.ctx, db, pods);
     if (h.replicasReady && h.accepting) await this.rollOutdatedPod(db, pods);
     const replicas = db.spec.replicas ?? 1;
@@ -149,6 +166,26 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     }
     await this.writeStatus(db, conds);
     return { requeueAfterMs: ready ? (this.opts.resyncMs ?? DEFAULT_RESYNC_MS) : 2_000 };
+  }
+
+  /**
+   * A pod with the database's labels that its StatefulSet does not control
+   * is not a member: its role label goes (so no Service sends it clients as
+   * the primary), and it is reported, never exec'd into.
+   */
+  private async disownForeignPods(db: DB, foreign: k8s.V1Pod[]): Promise<void> {
+    for (const p of foreign) {
+      if (p.metadata?.labels?.[ROLE_LABEL] === undefined) continue;
+      await this.ctx.kube.patch({ apiVersion: 'v1', kind: 'Pod', name: p.metadata.name!, namespace: p.metadata.namespace }, { metadata: { labels: { [ROLE_LABEL]: null } } });
+      await this.ctx.events.record(this.ref(db), 'Warning', 'ForeignPod', `pod ${p.metadata.name} has the labels of ${this.info.kind} ${db.metadata.namespace}/${db.metadata.name} but its StatefulSet does not control it; its ${ROLE_LABEL} label was removed`);
+    }
+  }
+
+  /** What was copied from a backend that no longer accepts this database goes (the config holds its passwords). */
+  private async refuseReference(db: DB, err: ReferenceRefused): Promise<void> {
+    const ns = db.metadata.namespace!;
+    const removed = await this.ctx.kube.delete({ apiVersion: 'v1', kind: 'Secret', name: configSecretName(db.metadata.name!), namespace: ns });
+    await this.ctx.events.record(this.ref(db), 'Warning', 'ReferenceRefused', removed ? `${err.reason}; the credentials copied from it were removed` : err.reason);
   }
 
   /**
@@ -228,7 +265,16 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
       for (const p of pvcs) await kube.delete({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: p.metadata!.name!, namespace: ns });
     }
     if (policy === 'WipeOut') {
-      for (const s of this.kind.secretsOf(db)) await kube.delete({ apiVersion: 'v1', kind: 'Secret', name: s, namespace: ns });
+      for (const name of this.kind.secretsOf(db)) {
+        const secret = await kube.get<KubeObject>('v1', 'Secret', name, ns);
+        if (!secret) continue;
+        // Only what provably belongs to this database: never a user-named Secret it did not create.
+        if (!belongsTo(secret, this.info, db)) {
+          await this.ctx.events.record(this.ref(db), 'Normal', 'SecretKept', `WipeOut keeps Secret ${ns}/${name}: it was not created for ${this.info.kind} ${ns}/${db.metadata.name}`);
+          continue;
+        }
+        await kube.delete({ apiVersion: 'v1', kind: 'Secret', name, namespace: ns });
+      }
     }
     await this.patchMeta(db, { finalizers: (db.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) });
     this.ctx.log.info({ db: `${ns}/${db.metadata.name}`, policy }, 'deleted');

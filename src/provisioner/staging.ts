@@ -4,6 +4,9 @@ import { WaitFor, type ProvisionerContext } from './context.ts';
 import { readSecret } from './objects.ts';
 import { stageFromSecrets, TlsMaterialError, type StagedTls, type TlsSecretData } from './specs/tls-staging.ts';
 
+/** The Event reason when cert-manager's secrets fail the staging checks. */
+export const TLS_MATERIAL_REFUSED = 'TLSMaterialRefused';
+
 export interface CertSecretNames {
   server: string;
   client: string;
@@ -22,7 +25,8 @@ export async function stageCertSecrets(ctx: ProvisionerContext, namespace: strin
       extraCas,
     });
   } catch (err) {
-    if (err instanceof TlsMaterialError) throw new WaitFor(err.message, 15_000);
+    // Refused: the servers keep the material staged before; say why where `kubectl describe` shows it.
+    if (err instanceof TlsMaterialError) throw new WaitFor(`${err.message}; refused, the servers keep the TLS material staged before`, 15_000, TLS_MATERIAL_REFUSED);
     throw err;
   }
 }

@@ -2,7 +2,7 @@
 // validators and the facts it needs). Objects are untyped JSON at this
 // boundary: the API server has already checked them against the CRD schema.
 import type { DatabaseKind, KindInfo as ApiKind } from '../api/kinds.ts';
-import type { AdmissionFacts, Lookups, Operation } from './facts.ts';
+import type { AdmissionFacts, Lookups, Operation, UserInfo } from './facts.ts';
 import type { FieldError } from './field-error.ts';
 import { defaultOpsRequest, type OpsRequest } from './defaults/ops-request.ts';
 import { opsCreateValidators, opsUpdateValidators } from './validators/ops-request.ts';
@@ -15,6 +15,8 @@ export interface AdmissionKind {
   default(obj: unknown, facts: AdmissionFacts): unknown;
   validate(obj: unknown, old: unknown, facts: AdmissionFacts): FieldError[];
   validateDelete(old: unknown): FieldError[];
+  /** Checks that depend on who asks (SubjectAccessReviews); run before anything else is looked up. */
+  authorize(obj: unknown, old: unknown, user: UserInfo | undefined, lookups: Lookups): Promise<FieldError[]>;
 }
 
 type Meta = { metadata?: { name?: string; namespace?: string } };
@@ -25,6 +27,8 @@ export interface DatabaseAdmission<T> {
   validators: readonly Validator<T>[];
   /** Facts beyond the version catalog (an issuer, a backend). */
   facts?(obj: T, lookups: Lookups): Promise<Partial<AdmissionFacts>>;
+  /** Checks of the requesting user's rights (a pooler's backend in another namespace). */
+  authorize?(obj: T, old: T | undefined, user: UserInfo | undefined, lookups: Lookups): Promise<FieldError[]>;
 }
 
 export function databaseAdmission<T extends Meta & { spec: { version: string } }>(info: ApiKind & { kind: DatabaseKind }, a: DatabaseAdmission<T>): AdmissionKind {
@@ -38,6 +42,7 @@ export function databaseAdmission<T extends Meta & { spec: { version: string } }
     default: (obj, facts) => a.default(obj as T, facts),
     validate: (obj, old, facts) => runValidators(a.validators, obj as T, old as T | undefined, facts),
     validateDelete: (old) => validateDelete(old as T),
+    authorize: async (obj, old, user, lookups) => (a.authorize ? a.authorize(obj as T, old as T | undefined, user, lookups) : []),
   };
 }
 
@@ -55,5 +60,6 @@ export function opsAdmission(info: ApiKind, target: DatabaseKind): AdmissionKind
     validate: (obj, old, facts) =>
       runValidators(facts.operation === 'CREATE' ? opsCreateValidators : opsUpdateValidators, obj as OpsRequest, old as OpsRequest | undefined, facts),
     validateDelete: () => [],
+    authorize: async () => [],
   };
 }

@@ -26,11 +26,30 @@ export interface AdmissionFacts {
   issuerUsesAcme?: boolean;
 }
 
+/** Who sent the request, as the API server's AdmissionReview says (authentication.k8s.io UserInfo). */
+export interface UserInfo {
+  username?: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+}
+
+/** One question for a SubjectAccessReview: may the user do `verb` on this resource? */
+export interface AccessCheck {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace: string;
+  name?: string;
+}
+
 /** The lookups the webhook (or a reconciler's guard) provides; see kube-lookups.ts. */
 export interface Lookups {
   listVersions(kind: DatabaseKind): Promise<CatalogEntry[]>;
   getDatabase(kind: DatabaseKind, namespace: string, name: string): Promise<Database | undefined>;
   getIssuer(kind: string, namespace: string, name: string): Promise<{ spec?: { acme?: unknown } } | undefined>;
+  /** Whether the user may do what `check` says (a SubjectAccessReview); false when it cannot be asked. */
+  reviewAccess(user: UserInfo, check: AccessCheck): Promise<boolean>;
 }
 
 export const noFacts = (operation: Operation = 'CREATE'): AdmissionFacts => ({ operation, versions: [] });

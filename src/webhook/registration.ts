@@ -57,13 +57,13 @@ export function buildValidatingWebhookConfiguration(opts: RegistrationOptions): 
     sideEffects: 'None',
     ...common(opts),
   }));
-  // Ops requests are also seen through /status: a phase that becomes
-  // Successful/Failed resumes the database, a side effect skipped on dry runs.
+  // Ops requests are also validated through /status. Admission has no side
+  // effects: the ops-manager resumes a database when its request ends.
   const ops = OPS_KINDS.map((k) => ({
     name: `${k.plural}.validators.${k.group}`,
     clientConfig: clientConfig(opts, `/validate/${k.plural}`),
     rules: [rule(k, ['CREATE', 'UPDATE'], ['status'])],
-    sideEffects: 'NoneOnDryRun',
+    sideEffects: 'None',
     ...common(opts),
   }));
   return {

@@ -1,8 +1,9 @@
 // AdmissionReview (admission.k8s.io/v1) handling: mutate = JSONPatch of the
 // defaults; validate = the kind's validators, denial worded as field errors.
 import type { AdmissionKind } from './kinds.ts';
-import type { Lookups, Operation } from './facts.ts';
+import type { Lookups, Operation, UserInfo } from './facts.ts';
 import { diff } from './json-patch.ts';
+import { missingIssuerWarnings } from './issuer-check.ts';
 import { formatFieldError, formatInvalid, type FieldError } from './field-error.ts';
 
 export interface AdmissionRequest {
@@ -15,6 +16,7 @@ export interface AdmissionRequest {
   object?: unknown;
   oldObject?: unknown;
   dryRun?: boolean;
+  userInfo?: UserInfo;
 }
 
 export interface AdmissionResponse {
@@ -76,7 +78,12 @@ export async function validate(k: AdmissionKind, req: AdmissionRequest, lookups:
     return errs.length ? deny(k, req, errs) : allow(req.uid);
   }
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow(req.uid);
+  // The user's rights first: a refused reference must not go on to reveal what the operator can see.
+  const denied = req.subResource ? [] : await k.authorize(req.object, req.operation === 'UPDATE' ? req.oldObject : undefined, req.userInfo, lookups);
+  if (denied.length) return deny(k, req, denied);
   const facts = await k.facts(req.object, req.operation, lookups);
   const errs = k.validate(req.object, req.operation === 'UPDATE' ? req.oldObject : undefined, facts);
-  return errs.length ? deny(k, req, errs) : allow(req.uid);
+  if (errs.length) return deny(k, req, errs);
+  const warnings = req.subResource ? [] : await missingIssuerWarnings(req.object, lookups);
+  return warnings.length ? { ...allow(req.uid), warnings } : allow(req.uid);
 }

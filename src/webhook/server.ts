@@ -2,15 +2,20 @@
 // POST /validate/<plural>, GET /healthz. The serving certificate is read from
 // files and re-read when they change, so a cert-manager renewal (a new Secret
 // projected into the pod) needs no restart.
+//
+// Admission changes no state here: resuming a database when its ops request
+// ends is the ops-manager's (which re-reads the live objects), never a side
+// effect of a review anyone who reaches this port could forge. With a client
+// CA configured, only the API server (its client certificate, by name) gets
+// an answer; /healthz stays open.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { admissionKindFor } from './kinds.ts';
-import { mutate, validate, type AdmissionRequest, type AdmissionResponse } from './review.ts';
+import { mutate, validate, type AdmissionRequest } from './review.ts';
 import type { Lookups } from './facts.ts';
-import { completesOps } from './resume.ts';
-import type { OpsKind } from '../api/kinds.ts';
+import type { TLSSocket } from 'node:tls';
 
 export interface WebhookServerOptions {
   certFile: string;
@@ -18,8 +23,14 @@ export interface WebhookServerOptions {
   lookups: Lookups;
   host?: string;
   port?: number;
-  /** Called when an ops request's status moves to Successful/Failed (see resume.ts). */
-  onOpsCompleted?: (kind: OpsKind, namespace: string, dbName: string) => Promise<unknown>;
+  /**
+   * PEM file of the CA that signs the API server's client certificate for
+   * webhooks (its AdmissionConfiguration kubeconfig). When set, reviews without
+   * a client certificate from it are refused (403).
+   */
+  clientCaFile?: string;
+  /** With clientCaFile: the certificate common names accepted (default: any the CA signed). */
+  clientNames?: string[];
   log?: (msg: string) => void;
   /** How often the certificate files are checked for change. */
   certPollMs?: number;
@@ -55,20 +66,14 @@ function send(res: ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
-async function afterValidate(opts: WebhookServerOptions, plural: string, req: AdmissionRequest, resp: AdmissionResponse): Promise<void> {
-  if (!opts.onOpsCompleted || !resp.allowed || req.dryRun || req.operation !== 'UPDATE' || req.subResource !== 'status') return;
-  const k = admissionKindFor(plural);
-  if (!k || k.info.group !== 'ops.kubedb.com') return;
-  type Ops = { status?: { phase?: string }; spec?: { databaseRef?: { name?: string } } };
-  if (!completesOps(req.oldObject as Ops, req.object as Ops)) return;
-  const dbName = (req.object as Ops).spec?.databaseRef?.name;
-  if (!dbName || !req.namespace) return;
-  try {
-    await opts.onOpsCompleted(k.info.kind as OpsKind, req.namespace, dbName);
-  } catch (err) {
-    // Never block the status write: the ops-manager resumes the database too.
-    opts.log?.(`resume of ${k.info.kind} target ${req.namespace}/${dbName} failed: ${String(err)}`);
-  }
+/** Why a caller may not send reviews, or undefined when it may (see clientCaFile). */
+export function callerRefusal(opts: Pick<WebhookServerOptions, 'clientCaFile' | 'clientNames'>, socket: TLSSocket): string | undefined {
+  if (!opts.clientCaFile) return undefined;
+  if (!socket.authorized) return `client certificate required: ${socket.authorizationError ? String(socket.authorizationError) : 'none presented'}`;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  const name = Array.isArray(cn) ? cn.join(',') : (cn ?? '');
+  if (opts.clientNames?.length && !opts.clientNames.includes(name)) return `client certificate ${JSON.stringify(name)} is not one of the API server's`;
+  return undefined;
 }
 
 async function handle(opts: WebhookServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -77,10 +82,14 @@ async function handle(opts: WebhookServerOptions, req: IncomingMessage, res: Ser
   const m = /^\/(mutate|validate)\/([a-z0-9.-]+)$/.exec(url.pathname);
   const k = m ? admissionKindFor(m[2]!) : undefined;
   if (!m || !k || req.method !== 'POST') return send(res, 404, 'not found');
+  const refused = callerRefusal(opts, req.socket as TLSSocket);
+  if (refused) {
+    opts.log?.(`refused a review from ${req.socket.remoteAddress ?? '?'}: ${refused}`);
+    return send(res, 403, 'forbidden');
+  }
   const review = JSON.parse(await readBody(req)) as { apiVersion?: string; request?: AdmissionRequest };
   if (!review.request) return send(res, 400, 'AdmissionReview without request');
   const response = m[1] === 'mutate' ? await mutate(k, review.request, opts.lookups) : await validate(k, review.request, opts.lookups);
-  if (m[1] === 'validate') await afterValidate(opts, m[2]!, review.request, response);
   if (!response.allowed) opts.log?.(`denied ${review.request.operation} ${k.info.kind} ${review.request.namespace ?? ''}/${review.request.name ?? ''}: ${response.status?.message}`);
   send(res, 200, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
 }
@@ -88,7 +97,9 @@ async function handle(opts: WebhookServerOptions, req: IncomingMessage, res: Ser
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const readCert = () => ({ cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile) });
   let loads = 1;
-  const server: Server = createServer({ ...readCert(), minVersion: 'TLSv1.2' }, (req, res) => {
+  // requestCert without rejectUnauthorized: the handshake succeeds (so /healthz works for probes), each review checks the result.
+  const clientAuth = opts.clientCaFile ? { requestCert: true, rejectUnauthorized: false, ca: readFileSync(opts.clientCaFile) } : {};
+  const server: Server = createServer({ ...readCert(), ...clientAuth, minVersion: 'TLSv1.2' }, (req, res) => {
     handle(opts, req, res).catch((err: unknown) => {
       opts.log?.(`webhook error on ${req.url}: ${String(err)}`);
       if (!res.headersSent) send(res, 500, String(err));

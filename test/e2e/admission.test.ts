@@ -9,7 +9,6 @@ import { startWebhookServer, type WebhookServer } from '../../src/webhook/server
 import { kubeLookups } from '../../src/webhook/kube-lookups.ts';
 import { registerWebhooks } from '../../src/webhook/registration.ts';
 import { ensureWebhookCertificate, writeServingFiles } from '../../src/operator/webhook-cert.ts';
-import { resumeDatabase } from '../../src/webhook/resume.ts';
 import { repoRoot } from '../../src/util/repo.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/exec.ts';
@@ -44,7 +43,6 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
       certFile: served.certFile,
       keyFile: served.keyFile,
       lookups: kubeLookups(c.kube),
-      onOpsCompleted: (kind, ns, db) => resumeDatabase(c.kube, kind, ns, db),
       log: (m) => process.stderr.write(`[webhook] ${m}\n`),
     });
     await registerWebhooks(c.kube, { endpoint: { url: hook.url }, caBundle: served.caBundle });
@@ -60,13 +58,17 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     await c?.destroy();
   });
 
-  it('installs the catalog, listed with VERSION and DB_IMAGE columns', async () => {
+  it('installs the catalog, listed with KubeDB\'s columns (VERSION, DISTRIBUTION, DB_IMAGE, DEPRECATED)', async () => {
     const table = (await c.kubectlOk(['get', 'postgresversions'])).trim().split('\n');
-    assert.match(table[0]!, /^NAME\s+VERSION\s+DB_IMAGE\s+AGE$/);
-    assert.ok(table.some((l) => /^15\s+15\.18\s+postgres:15\s+\S+$/.test(l)), table.join('\n'));
-    assert.ok(table.some((l) => /^18\.3\s+18\.3\s+postgres:18\.3\s+\S+$/.test(l)), table.join('\n'));
-    assert.match(await c.kubectlOk(['get', 'pbversion']), /1\.18\.0\s+1\.18\.0\s+bitnami\/pgbouncer:1\.18\.0/);
-    assert.match(await c.kubectlOk(['get', 'ppversion']), /4\.3\.5\s+4\.3\.5\s+pgpool\/pgpool:4\.3\.5/);
+    assert.match(table[0]!, /^NAME\s+VERSION\s+DISTRIBUTION\s+DB_IMAGE\s+DEPRECATED\s+AGE$/);
+    assert.ok(table.some((l) => /^15\s+15\.18\s+Official\s+\S*postgres:15\s+\S*\s*\S+$/.test(l)), table.join('\n'));
+    assert.ok(table.some((l) => /^18\.3\s+18\.3\s+Official\s+\S*postgres:18\.3\s+\S*\s*\S+$/.test(l)), table.join('\n'));
+    const pb = await c.kubectlOk(['get', 'pbversion']);
+    assert.match(pb, /^NAME\s+VERSION\s+PGBOUNCER_IMAGE\s+DEPRECATED\s+AGE$/m);
+    assert.match(pb, /1\.18\.0\s+1\.18\.0\s+\S*pgbouncer:1\.18\.0/);
+    const pp = await c.kubectlOk(['get', 'ppversion']);
+    assert.match(pp, /^NAME\s+VERSION\s+PGPOOL_IMAGE\s+DEPRECATED\s+AGE$/m);
+    assert.match(pp, /4\.3\.5\s+4\.3\.5\s+\S*pgpool:4\.3\.5/);
   });
 
   it('accepts the Postgres guide manifest unchanged and returns it defaulted', async () => {
@@ -128,10 +130,14 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     assert.deepEqual(pp.spec.authSecret, { name: 'pgpool-auth', kind: 'Secret' });
   });
 
-  it('kubectl get pg shows VERSION, STATUS, AGE', async () => {
+  it('kubectl get pg shows VERSION, STATUS, AGE; kubectl get pp TYPE, VERSION, STATUS, AGE', async () => {
     const [header, ...rows] = (await c.kubectlOk(['-n', NS, 'get', 'pg'])).trim().split('\n');
     assert.match(header!, /^NAME\s+VERSION\s+STATUS\s+AGE$/);
     assert.ok(rows.some((r) => /^ha-postgres\s+18\.3\s+\S+$/.test(r)), rows.join('\n'));
+    // The Pgpool guide's `kubectl get pp`: NAME TYPE VERSION STATUS AGE.
+    const [ppHeader, ...ppRows] = (await c.kubectlOk(['-n', NS, 'get', 'pp'])).trim().split('\n');
+    assert.match(ppHeader!, /^NAME\s+TYPE\s+VERSION\s+STATUS\s+AGE$/);
+    assert.ok(ppRows.some((r) => /^pgpool\s+kubedb\.com\/v1alpha2\s+4\.3\.5\s+/.test(r)), ppRows.join('\n'));
     // kubectl get all includes the datastore kinds (category "all").
     assert.match(await c.kubectlOk(['-n', NS, 'get', 'all']), /postgres\.kubedb\.com\/ha-postgres/);
   });
@@ -183,7 +189,7 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     assert.deepEqual(remove.spec.tls, { remove: true, clientAuthMode: 'md5' });
   });
 
-  it('resumes the database (removes Paused) when its ops request becomes Successful', async () => {
+  it('changes no state: a status update of an ops request to Successful resumes nothing (the ops-manager does that, issue 11 item 3)', async () => {
     const now = new Date().toISOString();
     await c.kubectlOk(['-n', NS, 'patch', 'pg', 'ha-postgres', '--subresource=status', '--type=merge', '-p', JSON.stringify({
       status: { conditions: [{ type: 'Paused', status: 'True', lastTransitionTime: now }, { type: 'Ready', status: 'True', lastTransitionTime: now }] },
@@ -195,7 +201,7 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     assert.ok((await getJson('pg', 'ha-postgres')).status!.conditions!.some((x) => x.type === 'Paused'), 'a dry run does not resume');
     await c.kubectlOk(['-n', NS, 'patch', 'pgops', 'rotate-tls', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Successful"}}']);
     const conds = (await getJson('pg', 'ha-postgres')).status!.conditions!.map((x) => x.type);
-    assert.deepEqual(conds, ['Ready']);
+    assert.deepEqual(conds, ['Paused', 'Ready'], 'admission resumed nothing');
   });
 
   it('refuses to delete a DoNotTerminate database until its policy changes', async () => {
@@ -205,6 +211,13 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     assert.match(r.stderr, /spec\.deletionPolicy: Forbidden: Postgres demo\/keep has deletionPolicy "DoNotTerminate" and cannot be deleted; to delete it, first set spec\.deletionPolicy to one of "Halt", "Delete", "WipeOut"/);
     await c.kubectlOk(['-n', NS, 'patch', 'pg', 'keep', '--type=merge', '-p', '{"spec":{"deletionPolicy":"Delete"}}']);
     await c.kubectlOk(['-n', NS, 'delete', 'pg', 'keep']);
+  });
+
+  it('warns (does not refuse) when the issuer does not exist (issue 11 item 9)', async () => {
+    const pg = { apiVersion: 'kubedb.com/v1', kind: 'Postgres', metadata: { name: 'no-issuer', namespace: NS }, spec: { version: '15', storageType: 'Ephemeral', tls: { issuerRef: { name: 'nowhere', kind: 'Issuer', apiGroup: 'cert-manager.io' } } } };
+    const r = await c.kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(pg));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Warning: spec\.tls\.issuerRef: Issuer "nowhere" not found in namespace "demo"; no certificate is issued until it exists/);
   });
 
   it('storageType cannot change after creation', async () => {

@@ -133,9 +133,9 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
     assert.deepEqual(await podUids(c, NS, 'app.kubernetes.io/instance=pb'), pbUids);
   });
 
-  it('Pgpool add TLS (guide ppops-add-tls.yaml) by restart: ssl = on lines, client-certificate login, RestartPod recorded', async () => {
+  it('Pgpool add TLS (guide ppops-add-tls.yaml) by restart: ssl = on lines, client-certificate login, GetPod/EvictPod/CheckPodRunning recorded', async () => {
     const st = await ops('ppops', 'pgpool-add-tls.yaml', 'ppops-add-tls');
-    assert.ok(st.conditions!.some((x) => x.type === 'RestartPod--pgpool-0' && x.status === 'True'));
+    assert.ok(st.conditions!.some((x) => x.type === 'CheckPodRunning--pgpool-0' && x.status === 'True'));
     assert.ok(st.conditions!.some((x) => x.type === 'RestartPods' && x.status === 'True'));
     const conf = await pgpoolConf();
     assert.match(conf, /^ssl = on$/m);

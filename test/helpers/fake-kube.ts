@@ -18,7 +18,7 @@ type Obj = KubeObject & { metadata: NonNullable<KubeObject['metadata']> };
 const NO_STATUS_SUBRESOURCE = new Set(['Secret', 'ConfigMap', 'Event', 'Lease', 'ServiceAccount']);
 
 export type ExecHandler = (pod: PodContainer, command: string[]) => ExecResult | Promise<ExecResult>;
-export type Verb = 'get' | 'list' | 'create' | 'apply' | 'patch' | 'patchStatus' | 'delete' | 'exec';
+export type Verb = 'get' | 'list' | 'create' | 'apply' | 'patch' | 'patchStatus' | 'delete' | 'exec' | 'evict';
 /** Return an error to make the call fail (before it changes anything), undefined to let it through. */
 export type Interceptor = (verb: Verb, ref: ObjectRef, body?: unknown) => Error | undefined;
 
@@ -237,6 +237,13 @@ export class FakeKube implements KubeClient {
     existing.metadata.resourceVersion = this.nextVersion();
     this.emit('delete', existing);
     return true;
+  }
+
+  /** No PodDisruptionBudgets here: an eviction is a delete (faults come from intercept). */
+  async evict(pod: { name: string; namespace: string }): Promise<boolean> {
+    const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace };
+    this.enter('evict', ref);
+    return this.delete(ref);
   }
 
   async exec(pod: PodContainer, command: string[]): Promise<ExecResult> {

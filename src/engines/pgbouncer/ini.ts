@@ -2,8 +2,9 @@
 // Client side follows spec.sslMode with the guide's client_tls_* keys and paths; the server
 // side (server_tls_*) follows the backend's sslMode. auth_type is `hba` so that the method per
 // connection type comes from spec.connectionPool.authType and the admin can use the socket.
-import { assertSafe, hbaLine, hbaMethod } from '../shared/conf.ts';
+import { assertSafe, hbaLine, hbaMethod, sslModeValue } from '../shared/conf.ts';
 import { tlsEnabled, tlsRequired, type Backend, type ClientAuthMode, type Listen, type RenderedConfig, type SslMode, type User } from '../types.ts';
+import { TLS12_CIPHERS } from '../shared/tls-policy.ts';
 import { KUBEDB_PGBOUNCER_PATHS, type PgBouncerPaths } from './paths.ts';
 
 export interface PoolSettings {
@@ -52,7 +53,7 @@ export function renderUserlist(users: User[]): string {
 export function renderPgBouncerHba(i: Pick<PgBouncerConfigInput, 'sslMode' | 'authType' | 'adminUsers' | 'clientCidrs'>): string {
   if (i.authType === 'cert' && !tlsEnabled(i.sslMode)) throw new Error('authType cert needs TLS (sslMode must not be disable)');
   const method = hbaMethod(i.authType);
-  const lines = ['# Rendered by pgtls. TYPE DATABASE USER ADDRESS METHOD', `# sslMode=${i.sslMode} authType=${i.authType}`];
+  const lines = ['# Rendered by pgtls. TYPE DATABASE USER ADDRESS METHOD', `# sslMode=${sslModeValue(i.sslMode)} authType=${i.authType}`];
   // The operator reloads through the admin console on the socket, with a password even in cert mode.
   for (const a of i.adminUsers) lines.push(hbaLine('local', 'pgbouncer', a, null, 'scram-sha-256'));
   for (const cidr of i.clientCidrs ?? ['0.0.0.0/0', '::/0']) {
@@ -91,17 +92,20 @@ export function renderPgBouncerIni(i: PgBouncerConfigInput): string {
   ];
   if (tlsEnabled(i.sslMode)) {
     kv.push(
-      ['client_tls_sslmode', i.sslMode],
+      ['client_tls_sslmode', sslModeValue(i.sslMode)],
       ['client_tls_ca_file', p.serving.caFile],
       ['client_tls_key_file', p.serving.keyFile],
       ['client_tls_cert_file', p.serving.certFile],
+      // `secure` = TLS 1.2 and 1.3 (libusual's keyword).
       ['client_tls_protocols', 'secure'],
+      ['client_tls_ciphers', TLS12_CIPHERS],
     );
   }
   // TLS off = no client_tls_* keys at all (what the remove guide checks); RELOAD resets a key
   // that vanished from the file to its default, so this turns TLS off without a restart (tested).
-  if (tlsEnabled(b.sslMode)) {
-    kv.push(['server_tls_sslmode', b.sslMode], ['server_tls_ca_file', p.backend.caFile], ['server_tls_protocols', 'secure']);
+  if (tlsEnabled(sslModeValue(b.sslMode) as SslMode)) {
+    // The backend is verified (CA and host name) whenever its link is TLS, whatever the backend allows clients.
+    kv.push(['server_tls_sslmode', 'verify-full'], ['server_tls_ca_file', p.backend.caFile], ['server_tls_protocols', 'secure'], ['server_tls_ciphers', TLS12_CIPHERS]);
     if (b.clientCert) kv.push(['server_tls_cert_file', p.backend.certFile], ['server_tls_key_file', p.backend.keyFile]);
   }
   const db = `${assertSafe('databaseName', b.databaseName)} = host=${assertSafe('host', b.host)} port=${b.port} dbname=${assertSafe('dbname', b.backendDatabaseName ?? b.databaseName)}`;

@@ -2,3 +2,4 @@
 export { pgpoolEngine, pgpoolApplyMode } from './engine.ts';
 export * from './config.ts';
 export * from './paths.ts';
+export * from './tunables.ts';

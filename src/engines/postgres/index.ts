@@ -3,3 +3,4 @@ export { postgresEngine } from './engine.ts';
 export * from './config.ts';
 export * from './hba.ts';
 export * from './paths.ts';
+export * from './ident.ts';

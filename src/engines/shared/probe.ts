@@ -20,6 +20,8 @@ export interface ServedCert {
   issuer: string;
   notAfter: Date;
   protocol: string | null;
+  /** The negotiated cipher suite (OpenSSL name). */
+  cipher?: string;
   /** Set when `ca` was given: did the chain (and hostname, if serverName/host is usable) verify? */
   authorized?: boolean;
   authorizationError?: string;
@@ -32,6 +34,8 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Verify the served chain against this CA bundle (PEM); the result says whether it passed. */
   ca?: string;
+  /** What the client offers (tests of a server's TLS policy: an old version, a weak cipher). */
+  offer?: Pick<tls.ConnectionOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
 }
 
 const SSL_REQUEST = (() => {
@@ -75,6 +79,7 @@ export function probeTls(target: ProbeTarget, opts: ProbeOptions = {}): Promise<
         servername,
         rejectUnauthorized: false,
         ...(opts.ca ? { ca: opts.ca } : {}),
+        ...opts.offer,
       });
       tsock.once('error', (e: NodeJS.ErrnoException) => done({ kind: 'error', error: `tls: ${e.code ?? e.message}` }));
       tsock.once('secureConnect', () => {
@@ -89,6 +94,7 @@ export function probeTls(target: ProbeTarget, opts: ProbeOptions = {}): Promise<
           issuer: peer.issuer,
           notAfter: new Date(peer.validTo),
           protocol: t.getProtocol(),
+          cipher: t.getCipher().name,
           certPem: peer.toString(),
         };
         if (opts.ca) {

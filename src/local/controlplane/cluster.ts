@@ -16,15 +16,16 @@ import { buildKubeControllerManager } from './components/kube-controller-manager
 import { buildKubeScheduler } from './components/kube-scheduler.ts';
 import { buildCertManager, CERT_MANAGER_LEASE } from './components/cert-manager.ts';
 import { buildNodeAgent, NODE_NAME } from './components/node-agent.ts';
-import { buildOperator } from './components/operator.ts';
+import { OPERATOR_NAMESPACE, buildOperator } from './components/operator.ts';
 import { buildNetGateway, egressConfigPath, egressSocketPath, NET_GATEWAY } from './components/net-gateway.ts';
 import { egressSelectorConfig } from '../net/egress-config.ts';
+import { admissionConfig, admissionConfigPath, WEBHOOK_CLIENT, webhookKubeconfig, webhookKubeconfigPath } from './webhook-client.ts';
 import { deleteClusterNetns, ensureNodeNetns, netnsUnsupportedReason } from '../net/netns.ts';
 import { GATEWAY_USER, gatewayRbac } from '../net/rbac.ts';
 import { KUBERNETES_SERVICE_IP, NODE_IP, nodeNetnsName } from '../net/topology.ts';
 import { provisionerRbac } from '../node/provisioner.ts';
 import { installApi } from '../../api/install.ts';
-import { OPERATOR_USER, operatorClusterRole, operatorClusterRoleBinding } from '../../operator/rbac.ts';
+import { OPERATOR_USER, operatorRbac } from '../../operator/rbac.ts';
 import * as kubeletRuntime from '../kubelet/runtime.ts';
 import { applyAndWaitEstablished, certManagerCrds, certManagerRbac, CERT_MANAGER_USER, waitLeaseHeld } from './bootstrap.ts';
 import { assertPortFree, checkHealth, ComponentError, processState, stopProcess, waitHealthy, type ProcessState } from './supervisor.ts';
@@ -59,6 +60,8 @@ const CLIENTS = [
   { name: 'local-path-provisioner', commonName: PROVISIONER_USER },
   // The operator gets the narrow ClusterRole of deploy/rbac.yaml, not cluster-admin, so the tests prove it suffices.
   { name: 'operator', commonName: OPERATOR_USER },
+  // The API server toward admission webhooks (not a user: no kubeconfig for the API server itself).
+  WEBHOOK_CLIENT,
   // The net gateway reads Services, Pods and EndpointSlices to know what to serve.
   { name: NET_GATEWAY, commonName: GATEWAY_USER },
 ];
@@ -85,7 +88,7 @@ export function buildComponents(cfg: ClusterConfig, layout: HomeLayout, pki: Pki
   const net = nodeNetworkEnabled();
   return [
     buildEtcd(cfg, pki, bins.etcd, layout.data),
-    buildKubeApiserver(cfg, pki, bins.kubeApiserver, net ? egressConfigPath(layout) : undefined),
+    buildKubeApiserver(cfg, pki, bins.kubeApiserver, net ? egressConfigPath(layout) : undefined, admissionConfigPath(layout)),
     // Right after the API server: webhooks and kubelet calls go through it from then on.
     ...(net ? [buildNetGateway(cfg, layout, kubeconfigPath(layout, NET_GATEWAY))] : []),
     buildKubeControllerManager(cfg, pki, bins.kubeControllerManager, kubeconfigPath(layout, 'kube-controller-manager'), layout.data),
@@ -98,7 +101,7 @@ export function buildComponents(cfg: ClusterConfig, layout: HomeLayout, pki: Pki
 /** The control plane, then the operator: what `up` starts and `down` stops (in reverse). */
 export function clusterComponents(cfg: ClusterConfig, layout: HomeLayout, pki: PkiFiles, bins: BinaryPaths, opts: { operator?: boolean } = {}): Component[] {
   const cp = buildComponents(cfg, layout, pki, bins);
-  const all = opts.operator === false ? cp : [...cp, buildOperator(cfg, layout.data, kubeconfigPath(layout, 'operator'))];
+  const all = opts.operator === false ? cp : [...cp, buildOperator(cfg, layout.data, kubeconfigPath(layout, 'operator'), { caFile: pki.caCert, name: WEBHOOK_CLIENT.commonName })];
   return cfg.runtime === 'kubelet' ? kubeletRuntime.kubeletRuntimeComponents(cfg, layout, all) : all;
 }
 
@@ -166,7 +169,7 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     CLIENTS,
   );
   for (const c of CLIENTS) {
-    if (c.name === 'apiserver-etcd-client' || c.name === 'apiserver-kubelet-client') continue;
+    if (c.name === 'apiserver-etcd-client' || c.name === 'apiserver-kubelet-client' || c.name === WEBHOOK_CLIENT.name) continue;
     writeKubeconfig(kubeconfigPath(layout, c.name), {
       server: serverUrl(cfg),
       caFile: pki.caCert,
@@ -176,6 +179,9 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
       clusterName: cfg.name,
     });
   }
+
+  writeFileSync(webhookKubeconfigPath(layout), webhookKubeconfig(pki.cert(WEBHOOK_CLIENT.name), pki.key(WEBHOOK_CLIENT.name)), { mode: 0o600 });
+  writeFileSync(admissionConfigPath(layout), admissionConfig(webhookKubeconfigPath(layout)), { mode: 0o600 });
 
   if (nodeNetworkEnabled()) {
     const netns = nodeNetnsName(cfg.ports.apiserver);
@@ -202,8 +208,8 @@ export async function up(layout: HomeLayout, opts: UpOptions = {}): Promise<Clus
     if (c.name === 'node-agent') for (const o of provisionerRbac(PROVISIONER_USER)) await kube.apply(o);
     if (c.name === NET_GATEWAY) for (const o of gatewayRbac()) await kube.apply(o);
     if (c.name === 'operator') {
-      await kube.apply(operatorClusterRole());
-      await kube.apply(operatorClusterRoleBinding({ user: OPERATOR_USER }));
+      // Its namespace, ClusterRole and namespace Role, as deploy/rbac.yaml gives them to a ServiceAccount.
+      for (const o of operatorRbac({ user: OPERATOR_USER }, OPERATOR_NAMESPACE)) await kube.apply(o);
       // The operator's webhook certificate needs cert-manager's controllers running.
       const cm = started.get('cert-manager');
       if (cm) {

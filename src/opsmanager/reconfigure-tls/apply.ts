@@ -9,9 +9,11 @@ import { WaitFor } from '../../provisioner/context.ts';
 import { readSecret } from '../../provisioner/objects.ts';
 import { asStagedTls, stagedTlsSecretName, type StagedTls } from '../../provisioner/specs/tls-staging.ts';
 import { setPaused } from '../pause.ts';
-import { ANNOTATION, subStep, withCondition } from '../ops-status.ts';
+import { withCondition } from '../ops-status.ts';
+import type { NewCondition } from '../../kube/conditions.ts';
 import type { StepScope } from '../ops-type.ts';
-import { applyState, expectFor, rollPods, rollPodsPass, type PodResult, type RolloutMark } from '../rollout.ts';
+import { applyState, expectFor, rollPods, rollPodsPass, type OnRestartStep, type PodResult, type RolloutMark } from '../rollout.ts';
+import { podCondition, podWarning, stepWords, type PodStep, type Subject } from './words.ts';
 import type { Material } from './material.ts';
 import { served, withTrust } from './material.ts';
 import type { StoredPlan } from './plan.ts';
@@ -19,29 +21,52 @@ import type { StoredPlan } from './plan.ts';
 const dbRefOf = (s: StepScope, db: DbObject) => ({ apiVersion: s.kind.info.apiVersion, kind: s.kind.info.kind, name: db.metadata.name!, namespace: db.metadata.namespace });
 const dbName = (db: DbObject) => `${db.metadata.namespace}/${db.metadata.name}`;
 
+/** The names KubeDB's messages are made of, for this request. */
+export function subjectOf(s: StepScope): Subject {
+  return { kind: s.kind.info.kind, opsKind: s.kind.info.opsKind, namespace: s.db.metadata.namespace!, db: s.db.metadata.name!, op: s.op.metadata.name! };
+}
+
 export async function pause(s: StepScope): Promise<void> {
-  await s.event('Normal', 'Starting', `Pausing ${s.kind.info.kind} database: ${dbName(s.db)}`);
+  for (const e of stepWords('Pause', s.kind.engine.tlsChange, subjectOf(s)).before) await s.event('Normal', e.reason, e.message);
   await setPaused(s.ctx.kube, dbRefOf(s, s.db), true, `${s.kind.info.opsKind} ${s.op.metadata.name}`, new Date(s.ctx.clock.now()));
 }
 
 /**
- * One pass of the pods through a state, recording a sub-step per pod (which
- * path it took, what it serves). Returns how long to wait when a pod still
- * needs time (the step is then requeued, holding no worker), undefined when all are done.
+ * One pass of the pods through a state, recording sub-steps per pod: KubeDB's
+ * GetPod/EvictPod/CheckPodRunning for a restart, pgtls's ReloadPod for a
+ * reload, the time taken and the certificate served appended to the last.
+ * Returns how long to wait when a pod still needs time (the step is then
+ * requeued, holding no worker), undefined when all are done.
  */
 async function roll(s: StepScope, step: string, state: StagedTls | null, path: 'reload' | 'restart'): Promise<number | undefined> {
-  const prefix = `${path === 'reload' ? 'ReloadPod' : 'RestartPod'}${step === 'ReloadPods' || step === 'RestartPods' ? '' : `-${step}`}`;
+  const phase = step === 'ReloadPods' || step === 'RestartPods' ? undefined : step;
+  const last: PodStep = path === 'reload' ? 'ReloadPod' : 'CheckPodRunning';
+  const prefix = `${phase ? `${last}-${phase}` : last}--`;
   const done = new Set(
-    (s.op.status?.conditions ?? []).filter((c) => c.type.startsWith(`${prefix}--`) && c.status === 'True').map((c) => c.type.slice(prefix.length + 2)),
+    (s.op.status?.conditions ?? []).filter((c) => c.type.startsWith(prefix) && c.status === 'True').map((c) => c.type.slice(prefix.length)),
   );
   const now = () => new Date(s.ctx.clock.now());
+  const record = async (c: NewCondition) => {
+    s.op = await s.store.writeStatus(s.op, withCondition(s.op, c, now()));
+    if (c.status !== 'True') {
+      const w = podWarning(c);
+      await s.event('Warning', w.reason, w.message);
+    }
+  };
+  const onStep: OnRestartStep = async (sub, ok, pod) => {
+    // The last sub-step is recorded with the pod's result, below.
+    if (sub !== 'CheckPodRunning' || !ok) await record(podCondition(sub, pod, ok, undefined, phase));
+  };
+  // Kept in status.progress (the operator's to write), not in an annotation a user could forge to evict another pod.
   const mark: RolloutMark = {
-    get: () => s.op.metadata.annotations?.[ANNOTATION.restarting],
-    set: (v) => s.store.annotate(s.op, { [ANNOTATION.restarting]: v }),
+    get: () => s.op.status?.progress?.restarting,
+    set: async (v) => {
+      s.op = await s.store.recordProgress(s.op, { restarting: v });
+    },
   };
   const r = await rollPodsPass(s.ctx, s.kind, s.db, expectFor(state), done, async (p: PodResult) => {
-    s.op = await s.store.writeStatus(s.op, withCondition(s.op, subStep(prefix, `${path} pod`, true, p.pod, `took ${p.ms}ms; serves ${p.served}`), now()));
-  }, mark, path);
+    await record(podCondition(last, p.pod, true, `took ${p.ms}ms; serves ${p.served}`, phase));
+  }, mark, path, onStep);
   if (r.done) return undefined;
   s.ctx.log.debug({ ops: `${s.op.metadata.namespace}/${s.op.metadata.name}`, step, waitingFor: r.waitingFor }, 'rollout waits; requeued');
   return r.waitMs;
@@ -109,8 +134,8 @@ export async function updateDatabase(s: StepScope, plan: StoredPlan): Promise<vo
 }
 
 export async function resume(s: StepScope): Promise<void> {
-  const kind = s.kind.info.kind;
-  await s.event('Normal', 'Starting', `Resuming ${kind} database: ${dbName(s.db)}`);
+  const words = stepWords('Resume', s.kind.engine.tlsChange, subjectOf(s));
+  for (const e of words.before) await s.event('Normal', e.reason, e.message);
   await setPaused(s.ctx.kube, dbRefOf(s, s.db), false, `${s.kind.info.opsKind} ${s.op.metadata.name}`);
-  await s.event('Normal', 'Successful', `Successfully resumed ${kind} database: ${dbName(s.db)} for ${s.kind.info.opsKind}: ${s.op.metadata.name}`);
+  await s.event('Normal', words.done.reason, words.done.message);
 }

@@ -4,7 +4,7 @@
 import type { KubeObject } from '../../kube/api.ts';
 import { isConditionTrue, setCondition, type Condition } from '../../kube/conditions.ts';
 import type { DbObject } from '../../api/objects.ts';
-import { ANNOTATION, subStep } from '../ops-status.ts';
+import { readProgress, subStep } from '../ops-status.ts';
 import { StepFailed, type StepScope } from '../ops-type.ts';
 
 type Certificate = KubeObject & { metadata: { name: string; generation?: number }; status?: { revision?: number; conditions?: Condition[] } };
@@ -13,21 +13,21 @@ function getCertificate(s: StepScope, name: string): Promise<Certificate | undef
   return s.ctx.kube.get<Certificate>('cert-manager.io/v1', 'Certificate', name, s.op.metadata.namespace);
 }
 
-function revisionsBefore(s: StepScope): Record<string, number> {
-  const raw = s.op.metadata.annotations?.[ANNOTATION.revisions];
-  return raw ? (JSON.parse(raw) as Record<string, number>) : {};
+/** The revisions recorded before the rotation (validated), or undefined before they are. */
+function revisionsBefore(s: StepScope): Record<string, number> | undefined {
+  return readProgress(s.op, s.ctx.clock.now()).revisions;
 }
 
 /** What `cmctl renew` does: cert-manager re-issues a Certificate whose Issuing condition is True. */
 export async function issueCertificates(s: StepScope, planned: DbObject): Promise<void> {
   const certs = s.kind.provisioner.certificates(planned);
   // The revisions before, recorded once, so a resumed step knows what "re-issued" means.
-  if (!s.op.metadata.annotations?.[ANNOTATION.revisions]) {
+  if (!revisionsBefore(s)) {
     const revisions: Record<string, number> = {};
     for (const c of certs) revisions[c.metadata!.name!] = (await getCertificate(s, c.metadata!.name!))?.status?.revision ?? 0;
-    await s.store.annotate(s.op, { [ANNOTATION.revisions]: JSON.stringify(revisions) });
+    s.op = await s.store.recordProgress(s.op, { revisions });
   }
-  const revisions = revisionsBefore(s);
+  const revisions = revisionsBefore(s) ?? {};
   for (const c of certs) {
     const name = c.metadata!.name!;
     const got = await getCertificate(s, name);
@@ -48,7 +48,7 @@ export async function issueCertificates(s: StepScope, planned: DbObject): Promis
 /** Applies the planned Certificates; true once cert-manager has issued every one (Ready, not Issuing, current generation, re-issued when rotating). */
 export async function syncCertificates(s: StepScope, planned: DbObject, deadline: number): Promise<boolean> {
   if (s.ctx.clock.now() > deadline) throw new StepFailed('certificates were not issued in time');
-  const revisions = JSON.parse(s.op.metadata.annotations?.[ANNOTATION.revisions] ?? '{}') as Record<string, number>;
+  const revisions = revisionsBefore(s) ?? {};
   let allOk = true;
   let conds = s.op.status?.conditions ?? [];
   const now = new Date(s.ctx.clock.now());

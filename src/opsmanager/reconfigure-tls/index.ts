@@ -3,42 +3,20 @@
 // material on failure.
 import type { Result } from '../../kube/controller.ts';
 import { expectFor, applyState, rollPods } from '../rollout.ts';
-import { ANNOTATION, stepCondition, withCondition } from '../ops-status.ts';
-import { StepFailed, type OpsScope, type OpsType, type StepScope } from '../ops-type.ts';
+import { readProgress, stepCondition, withCondition } from '../ops-status.ts';
+import { type OpsScope, type OpsType, type StepScope } from '../ops-type.ts';
 import { issueCertificates, syncCertificates } from './certificates.ts';
 import { lastWorking, material, saveLastWorking, type Material } from './material.ts';
 import { planTls, type OpsTls, type StoredPlan } from './plan.ts';
-import { dropOldCA, pause, resume, rollPodsStep, trustBothCAs, updateDatabase, updatePetSets } from './apply.ts';
+import { readStoredPlan } from './stored-plan.ts';
+import { dropOldCA, pause, resume, rollPodsStep, subjectOf, trustBothCAs, updateDatabase, updatePetSets } from './apply.ts';
 import { conditionOf, needsMaterial, nextStep, type TlsStep } from './steps.ts';
+import { startWords, stepWords } from './words.ts';
 
+/** The plan recorded in status when the request started, checked against the spec (stored-plan.ts). */
 function storedPlan(s: OpsScope): StoredPlan {
-  const raw = s.op.metadata.annotations?.[ANNOTATION.plan];
-  if (!raw) throw new StepFailed('the request has no recorded plan');
-  return JSON.parse(raw) as StoredPlan;
-}
-
-/** The condition message and Event reason of each step once done (KubeDB's wording where it has one). */
-function doneMessage(step: TlsStep, kind: string, path: 'reload' | 'restart'): string {
-  switch (step) {
-    case 'Pause':
-      return 'Successfully paused database';
-    case 'IssueCertificates':
-      return 'successfully add issuing condition to all the certificates';
-    case 'SyncCertificates':
-      return 'Successfully synced all certificates';
-    case 'TrustBothCAs':
-      return 'every server, and every pooler in front of it, trusts the old and the new CA';
-    case 'UpdatePetSets':
-      return `successfully reconciled the ${kind} with TLS`;
-    case 'RollPods':
-      return path === 'reload' ? `Successfully reloaded ${kind} pods; each serves the new TLS state` : `Successfully Restarted ${kind} pods`;
-    case 'DropOldCA':
-      return 'the old CA is no longer trusted';
-    case 'UpdateDatabase':
-      return `Successfully updated ${kind}`;
-    case 'Resume':
-      return `Successfully updated ${kind} TLS`;
-  }
+  const raw = readProgress(s.op, s.ctx.clock.now()).plan;
+  return readStoredPlan(raw, { kind: s.kind.info.kind, spec: s.op.spec.tls as OpsTls | undefined, defaultAuth: s.kind.ops.defaultAuth(s.db) });
 }
 
 /** Steps bounded by spec.timeout (the others are single API writes). */
@@ -86,15 +64,16 @@ async function progress(s: StepScope): Promise<Result | void> {
       break;
     case 'Resume': {
       await resume(s);
-      const done = stepCondition('Successful', doneMessage(step, s.kind.info.kind, path), s.op.metadata.generation);
+      const done = stepCondition(condition, stepWords(step, path, subjectOf(s)).message, s.op.metadata.generation);
       s.op = await s.store.writeStatus(s.op, { ...withCondition(s.op, done, new Date(s.ctx.clock.now())), phase: 'Successful' });
-      await s.store.annotate(s.op, { [ANNOTATION.step]: null, [ANNOTATION.restarting]: null });
+      await s.store.recordProgress(s.op, { step: null, restarting: null });
       return;
     }
   }
   if (wait !== undefined) return { requeueAfterMs: wait };
-  // KubeDB records Pause's Event with reason Successful; every other step is its own reason.
-  await s.mark(stepCondition(condition, doneMessage(step, s.kind.info.kind, path), s.op.metadata.generation), step === 'Pause' ? 'Successful' : condition);
+  const words = stepWords(step, path, subjectOf(s));
+  await s.mark(stepCondition(condition, words.message, s.op.metadata.generation));
+  await s.event('Normal', words.done.reason, words.done.message);
   return { requeueAfterMs: 0 };
 }
 
@@ -115,9 +94,9 @@ export const reconfigureTls: OpsType = {
     const from = s.kind.ops.dbTls(s.db);
     const requested: OpsTls = s.op.spec.tls ?? {};
     const plan: StoredPlan = { ...planTls(from, requested, s.kind.ops.defaultAuth(s.db)), from };
-    await s.store.annotate(s.op, { [ANNOTATION.plan]: JSON.stringify(plan) });
+    s.op = await s.store.recordProgress(s.op, { plan: JSON.parse(JSON.stringify(plan)) as Record<string, unknown> });
     await saveLastWorking(s);
-    return `${s.kind.info.kind} ops-request has started to reconfigure tls for ${s.kind.info.kind} nodes`;
+    return startWords({ kind: s.kind.info.kind, opsKind: s.kind.info.opsKind, namespace: s.op.metadata.namespace!, db: s.db.metadata.name!, op: s.op.metadata.name! }).message;
   },
   progress,
   rollback,

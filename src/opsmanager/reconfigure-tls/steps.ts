@@ -8,6 +8,7 @@
 //     → RollPods (ReloadPods | RestartPods) → [DropOldCA] → UpdateDatabase → Resume
 import { isConditionTrue, type Condition } from '../../kube/conditions.ts';
 import type { TlsPlan } from './plan.ts';
+import { conditionType } from './words.ts';
 
 export type TlsStep =
   | 'Pause'
@@ -30,24 +31,9 @@ export interface TlsFacts {
   caChange?: boolean;
 }
 
-/** The condition type that records a step as done (KubeDB's names). */
+/** The condition type that records a step as done (KubeDB's names; words.ts). */
 export function conditionOf(step: TlsStep, path: TlsFacts['path']): string {
-  switch (step) {
-    case 'Pause':
-      return 'DatabasePauseSucceeded';
-    case 'IssueCertificates':
-      return 'IssueCertificatesSucceeded';
-    case 'SyncCertificates':
-      return 'CertificateSynced';
-    case 'TrustBothCAs':
-      return 'TrustBundleUpdated';
-    case 'RollPods':
-      return path === 'reload' ? 'ReloadPods' : 'RestartPods';
-    case 'Resume':
-      return 'Successful';
-    default:
-      return step; // UpdatePetSets, DropOldCA, UpdateDatabase
-  }
+  return conditionType(step, path);
 }
 
 /** Whether the step belongs to this request at all (else it is skipped). */

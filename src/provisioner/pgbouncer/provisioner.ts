@@ -26,7 +26,7 @@ export async function pgbouncerConfigFiles(ctx: ProvisionerContext, db: PgBounce
   const authName = db.spec.authSecret?.name || authSecretName(db.metadata.name!);
   const auth = await readSecret(ctx.kube, db.metadata.namespace!, authName);
   if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
-  const backend = await resolveBackend(ctx.kube, db.spec.database.databaseRef);
+  const backend = await resolveBackend(ctx.kube, db.spec.database.databaseRef, db.metadata.namespace!);
   const view = tlsOn ? pgbouncerTlsView(db) : { ...pgbouncerTlsView(db), sslMode: 'disable' as const };
   return renderPgBouncerFiles(db, view, backend, { name: auth.username || PGBOUNCER_ADMIN_USER, password: auth.password });
 }

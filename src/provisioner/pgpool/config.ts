@@ -4,7 +4,8 @@
 // so ca.pem is Pgpool's own CA followed by the backend's CA. Own CA first:
 // the guides read ca.pem's first certificate to check the issuer.
 import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';
-import { KUBEDB_PGPOOL_PATHS, PGPOOL_FILES, renderPgpoolConfig } from '../../engines/pgpool/index.ts';
+import { KUBEDB_PGPOOL_PATHS, PGPOOL_FILES, renderPgpoolConfig, type PgpoolBackend } from '../../engines/pgpool/index.ts';
+import { parsePgpoolTunables, type ParsedTunables } from '../../engines/pgpool/tunables.ts';
 import type { ClientAuthMode, SslMode, User } from '../../engines/types.ts';
 import type { PoolerBackend } from '../backend.ts';
 
@@ -12,6 +13,8 @@ export const PGPOOL_PORT = 9999;
 export const PGPOOL_PCP_PORT = 9595;
 export const PGPOOL_PCP_USER = 'pcp';
 export const CA_PEM_KEY = 'ca.pem';
+/** The key of spec.configuration (inline, or its secret) that holds the user's pgpool.conf settings. */
+export const PGPOOL_CONF_KEY = 'pgpool.conf';
 
 export interface PgpoolTlsView {
   sslMode: SslMode;
@@ -38,6 +41,29 @@ export interface PgpoolFilesInput {
   pcp: User;
   /** ca.crt of Pgpool's server certificate; empty without TLS. */
   ownCaPem: string;
+  /** spec.syncUsers: the backend's labelled user Secrets (backend.ts syncedUsers). */
+  syncedUsers?: User[];
+  /** spec.configuration's pgpool.conf, parsed. */
+  tunables?: Pick<ParsedTunables, 'settings' | 'managed'>;
+}
+
+/** The user's pgpool.conf texts (the config secret's, then inline: inline wins, as KubeDB's). */
+export function pgpoolUserConfig(texts: { source: string; text: string }[]): ParsedTunables {
+  const all: ParsedTunables = { settings: [], managed: [], errors: [] };
+  for (const t of texts) {
+    const p = parsePgpoolTunables(t.text, t.source);
+    all.settings.push(...p.settings);
+    all.managed.push(...p.managed);
+    all.errors.push(...p.errors);
+  }
+  return all;
+}
+
+/** KubeDB's backends: 0 the primary Service (ALWAYS_PRIMARY), 1 the standby Service, both load-balanced. */
+export function pgpoolBackends(b: PoolerBackend): PgpoolBackend[] {
+  const out: PgpoolBackend[] = [{ host: b.host, port: b.port }];
+  if (b.standbyHost) out.push({ host: b.standbyHost, port: b.port });
+  return out;
 }
 
 export function renderPgpoolFiles(i: PgpoolFilesInput): Record<string, string> {
@@ -48,9 +74,13 @@ export function renderPgpoolFiles(i: PgpoolFilesInput): Record<string, string> {
     sslMode: i.tls.sslMode,
     clientAuthMode: i.tls.clientAuthMode,
     paths: KUBEDB_PGPOOL_PATHS,
-    backends: [{ host: i.backend.host, port: i.backend.port }],
-    users: i.backend.users,
+    clusteringMode: 'streaming_replication',
+    backends: pgpoolBackends(i.backend),
+    checkUser: i.backend.superuser,
+    users: [...i.backend.users, ...(i.syncedUsers ?? [])],
     pcpUsers: [i.pcp],
+    tunables: i.tunables?.settings,
+    managed: i.tunables?.managed,
     version: '4.3',
   });
   const files: Record<string, string> = {};

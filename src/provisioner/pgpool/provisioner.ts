@@ -1,13 +1,14 @@
 // Pgpool: auth secret (the pcp user), Certificates, config secret (pgpool.conf,
 // pool_hba.conf, pool_passwd with every backend user, pcp.conf, ca.pem),
 // Services and the StatefulSet. The backend is the KubeDB Postgres in
-// spec.postgresRef, reached in raw mode at its primary Service.
+// spec.postgresRef, in streaming-replication mode as KubeDB runs it: its primary
+// Service is backend 0, its standby Service backend 1, reads balanced to both.
 import { k8s } from '../../kube/client.ts';
 import { authSecretName } from '../../api/shared/names.ts';
 import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';
 import type { KindInfo } from '../../kinds/info.ts';
 import { WaitFor, type ProvisionerContext } from '../context.ts';
-import { resolveBackend } from '../backend.ts';
+import { resolveBackend, syncedUsers } from '../backend.ts';
 import { catalogImage, createIfAbsent, readSecret } from '../objects.ts';
 import { dbRef, type DbObject, type KindProvisioner } from '../reconciler.ts';
 import { poolerHealth } from '../pgbouncer/health.ts';
@@ -16,7 +17,7 @@ import { buildServices } from '../specs/services.ts';
 import { buildStagedTlsSecret, type StagedTls } from '../specs/tls-staging.ts';
 import { certSecretNames, databaseCertificates, databaseSecrets, stageDatabase } from '../tls.ts';
 import { buildAppBinding } from '../specs/appbinding.ts';
-import { PGPOOL_PCP_USER, PGPOOL_PORT, pgpoolTlsView, renderPgpoolFiles } from './config.ts';
+import { PGPOOL_CONF_KEY, PGPOOL_PCP_USER, PGPOOL_PORT, pgpoolTlsView, pgpoolUserConfig, renderPgpoolFiles } from './config.ts';
 import { buildPgpoolStatefulSet } from './statefulset.ts';
 
 export type PgpoolDb = Pgpool & DbObject;
@@ -28,11 +29,28 @@ export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, m
   const authName = db.spec.authSecret?.name || authSecretName(db.metadata.name!);
   const auth = await readSecret(ctx.kube, ns, authName);
   if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
-  const backend = await resolveBackend(ctx.kube, { name: db.spec.postgresRef.name, namespace: db.spec.postgresRef.namespace || ns });
+  const backend = await resolveBackend(ctx.kube, { name: db.spec.postgresRef.name, namespace: db.spec.postgresRef.namespace || ns }, ns);
   const tls = material ? pgpoolTlsView(db) : { ...pgpoolTlsView(db), sslMode: 'disable' as const, clientAuthMode: pgpoolTlsView(db).clientAuthMode === 'cert' ? ('md5' as const) : pgpoolTlsView(db).clientAuthMode };
   // Pgpool's own trust bundle (the staged one: old and new CA during a change).
   const ownCaPem = material?.['ca.crt'] ?? '';
-  return renderPgpoolFiles({ tls, backend, pcp: { name: auth.username || PGPOOL_PCP_USER, password: auth.password }, ownCaPem });
+  const tunables = await pgpoolSpecConfig(ctx, db);
+  const synced = db.spec.syncUsers ? await syncedUsers(ctx.kube, backend) : [];
+  return renderPgpoolFiles({ tls, backend, pcp: { name: auth.username || PGPOOL_PCP_USER, password: auth.password }, ownCaPem, syncedUsers: synced, tunables });
+}
+
+/** spec.configuration: the pgpool.conf key of its secret, then of inline; a setting pgtls cannot take fails the apply with its name. */
+async function pgpoolSpecConfig(ctx: ProvisionerContext, db: PgpoolDb) {
+  const conf = db.spec.configuration as { secretName?: string; inline?: Record<string, string> } | undefined;
+  const texts: { source: string; text: string }[] = [];
+  if (conf?.secretName) {
+    const data = await readSecret(ctx.kube, db.metadata.namespace!, conf.secretName);
+    if (!data) throw new WaitFor(`secret ${conf.secretName} (spec.configuration.secretName)`);
+    if (data[PGPOOL_CONF_KEY]) texts.push({ source: `secret ${conf.secretName} ${PGPOOL_CONF_KEY}`, text: data[PGPOOL_CONF_KEY] });
+  }
+  if (conf?.inline?.[PGPOOL_CONF_KEY]) texts.push({ source: `spec.configuration.inline[${PGPOOL_CONF_KEY}]`, text: conf.inline[PGPOOL_CONF_KEY] });
+  const parsed = pgpoolUserConfig(texts);
+  if (parsed.errors.length) throw new Error(parsed.errors.join('; '));
+  return parsed;
 }
 
 async function applyPgpool(info: KindInfo, ctx: ProvisionerContext, db: PgpoolDb, staged?: StagedTls | null): Promise<void> {

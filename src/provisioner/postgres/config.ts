@@ -4,6 +4,7 @@
 import { KUBEDB_POSTGRES_DATA_DIR, renderPostgresConfig, type PostgresConfigInput } from '../../engines/postgres/index.ts';
 import type { ClientAuthMode, SslMode } from '../../engines/types.ts';
 import { governingServiceName } from '../specs/services.ts';
+import { databaseMarker } from '../../certs/policy.ts';
 
 export const PG_PORT = 5432;
 export const CONFIG_DIR = '/etc/config';
@@ -22,7 +23,10 @@ export function renderPostgresFiles(db: { name: string; namespace: string }, tls
     sslMode: tls.sslMode,
     clientAuthMode: tls.clientAuthMode,
     replicationUser: 'postgres',
-    settings: { hba_file: `${CONFIG_DIR}/pg_hba.conf`, wal_level: 'replica', max_wal_senders: 10, hot_standby: 'on' },
+    // Certificates log in only with this database's marker in their subject (certs/policy.ts).
+    certMarker: databaseMarker(db.namespace, db.name),
+    // ident_file is read at start only, so it is always set; its contents reload.
+    settings: { hba_file: `${CONFIG_DIR}/pg_hba.conf`, ident_file: `${CONFIG_DIR}/pg_ident.conf`, wal_level: 'replica', max_wal_senders: 10, hot_standby: 'on' },
   };
   const primary = renderPostgresConfig(base);
   const standby = renderPostgresConfig({
@@ -38,6 +42,7 @@ export function renderPostgresFiles(db: { name: string; namespace: string }, tls
     'primary.conf': primary.files.get('postgresql.conf')!,
     'standby.conf': standby.files.get('postgresql.conf')!,
     'pg_hba.conf': primary.files.get('pg_hba.conf')!,
+    'pg_ident.conf': primary.files.get('pg_ident.conf')!,
     // libpq passfile for replication: host:port:db:user:password.
     sslmode: `${tls.sslMode}\n`,
     pgpass: `*:*:*:postgres:${password.replace(/([:\\])/g, '\\$1')}\n`,

@@ -5,6 +5,7 @@ import { certSecretName } from '../../api/shared/names.ts';
 import type { KindInfo } from '../../kinds/info.ts';
 import { offshootLabels } from '../../kinds/info.ts';
 import { ownerReference, type DbRef } from './owner.ts';
+import { CertificatePolicyError, certificatePolicy, databaseMarker, tlsRequestProblems, type CertificatePolicy } from '../../certs/policy.ts';
 
 export interface CertificateObject {
   apiVersion: 'cert-manager.io/v1';
@@ -39,10 +40,30 @@ export interface CertificateInputs {
   /** Services (and the governing service's pod wildcard) the server cert covers. */
   services: string[];
   podDomains: string[];
+  /** Default: the policy the operator was started with (its flags). */
+  policy?: CertificatePolicy;
+}
+
+/** Every name a database's server certificate covers anyway: a requested SAN among these is always allowed. */
+export function ownCertificateNames(services: string[], namespace: string, podDomains: string[]): string[] {
+  return uniq([...serviceHosts(services, namespace), ...podDomains, 'localhost', '127.0.0.1', '::1']);
+}
+
+/**
+ * The subject of a client-side certificate: the user's, plus the database's
+ * marker as an organizational unit, which PostgreSQL's ident map requires
+ * next to the CN (see engines/postgres/ident.ts).
+ */
+function clientSubject(subject: CertificateSpec['subject'], db: DbRef): Record<string, unknown> {
+  return { ...(subject ?? {}), organizationalUnits: [...(subject?.organizationalUnits ?? []), databaseMarker(db.namespace, db.name)] };
 }
 
 export function buildCertificates(inp: CertificateInputs): CertificateObject[] {
   const { info, db, tls } = inp;
+  // Refused here as well as at admission, so no path (an ops request, an
+  // object admitted before the policy was set) applies a Certificate the policy refuses.
+  const problems = tlsRequestProblems(tls, ownCertificateNames(inp.services, db.namespace, inp.podDomains), inp.policy ?? certificatePolicy());
+  if (problems.length) throw new CertificatePolicyError('spec.tls', problems);
   const out: CertificateObject[] = [];
   for (const alias of aliasesOf(info, tls)) {
     const user = tls.certificates?.find((c) => c.alias === alias) ?? ({ alias } as CertificateSpec);
@@ -66,7 +87,8 @@ export function buildCertificates(inp: CertificateInputs): CertificateObject[] {
       if (user.dnsNames?.length) spec.dnsNames = user.dnsNames;
       if (user.ipAddresses?.length) spec.ipAddresses = user.ipAddresses;
     }
-    if (user.subject) spec.subject = user.subject;
+    if (alias !== 'server') spec.subject = clientSubject(user.subject, db);
+    else if (user.subject) spec.subject = user.subject;
     if (user.duration) spec.duration = user.duration;
     if (user.renewBefore) spec.renewBefore = user.renewBefore;
     if (user.uris?.length) spec.uris = user.uris;

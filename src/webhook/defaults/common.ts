@@ -20,7 +20,9 @@ export function defaultCommon(spec: CommonSpec, dbName: string): void {
   // A halted database keeps its data: KubeDB forces Halt (DoNotTerminate is refused by validation).
   if (spec.halted && spec.deletionPolicy !== 'DoNotTerminate') spec.deletionPolicy = 'Halt';
   spec.authSecret ??= {};
-  spec.authSecret.name ||= authSecretName(dbName);
+  // With generateName the name does not exist yet at mutation: nothing is derived
+  // from an empty one (no "-auth"); the provisioner derives it from the real name.
+  if (dbName) spec.authSecret.name ||= authSecretName(dbName);
   spec.authSecret.kind ||= 'Secret';
   spec.sslMode ??= spec.tls ? 'verify-full' : 'disable';
 }
@@ -41,5 +43,5 @@ export function defaultTls(tls: TLSConfig | undefined, dbName: string, aliases: 
   if (!tls.issuerRef) return;
   tls.certificates ??= [];
   for (const alias of aliases) if (!tls.certificates.some((c) => c.alias === alias)) tls.certificates.push({ alias });
-  for (const c of tls.certificates) c.secretName ||= certSecretName(dbName, c.alias);
+  if (dbName) for (const c of tls.certificates) c.secretName ||= certSecretName(dbName, c.alias);
 }

@@ -1,15 +1,20 @@
 // Validators every database kind shares (kubedb-api.md §2.1, §2.6).
+import { isDeepStrictEqual } from 'node:util';
 import { DELETION_POLICIES, SSL_MODES, type SslMode } from '../../api/shared/enums.ts';
 import type { TLSConfig } from '../../api/shared/tls.ts';
 import { forbidden, invalid, notFound, required, unsupported, type FieldError } from '../field-error.ts';
 import type { AdmissionFacts } from '../facts.ts';
 import { validateTlsConfig } from './tls.ts';
+import { validateImmutableFields, validateName } from './limits.ts';
+import { certificatePolicyErrors } from './certificate-policy.ts';
 
 export interface DatabaseLike {
   kind?: string;
-  metadata?: { name?: string; namespace?: string };
+  metadata?: { name?: string; namespace?: string; generateName?: string };
   spec: {
     version: string;
+    storage?: unknown;
+    authSecret?: { name?: string };
     replicas?: number;
     sslMode?: SslMode;
     tls?: TLSConfig;
@@ -55,7 +60,14 @@ export function validateTlsIssuer(db: DatabaseLike): FieldError[] {
 }
 
 export function tlsConfigValidator(aliases: readonly string[]) {
-  return (db: DatabaseLike): FieldError[] => validateTlsConfig(db.spec.tls, 'spec.tls', aliases);
+  return (db: DatabaseLike, old?: DatabaseLike): FieldError[] => [
+    ...validateTlsConfig(db.spec.tls, 'spec.tls', aliases),
+    // An unchanged TLS block is not re-judged (the policy may have tightened since it was admitted):
+    // otherwise no update — not even the operator's finalizer patch — could pass.
+    ...(old && isDeepStrictEqual(old.spec.tls, db.spec.tls)
+      ? []
+      : certificatePolicyErrors(db.spec.tls, 'spec.tls', { kind: db.kind, namespace: db.metadata?.namespace ?? '', name: db.metadata?.name ?? '' })),
+  ];
 }
 
 export function validateHalted(db: DatabaseLike): FieldError[] {
@@ -79,4 +91,9 @@ export function validateDelete(db: DatabaseLike): FieldError[] {
   return [forbidden('spec.deletionPolicy', `${who} has deletionPolicy "DoNotTerminate" and cannot be deleted; to delete it, first set spec.deletionPolicy to one of ${quoted(others)}`)];
 }
 
-export const commonDatabaseValidators = [validateVersion, validateSslMode, validateCertAuth, validateTlsIssuer, validateHalted] as const;
+/** The name is checked when the object is made (an existing object must stay editable and deletable). */
+export function validateNewName(db: DatabaseLike, _old: DatabaseLike | undefined, facts: AdmissionFacts): FieldError[] {
+  return facts.operation === 'CREATE' ? validateName(db) : [];
+}
+
+export const commonDatabaseValidators = [validateNewName, validateVersion, validateSslMode, validateCertAuth, validateTlsIssuer, validateHalted, validateImmutableFields] as const;

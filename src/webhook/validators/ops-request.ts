@@ -7,6 +7,8 @@ import type { AdmissionFacts } from '../facts.ts';
 import type { OpsRequest } from '../defaults/ops-request.ts';
 import type { Validator } from './types.ts';
 import { validateDuration, validateTlsConfig } from './tls.ts';
+import { validateOpsBounds } from './limits.ts';
+import { certificatePolicyErrors } from './certificate-policy.ts';
 import { POSTGRES_CERT_ALIASES } from './postgres.ts';
 import { PGBOUNCER_CERT_ALIASES } from './pgbouncer.ts';
 import { PGPOOL_CERT_ALIASES } from './pgpool.ts';
@@ -34,7 +36,7 @@ export const validateDatabaseRef: Validator<OpsRequest> = (ops, _old, facts) => 
   return [notFound('spec.databaseRef.name', ops.spec.databaseRef?.name ?? '', `no ${OPS_TARGET[kindOf(ops)].kind} of that name in namespace "${ops.metadata?.namespace ?? ''}"`)];
 };
 
-export const validateTimeout: Validator<OpsRequest> = (ops) => validateDuration(ops.spec.timeout, 'spec.timeout');
+export const validateTimeout: Validator<OpsRequest> = (ops) => [...validateDuration(ops.spec.timeout, 'spec.timeout'), ...validateOpsBounds(ops)];
 
 export const validateTlsPresent: Validator<OpsRequest> = (ops) => {
   if (!isTls(ops) || ops.spec.tls) return [];
@@ -43,7 +45,8 @@ export const validateTlsPresent: Validator<OpsRequest> = (ops) => {
 
 export const validateTlsBlock: Validator<OpsRequest> = (ops) => {
   if (!isTls(ops) || !ops.spec.tls) return [];
-  return validateTlsConfig(ops.spec.tls, 'spec.tls', ALIASES[kindOf(ops)]);
+  const target = { kind: ops.kind, namespace: ops.metadata?.namespace ?? '', name: ops.spec.databaseRef?.name ?? '' };
+  return [...validateTlsConfig(ops.spec.tls, 'spec.tls', ALIASES[kindOf(ops)]), ...certificatePolicyErrors(ops.spec.tls, 'spec.tls', target)];
 };
 
 const OPERATION_FIELDS = ['issuerRef', 'certificates', 'rotateCertificates', 'remove', 'sslMode', 'clientAuthMode'] as const;

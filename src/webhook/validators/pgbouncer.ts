@@ -3,6 +3,7 @@ import type { PgBouncer } from '../../api/kubedb.com/v1/pgbouncer.ts';
 import { invalid, required } from '../field-error.ts';
 import type { Validator } from './types.ts';
 import { commonDatabaseValidators, replicasValidator, tlsConfigValidator } from './database.ts';
+import { MAX_REPLICAS, validatePort } from './limits.ts';
 
 export const PGBOUNCER_CERT_ALIASES = ['server', 'client', 'metrics-exporter'] as const;
 
@@ -16,6 +17,7 @@ const validateDatabaseName: Validator<PgBouncer> = (pb) => {
 export const pgbouncerValidators: readonly Validator<PgBouncer>[] = [
   ...commonDatabaseValidators,
   tlsConfigValidator(PGBOUNCER_CERT_ALIASES),
-  replicasValidator(1),
+  replicasValidator(1, MAX_REPLICAS),
   validateDatabaseName,
+  (pb) => validatePort(pb.spec.connectionPool?.port, 'spec.connectionPool.port'),
 ];

@@ -1,9 +1,11 @@
 // Pgpool admission rules (KubeDB pkg/webhooks/kubedb/v1alpha2/pgpool.go, kubedb-api.md §2.4).
 // The backend's TLS is read from the Postgres object itself, not its AppBinding.
 import type { Pgpool } from '../../api/kubedb.com/v1alpha2/pgpool.ts';
-import { notFound, required } from '../field-error.ts';
+import { invalid, notFound, required } from '../field-error.ts';
+import { parsePgpoolTunables } from '../../engines/pgpool/tunables.ts';
 import type { Validator } from './types.ts';
 import { commonDatabaseValidators, replicasValidator, tlsConfigValidator } from './database.ts';
+import { MAX_REPLICAS } from './limits.ts';
 
 export const PGPOOL_CERT_ALIASES = ['server', 'client', 'metrics-exporter'] as const;
 
@@ -23,9 +25,22 @@ const validateBackend: Validator<Pgpool> = (pp, _old, facts) => {
   return [];
 };
 
+/** spec.configuration.inline's pgpool.conf: only settings pgtls applies, with values of their type. */
+const validateConfiguration: Validator<Pgpool> = (pp) => {
+  const text = (pp.spec.configuration as { inline?: Record<string, string> } | undefined)?.inline?.['pgpool.conf'];
+  if (text === undefined) return [];
+  const field = 'spec.configuration.inline[pgpool.conf]';
+  const p = parsePgpoolTunables(text, field);
+  const errs = p.errors.map((e) => invalid(field, text.length > 200 ? `${text.slice(0, 200)}…` : text, e.startsWith(field) ? e.slice(field.length + 2) : e));
+  const mode = p.managed.find(([k]) => k === 'backend_clustering_mode');
+  if (mode && mode[1] !== 'streaming_replication') errs.push(invalid(field, mode[1], 'backend_clustering_mode: pgtls runs Pgpool in streaming_replication mode only'));
+  return errs;
+};
+
 export const pgpoolValidators: readonly Validator<Pgpool>[] = [
   ...commonDatabaseValidators,
   tlsConfigValidator(PGPOOL_CERT_ALIASES),
-  replicasValidator(1, 9),
+  replicasValidator(1, MAX_REPLICAS),
   validateBackend,
+  validateConfiguration,
 ];

@@ -4,6 +4,7 @@ import { forbidden, invalid, required, type FieldError } from '../field-error.ts
 import { majorVersion } from '../facts.ts';
 import type { Validator } from './types.ts';
 import { commonDatabaseValidators, replicasValidator, tlsConfigValidator } from './database.ts';
+import { MAX_REPLICAS } from './limits.ts';
 
 export const POSTGRES_CERT_ALIASES = ['server', 'client', 'metrics-exporter', 'archiver'] as const;
 
@@ -31,7 +32,7 @@ const validateImmutable: Validator<Postgres> = (pg, old) => {
 export const postgresValidators: readonly Validator<Postgres>[] = [
   ...commonDatabaseValidators,
   tlsConfigValidator(POSTGRES_CERT_ALIASES),
-  replicasValidator(1),
+  replicasValidator(1, MAX_REPLICAS),
   validateStorage,
   validateScram,
   validateImmutable,

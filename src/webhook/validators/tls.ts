@@ -2,6 +2,7 @@
 import type { TLSConfig, CertificateSpec } from '../../api/shared/tls.ts';
 import { CERT_MANAGER_GROUP, ISSUER_KINDS } from '../../api/shared/enums.ts';
 import { duplicate, invalid, required, unsupported, type FieldError } from '../field-error.ts';
+import { validateCertificateTimes } from './limits.ts';
 
 type IssuerRef = { apiGroup?: string; kind?: string; name?: string };
 
@@ -30,6 +31,7 @@ function validateCertificate(c: CertificateSpec, path: string, aliases: readonly
   errs.push(...validateIssuerRef(c.issuerRef, `${path}.issuerRef`));
   errs.push(...validateDuration(c.duration, `${path}.duration`));
   errs.push(...validateDuration(c.renewBefore, `${path}.renewBefore`));
+  errs.push(...validateCertificateTimes(c, path));
   return errs;
 }
 

@@ -38,19 +38,27 @@ describe('generated CRDs', () => {
   });
 
   it('has the short names, categories, printer columns and status subresource of KubeDB', () => {
-    const cases: [string, string, string[]][] = [
-      ['postgreses.kubedb.com', 'pg', ['Version', 'Status', 'Age']],
-      ['pgbouncers.kubedb.com', 'pb', ['Version', 'Status', 'Age']],
-      ['pgpools.kubedb.com', 'pp', ['Version', 'Status', 'Age']],
-      ['postgresopsrequests.ops.kubedb.com', 'pgops', ['Type', 'Status', 'Age']],
-      ['pgbounceropsrequests.ops.kubedb.com', 'pbops', ['Type', 'Status', 'Age']],
-      ['pgpoolopsrequests.ops.kubedb.com', 'ppops', ['Type', 'Status', 'Age']],
-      ['postgresversions.catalog.kubedb.com', 'pgversion', ['Version', 'DB_IMAGE', 'Age']],
+    // KubeDB's CRDs (kubedb/apimachinery crds/, the release of the guides, v2025.7.30): name, jsonPath, type.
+    const V = ['Version', '.spec.version', 'string'];
+    const S = ['Status', '.status.phase', 'string'];
+    const A = ['Age', '.metadata.creationTimestamp', 'date'];
+    const T = ['Type', '.spec.type', 'string'];
+    const D = ['Deprecated', '.spec.deprecated', 'boolean'];
+    const cases: [string, string, string[][]][] = [
+      ['postgreses.kubedb.com', 'pg', [V, S, A]],
+      ['pgbouncers.kubedb.com', 'pb', [V, S, A]],
+      ['pgpools.kubedb.com', 'pp', [['Type', '.apiVersion', 'string'], V, S, A]],
+      ['postgresopsrequests.ops.kubedb.com', 'pgops', [T, S, A]],
+      ['pgbounceropsrequests.ops.kubedb.com', 'pbops', [T, S, A]],
+      ['pgpoolopsrequests.ops.kubedb.com', 'ppops', [T, S, A]],
+      ['postgresversions.catalog.kubedb.com', 'pgversion', [V, ['Distribution', '.spec.distribution', 'string'], ['DB_IMAGE', '.spec.db.image', 'string'], D, A]],
+      ['pgbouncerversions.catalog.kubedb.com', 'pbversion', [V, ['PGBOUNCER_IMAGE', '.spec.pgBouncer.image', 'string'], D, A]],
+      ['pgpoolversions.catalog.kubedb.com', 'ppversion', [V, ['PGPOOL_IMAGE', '.spec.pgpool.image', 'string'], D, A]],
     ];
     for (const [name, short, cols] of cases) {
       const s = crd(name);
       assert.deepEqual(s.names.shortNames, [short]);
-      assert.deepEqual(s.versions[0]!.additionalPrinterColumns.map((c) => c.name), cols);
+      assert.deepEqual(s.versions[0]!.additionalPrinterColumns.map((c) => [c.name, c.jsonPath, (c as { type?: string }).type]), cols, name);
       if (!name.includes('catalog')) assert.ok(s.versions[0]!.subresources, `${name} status subresource`);
     }
     assert.deepEqual(crd('postgreses.kubedb.com').names.categories, ['datastore', 'kubedb', 'appscode', 'all']);

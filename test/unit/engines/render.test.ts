@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderPostgresConfig, renderPgHba, primaryConninfo, type PostgresConfigInput } from '../../../src/engines/postgres/index.ts';
 import { renderPgBouncerConfig, type PgBouncerConfigInput } from '../../../src/engines/pgbouncer/index.ts';
-import { renderPgpoolConfig, renderPcpConf, type PgpoolConfigInput } from '../../../src/engines/pgpool/index.ts';
+import { parsePgpoolTunables, renderPgpoolConfig, renderPcpConf, type PgpoolConfigInput } from '../../../src/engines/pgpool/index.ts';
 
 const listen = { address: '*', port: 5432, socketDir: '/var/run/postgresql' };
 
@@ -135,12 +135,86 @@ describe('Pgpool rendering', () => {
       "ssl_ca_cert = '/opt/pgpool-II/tls/ca.pem'",
       "ssl_key = '/opt/pgpool-II/tls/tls.key'",
       "ssl_cert = '/opt/pgpool-II/tls/tls.crt'",
-      "backend_clustering_mode = 'raw'",
+      "backend_clustering_mode = 'streaming_replication'",
       "backend_hostname0 = 'ha-postgres.demo.svc'",
       'backend_port0 = 5432',
       'enable_pool_hba = on',
       "socket_dir = '/var/run/pgpool'",
     ]) assert.ok(conf.includes(line), `missing ${line}`);
+  });
+
+  it("streaming replication: the guide's backend, pool and load-balancing lines, in KubeDB's order", () => {
+    const conf = renderPgpoolConfig({
+      ...base,
+      sslMode: 'disable',
+      clientAuthMode: 'md5',
+      backends: [{ host: 'ha-postgres.demo.svc', port: 5432 }, { host: 'ha-postgres-standby.demo.svc', port: 5432 }],
+      checkUser: 'postgres',
+    }).files.get('pgpool.conf')!.split('\n');
+    // The Pgpool ReconfigureTLS guide's `cat /opt/pgpool-II/etc/pgpool.conf`, line for line (listen and
+    // socket lines aside: the renderer was given '*' and the guide's socket dir).
+    const guide = [
+      "backend_hostname0 = 'ha-postgres.demo.svc'",
+      'backend_port0 = 5432',
+      'backend_weight0 = 1',
+      "backend_flag0 = 'ALWAYS_PRIMARY|DISALLOW_TO_FAILOVER'",
+      "backend_hostname1 = 'ha-postgres-standby.demo.svc'",
+      'backend_port1 = 5432',
+      'backend_weight1 = 1',
+      "backend_flag1 = 'DISALLOW_TO_FAILOVER'",
+      'enable_pool_hba = on',
+      'port = 9999',
+      "socket_dir = '/var/run/pgpool'",
+      'pcp_port = 9595',
+      "pcp_socket_dir = '/var/run/pgpool'",
+      'log_per_node_statement = on',
+      'sr_check_period = 0',
+      'health_check_period = 0',
+      "backend_clustering_mode = 'streaming_replication'",
+      'num_init_children = 5',
+      'max_pool = 15',
+      'child_life_time = 300',
+      'child_max_connections = 0',
+      'connection_life_time = 0',
+      'client_idle_limit = 0',
+      'connection_cache = on',
+      'load_balance_mode = on',
+      "ssl = 'off'",
+      "failover_on_backend_error = 'off'",
+      "log_min_messages = 'warning'",
+      "statement_level_load_balance = 'off'",
+      "memory_cache_enabled = 'off'",
+      "allow_clear_text_frontend_auth = 'false'",
+    ];
+    const at = guide.map((l) => conf.indexOf(l));
+    guide.forEach((l, n) => assert.ok(at[n]! >= 0, `missing ${l}`));
+    assert.deepEqual([...at].sort((a, b) => a - b), at, 'in the guide\'s order');
+    // The checks log in as the backend's superuser, the password looked up in pool_passwd.
+    for (const l of ["sr_check_user = 'postgres'", "sr_check_password = ''", "health_check_user = 'postgres'", "health_check_password = ''"]) assert.ok(conf.includes(l), `missing ${l}`);
+  });
+
+  it('spec.configuration settings override the defaults once each; a managed key must match; raw mode stays for one backend', () => {
+    const p = parsePgpoolTunables('num_init_children=6\nmax_pool = 65\n# comment\nchild_life_time=400\nbackend_clustering_mode=\'streaming_replication\'\nload_balance_mode=off\n', 'inline');
+    assert.deepEqual(p.errors, []);
+    const conf = renderPgpoolConfig({ ...base, tunables: p.settings, managed: p.managed }).files.get('pgpool.conf')!;
+    for (const l of ['num_init_children = 6', 'max_pool = 65', 'child_life_time = 400', 'load_balance_mode = off']) assert.equal(conf.split('\n').filter((x) => x === l).length, 1, l);
+    assert.doesNotMatch(conf, /^num_init_children = 5$/m);
+    assert.throws(() => renderPgpoolConfig({ ...base, managed: [['ssl', 'off']] }), /"ssl" is set by pgtls \(to "on"\); remove it from spec.configuration/);
+    assert.throws(() => renderPgpoolConfig({ ...base, managed: [['backend_hostname0', 'elsewhere']] }), /backend_hostname0/);
+    const raw = renderPgpoolConfig({ ...base, clusteringMode: 'raw' }).files.get('pgpool.conf')!;
+    assert.match(raw, /^backend_clustering_mode = 'raw'$/m);
+    assert.match(raw, /^load_balance_mode = off$/m);
+    assert.match(raw, /^backend_flag0 = 'DISALLOW_TO_FAILOVER'$/m);
+  });
+
+  it('spec.configuration: unknown keys, bad values and zero pools are errors naming the key', () => {
+    const p = parsePgpoolTunables('num_init_children = many\nmax_pool = 0\nfoo_bar = 1\nconnection_cache = maybe\nnot a line', 'inline');
+    assert.equal(p.errors.length, 5, p.errors.join('\n'));
+    assert.match(p.errors.join('\n'), /num_init_children must be a non-negative integer, got "many"/);
+    assert.match(p.errors.join('\n'), /"foo_bar" is not a setting pgtls applies; supported: num_init_children, max_pool/);
+    assert.match(p.errors.join('\n'), /connection_cache must be on or off/);
+    assert.match(p.errors.join('\n'), /max_pool must be at least 1/);
+    assert.match(p.errors.join('\n'), /line 5: expected "key = value"/);
   });
 
   it('TLS off: ssl = \'off\' as in the guide, no cert paths; 4.4+ socket names', () => {

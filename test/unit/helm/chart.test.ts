@@ -14,7 +14,7 @@ import { CHART_DIR, documentedValues, renderChartFiles, renderReadme } from '../
 import { chartPath, helmMissing, runHelm, runHelmOk } from '../../../src/install/helm.ts';
 import { chartInstallArgs } from '../../../src/install/local-chart.ts';
 import { operatorImageRef } from '../../../src/install/operator-image.ts';
-import { operatorClusterRole } from '../../../src/operator/rbac.ts';
+import { operatorClusterRules, operatorNamespaceRules } from '../../../src/operator/rbac.ts';
 import { webhookCertObjects } from '../../../src/operator/webhook-cert.ts';
 import { buildMutatingWebhookConfiguration, buildValidatingWebhookConfiguration } from '../../../src/webhook/registration.ts';
 
@@ -89,18 +89,28 @@ describe('helm lint and template', { skip: skipHelm }, () => {
     assert.match(r.stdout, /0 chart\(s\) failed/);
   });
 
-  it('renders the operator: ServiceAccount, ClusterRole from src/operator/rbac.ts bound to it, 2 hardened replicas, PDB, Services', async () => {
+  it('renders the operator: ServiceAccount, ClusterRole and Role from src/operator/rbac.ts bound to it, 2 hardened replicas, PDB, Services', async () => {
     const objs = await template();
     const kinds = objs.map((o) => o.kind).sort();
-    for (const k of ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Service', 'Issuer', 'Certificate', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'PostgresVersion']) {
+    for (const k of ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'PodDisruptionBudget', 'Service', 'Issuer', 'Certificate', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'PostgresVersion']) {
       assert.ok(kinds.includes(k), `${k} rendered`);
     }
     for (const k of ['ServiceMonitor', 'PrometheusRule', 'NetworkPolicy']) assert.ok(!kinds.includes(k), `${k} is off by default`);
     const role = find(objs, 'ClusterRole')!;
-    assert.deepEqual(role.rules, (operatorClusterRole() as unknown as { rules: unknown }).rules);
-    const binding = find(objs, 'ClusterRoleBinding')! as Obj & { subjects: { kind: string; name: string; namespace: string }[]; roleRef: { name: string } };
+    const json = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
+    assert.deepEqual(role.rules, json(operatorClusterRules()));
+    type Binding = Obj & { subjects: { kind: string; name: string; namespace: string }[]; roleRef: { kind: string; name: string } };
+    const binding = find(objs, 'ClusterRoleBinding')! as Binding;
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'pgtls', namespace: 'pgtls-system' }]);
     assert.equal(binding.roleRef.name, role.metadata.name);
+    // What only the operator owns (Lease, webhook Issuers, readiness dry run): in the release namespace only.
+    const nsRole = find(objs, 'Role')!;
+    assert.equal(nsRole.metadata.namespace, 'pgtls-system');
+    assert.deepEqual(nsRole.rules, json(operatorNamespaceRules()));
+    const nsBinding = find(objs, 'RoleBinding')! as Binding;
+    assert.equal(nsBinding.metadata.namespace, 'pgtls-system');
+    assert.deepEqual(nsBinding.subjects, binding.subjects);
+    assert.deepEqual([nsBinding.roleRef.kind, nsBinding.roleRef.name], ['Role', nsRole.metadata.name]);
 
     type Pod = { securityContext: Record<string, unknown>; serviceAccountName: string; containers: { args: string[]; securityContext: Record<string, unknown>; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } }; volumeMounts: { mountPath: string }[] }[]; affinity?: unknown };
     const dep = find(objs, 'Deployment')! as Obj & { spec: { replicas: number; template: { spec: Pod } } };
@@ -131,6 +141,20 @@ describe('helm lint and template', { skip: skipHelm }, () => {
     const known = new Set([...help.matchAll(/(--[a-z-]+)/g)].map((m) => m[1]!));
     for (const f of flags) assert.ok(known.has(f.split('=')[0]!), `${f} is a flag of pgtls operator`);
     assert.ok(flags.includes('--no-leader-elect') && flags.includes('--lease-namespace=x'));
+  });
+
+  it('certificate policy and worker values become the operator\'s flags', async () => {
+    const args = async (...set: string[]) => {
+      const dep = find(await template(...set), 'Deployment')! as Obj & { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+      return dep.spec.template.spec.containers[0]!.args;
+    };
+    const byDefault = await args();
+    for (const f of ['--workers=4', '--ops-workers=4', '--resync=30']) assert.ok(byDefault.includes(f), f);
+    assert.ok(!byDefault.some((a) => a.startsWith('--allow-certificate-names') || a.startsWith('--allowed-cluster-issuers')), 'no policy flags by default (any ClusterIssuer, own names only)');
+    const set = await args('certificatePolicy.allowCertificateNames={*.db.example.com,10.0.0.0/8}', 'certificatePolicy.allowedClusterIssuers={ca-a,ca-b}', 'workers=8', 'opsWorkers=2', 'resyncSeconds=60');
+    for (const f of ['--allow-certificate-names=*.db.example.com,10.0.0.0/8', '--allowed-cluster-issuers=ca-a,ca-b', '--workers=8', '--ops-workers=2', '--resync=60']) assert.ok(set.includes(f), `${f} in ${set.join(' ')}`);
+    // An empty list allows no ClusterIssuer at all, which differs from leaving the value unset.
+    assert.ok((await args('certificatePolicy.allowedClusterIssuers={}')).includes('--allowed-cluster-issuers='));
   });
 
   it('webhook objects are what the operator applies itself (same names and specs; caBundle left to the operator)', async () => {

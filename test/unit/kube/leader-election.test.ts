@@ -39,7 +39,11 @@ describe('LeaderElector', () => {
     const clock = new FakeClock();
     const k = new FakeKube(clock);
     k.seed({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'op', namespace: 'ns' }, spec: { holderIdentity: 'old', leaseDurationSeconds: 15, renewTime: microTime(clock.now() - 60_000) } });
-    const results = await Promise.all([new LeaderElector(k, cfg('a'), clock).tryAcquireOrRenew(), new LeaderElector(k, cfg('b'), clock).tryAcquireOrRenew()]);
+    const [a, b] = [new LeaderElector(k, cfg('a'), clock), new LeaderElector(k, cfg('b'), clock)];
+    // Both see the stale lease, then wait a lease duration by their own clocks.
+    assert.deepEqual([await a.tryAcquireOrRenew(), await b.tryAcquireOrRenew()], [false, false]);
+    clock.advance(15_000);
+    const results = await Promise.all([a.tryAcquireOrRenew(), b.tryAcquireOrRenew()]);
     assert.deepEqual(results.sort(), [false, true]);
   });
 

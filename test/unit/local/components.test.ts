@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildComponents, nodeNetworkEnabled } from '../../../src/local/controlplane/cluster.ts';
+import { parse } from 'yaml';
+import { buildComponents, clusterComponents, nodeNetworkEnabled } from '../../../src/local/controlplane/cluster.ts';
+import { admissionConfig, WEBHOOK_CLIENT, webhookKubeconfig } from '../../../src/local/controlplane/webhook-client.ts';
 import { newClusterConfig, portsFrom } from '../../../src/local/controlplane/config.ts';
 import { pkiFiles } from '../../../src/local/controlplane/pki.ts';
 import { homeLayout } from '../../../src/local/home.ts';
@@ -42,6 +44,18 @@ describe('control-plane component records', () => {
     assert.equal(flag('kube-apiserver', 'endpoint-reconciler-type'), 'none');
     assert.equal(flag('etcd', 'client-cert-auth'), 'true');
     assert.match(flag('kube-controller-manager', 'controllers')!, /-endpointslice,-endpointslicemirroring/);
+  });
+
+  it('make the API server present a client certificate to webhooks, and the operator require it (issue 11 item 3)', () => {
+    assert.equal(flag('kube-apiserver', 'admission-control-config-file'), '/h/admission-config.yaml');
+    const conf = parse(admissionConfig('/h/admission-webhook.kubeconfig')) as { kind: string; plugins: { name: string; configuration: { kubeConfigFile: string } }[] };
+    assert.equal(conf.kind, 'AdmissionConfiguration');
+    assert.deepEqual(conf.plugins.map((p) => [p.name, p.configuration.kubeConfigFile]), [['ValidatingAdmissionWebhook', '/h/admission-webhook.kubeconfig'], ['MutatingAdmissionWebhook', '/h/admission-webhook.kubeconfig']]);
+    const kc = parse(webhookKubeconfig('/h/pki/c.crt', '/h/pki/c.key')) as { users: { name: string; user: Record<string, string> }[] };
+    assert.deepEqual(kc.users, [{ name: '*', user: { 'client-certificate': '/h/pki/c.crt', 'client-key': '/h/pki/c.key' } }]);
+    const op = clusterComponents(newClusterConfig(versions, 30000), layout, pkiFiles('/h/pki'), binaryPaths(versions, '/cache')).find((c) => c.name === 'operator')!;
+    assert.ok(op.args.includes('--webhook-client-ca=/h/pki/ca.crt'));
+    assert.ok(op.args.includes(`--webhook-client-name=${WEBHOOK_CLIENT.commonName}`));
   });
 
   it('take binaries from the cache by version', () => {

@@ -3,9 +3,13 @@
 // of a request that cannot finish, and queueing. No cluster; a few seconds.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeApiError } from '../../../src/kube/api.ts';
+import { KubeApiError, type KubeObject } from '../../../src/kube/api.ts';
 import { isConditionTrue } from '../../../src/kube/conditions.ts';
 import { bundleFingerprints, fingerprint256 } from '../../../src/certs/index.ts';
+import { readSecret } from '../../../src/provisioner/objects.ts';
+import { postgres } from '../../../src/kinds/index.ts';
+import { renewalHooks } from '../../../src/operator/controllers.ts';
+import { DatabaseReconciler } from '../../../src/provisioner/reconciler.ts';
 import { NS, World } from './world.ts';
 
 const ROTATE_STEPS = ['ReconfigureTLS', 'DatabasePauseSucceeded', 'IssueCertificatesSucceeded', 'CertificateSynced', 'UpdatePetSets', 'ReloadPods', 'UpdateDatabase', 'Successful'];
@@ -86,7 +90,7 @@ describe('OpsReconciler: ReconfigureTLS', () => {
       assert.deepEqual(await w.steps('rot'), ROTATE_STEPS);
       await servesStaged(w);
       assert.equal(isConditionTrue((await w.db()).status?.conditions, 'Paused'), false);
-      assert.equal((await w.ops('rot')).metadata.annotations?.['ops.pgtls.dev/retries'], undefined, 'a crash is not a failed attempt');
+      assert.equal((await w.ops('rot')).status?.progress?.retries, undefined, 'a crash is not a failed attempt');
     });
   }
 
@@ -117,7 +121,7 @@ describe('OpsReconciler: ReconfigureTLS', () => {
     let failures = 0;
     w.kube.intercept((verb, ref) => (verb === 'exec' && ref.name === 'pg-1' && failures++ < 2 ? new Error('connection reset') : undefined));
     assert.equal(await w.run('flaky'), 'Successful');
-    assert.equal((await w.ops('flaky')).metadata.annotations?.['ops.pgtls.dev/retries'], '2');
+    assert.equal((await w.ops('flaky')).status?.progress?.retries, 2);
   });
 
   it('queueing: an older pending request of the same type is Skipped; another waits while one is Progressing', async () => {
@@ -151,5 +155,236 @@ describe('OpsReconciler: ReconfigureTLS', () => {
     assert.equal(await w.run('dis'), 'Failed');
     assert.match((await w.ops('dis')).status!.conditions![0]!.message!, /use remove: true/);
     assert.equal(isConditionTrue((await w.db()).status?.conditions, 'Paused'), false, 'never paused');
+  });
+});
+
+describe('OpsReconciler: poolers in other namespaces (issue 11 item 1)', () => {
+  /** A PgBouncer in team-a in front of demo/pg, its one pod not ready. */
+  function pooler(w: World): void {
+    w.kube.seed({ apiVersion: 'catalog.kubedb.com/v1alpha1', kind: 'PgBouncerVersion', metadata: { name: '1.18.0' }, spec: { version: '1.18.0', pgBouncer: { image: 'pgbouncer:1.18.0' } } });
+    w.kube.seed({
+      apiVersion: 'kubedb.com/v1',
+      kind: 'PgBouncer',
+      metadata: { name: 'pb', namespace: 'team-a', uid: 'pb-uid', finalizers: ['kubedb.com'] },
+      spec: { version: '1.18.0', replicas: 1, sslMode: 'disable', database: { syncUsers: true, databaseName: 'postgres', databaseRef: { namespace: NS, name: 'pg' } }, connectionPool: { port: 5432, authType: 'md5' } },
+      status: { phase: 'NotReady' },
+    });
+    w.kube.seed({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'pb', namespace: 'team-a', uid: 'pb-sts-uid' }, spec: {} });
+    w.kube.seed({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: 'pb-0', namespace: 'team-a', labels: { 'app.kubernetes.io/name': 'pgbouncers.kubedb.com', 'app.kubernetes.io/instance': 'pb', 'app.kubernetes.io/managed-by': 'kubedb.com' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'pb', uid: 'pb-sts-uid', controller: true }] },
+      spec: { containers: [{ name: 'pgbouncer' }] },
+      status: { conditions: [{ type: 'Ready', status: 'False' }] },
+    });
+  }
+
+  it('a CA change of the backend is neither failed nor blocked by a pooler in a namespace it does not accept', async () => {
+    const w = new World();
+    await w.setup('ca-a');
+    pooler(w);
+    w.createOps('chg', { issuerRef: { name: 'ca-b', kind: 'Issuer', apiGroup: 'cert-manager.io' } });
+    assert.equal(await w.run('chg'), 'Successful');
+    assert.deepEqual(await w.steps('chg'), CA_STEPS);
+    assert.equal(w.kube.peek('v1', 'Secret', 'pb-config', 'team-a'), undefined, 'nothing rendered for the foreign pooler');
+  });
+
+  it('a pooler the backend accepts is part of the change (here its pod is not ready, so the change cannot finish)', async () => {
+    const w = new World();
+    await w.setup('ca-a');
+    pooler(w);
+    await w.kube.patch({ apiVersion: 'kubedb.com/v1', kind: 'Postgres', name: 'pg', namespace: NS }, { metadata: { annotations: { 'pgtls.dev/allowed-pooler-namespaces': 'team-a' } } });
+    w.createOps('chg', { issuerRef: { name: 'ca-b', kind: 'Issuer', apiGroup: 'cert-manager.io' } });
+    assert.equal(await w.run('chg'), 'Failed');
+    assert.match((await w.ops('chg')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False')!.message!, /pod pb-0 is not ready|step TrustBundleUpdated did not finish within/);
+  });
+});
+
+describe('OpsReconciler: progress cannot be forged (issue 11 item 2)', () => {
+  const opsRef = (name: string) => ({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: 'PostgresOpsRequest', name, namespace: NS });
+  /** The rendered pg_hba.conf (asserted present, so a check on it cannot pass vacuously). */
+  const hba = async (w: World) => {
+    const text = (await readSecret(w.kube, NS, 'pg-config'))?.['pg_hba.conf'];
+    assert.match(text ?? '', /^hostssl\s/m, 'pg_hba.conf rendered');
+    return text!;
+  };
+
+  /** Reconciles until the plan is recorded (the request is Progressing). */
+  async function started(w: World, name: string) {
+    const r = w.reconciler();
+    for (let i = 0; i < 10 && (await w.ops(name)).status?.progress?.plan === undefined; i++) await r.reconcile({ namespace: NS, name });
+    assert.ok((await w.ops(name)).status?.progress?.plan, 'plan recorded in status');
+    return r;
+  }
+
+  it('the old annotations steer nothing: a forged plan, step and retry count there are ignored', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('rot', { rotateCertificates: true });
+    const forged = { operation: 'update', rotate: false, from: { sslMode: 'verify-full', clientAuthMode: 'md5' }, next: { sslMode: 'verify-full', clientAuthMode: 'trust' } };
+    await w.kube.patch(opsRef('rot'), { metadata: { annotations: { 'ops.pgtls.dev/plan': JSON.stringify(forged), 'ops.pgtls.dev/retries': '-100', 'ops.pgtls.dev/step': 'Resume@2000-01-01T00:00:00Z' } } });
+    assert.equal(await w.run('rot'), 'Successful');
+    assert.deepEqual(await w.steps('rot'), ROTATE_STEPS);
+    assert.doesNotMatch(await hba(w), /^host\S*\s.*\strust$/m);
+    assert.equal((await w.ops('rot')).status?.progress?.retries, undefined);
+  });
+
+  it('a plan in status that does not match the spec (clientAuthMode trust) fails the request; no trust line is written', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('rot', { rotateCertificates: true });
+    const r = await started(w, 'rot');
+    const op = await w.ops('rot');
+    const plan = structuredClone(op.status!.progress!.plan) as { next: { clientAuthMode: string } };
+    plan.next.clientAuthMode = 'trust';
+    await w.kube.patchStatus(opsRef('rot'), { progress: { plan } });
+    assert.equal(await w.run('rot', r), 'Failed');
+    const failed = (await w.ops('rot')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False');
+    assert.match(failed?.message ?? '', /the recorded plan \(status\.progress\.plan\) is not valid: next\.clientAuthMode: Unsupported value: "trust"/);
+    const text = await hba(w);
+    assert.doesNotMatch(text, /^host\S*\s.*\strust$/m, 'no TCP trust rule');
+    assert.equal(isConditionTrue((await w.db()).status?.conditions, 'Paused'), false, 'resumed');
+  });
+
+  it('a plan in status that is well-formed but means something else (rotation turned into a removal) fails the request', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('rot', { rotateCertificates: true });
+    const r = await started(w, 'rot');
+    const plan = structuredClone((await w.ops('rot')).status!.progress!.plan) as Record<string, unknown>;
+    await w.kube.patchStatus(opsRef('rot'), { progress: { plan: { ...plan, operation: 'remove', rotate: false, next: { sslMode: 'disable', clientAuthMode: 'md5' } } } });
+    assert.equal(await w.run('rot', r), 'Failed');
+    assert.match((await w.ops('rot')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False')!.message!, /does not match the request's spec/);
+    assert.ok((await w.staged())?.['server.crt'], 'TLS still staged');
+  });
+
+  it('a negative retry count in status does not buy endless retries: the request fails at the first error', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('flaky', { rotateCertificates: true }, { maxRetries: 2 });
+    const r = await started(w, 'flaky');
+    await w.kube.patchStatus(opsRef('flaky'), { progress: { retries: -1000 } });
+    let failures = 0;
+    w.kube.intercept((verb, ref) => (verb === 'exec' && ref.name === 'pg-1' && failures++ < 50 ? new Error('connection reset') : undefined));
+    assert.equal(await w.run('flaky', r), 'Failed');
+    assert.ok(failures <= 2, `retried ${failures} times`);
+    assert.match((await w.ops('flaky')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False')!.message!, /status\.progress\.retries: Invalid value: -1000: must be a whole number from 0 to 10/);
+  });
+
+  it('a step clock set in the future (to dodge spec.timeout) fails the request', async () => {
+    const w = new World();
+    await w.setup('ca-a');
+    w.broken.add('ca-z');
+    w.createOps('bad', { issuerRef: { name: 'ca-z', kind: 'Issuer', apiGroup: 'cert-manager.io' } }, { timeout: '30s' });
+    const r = await started(w, 'bad');
+    await r.reconcile({ namespace: NS, name: 'bad' });
+    await w.kube.patchStatus(opsRef('bad'), { progress: { step: { name: 'SyncCertificates', startedAt: '2100-01-01T00:00:00Z' } } });
+    assert.equal(await w.run('bad', r, 20), 'Failed');
+    assert.match((await w.ops('bad')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False')!.message!, /status\.progress\.step\.startedAt: Invalid value: "2100-01-01T00:00:00Z": must be a time that has passed/);
+  });
+});
+
+describe('OpsReconciler: no database left paused (issue 11 items 3, 5, 7)', () => {
+  const opsRef = (name: string) => ({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: 'PostgresOpsRequest', name, namespace: NS });
+  const paused = async (w: World) => isConditionTrue((await w.db()).status?.conditions, 'Paused');
+
+  /** Reconciles until the database is paused by the request (and the last working copy is saved). */
+  async function untilPaused(w: World, name: string) {
+    const r = w.reconciler();
+    for (let i = 0; i < 20 && !(await paused(w)); i++) {
+      await r.reconcile({ namespace: NS, name });
+      await w.certManager();
+    }
+    assert.ok(await paused(w), 'paused by the request');
+    return r;
+  }
+
+  it('deleting a Progressing request rolls back, resumes the database, removes its last working copy, then lets it go', async () => {
+    const w = new World();
+    await w.setup('ca-a');
+    const before = w.served.get('pg-0');
+    w.createOps('chg', { issuerRef: { name: 'ca-b', kind: 'Issuer', apiGroup: 'cert-manager.io' } });
+    const r = await untilPaused(w, 'chg');
+    assert.ok((await w.ops('chg')).metadata.finalizers?.includes('ops.pgtls.dev/rollback'), 'finalizer held while in progress');
+    assert.ok(w.kube.peek('v1', 'Secret', 'chg-last-working', NS), 'last working copy saved');
+    await w.kube.delete(opsRef('chg'));
+    assert.ok(await w.kube.get('ops.kubedb.com/v1alpha1', 'PostgresOpsRequest', 'chg', NS), 'held by the finalizer');
+    await r.reconcile({ namespace: NS, name: 'chg' });
+    assert.equal(await w.kube.get('ops.kubedb.com/v1alpha1', 'PostgresOpsRequest', 'chg', NS), undefined, 'gone once finalized');
+    assert.equal(await paused(w), false, 'resumed');
+    assert.equal(w.served.get('pg-0'), before, 'the old certificate is served');
+    assert.equal((await w.db()).spec.tls?.issuerRef?.name, 'ca-a');
+    assert.equal(w.kube.peek('v1', 'Secret', 'chg-last-working', NS), undefined, 'private keys of the old state not kept');
+    assert.ok((await w.eventReasons()).includes('RolledBack'));
+  });
+
+  it('a request that ended leaves no last working copy, and a look-alike Secret it does not own is kept', async () => {
+    const w = new World();
+    await w.setup();
+    w.kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'other', namespace: NS, labels: { 'ops.kubedb.com/name': 'rot' } }, data: {} });
+    w.createOps('rot', { rotateCertificates: true });
+    const r = w.reconciler();
+    assert.equal(await w.run('rot', r), 'Successful');
+    await r.reconcile({ namespace: NS, name: 'rot' });
+    assert.equal(w.kube.peek('v1', 'Secret', 'rot-last-working', NS), undefined);
+    assert.ok(w.kube.peek('v1', 'Secret', 'other', NS), 'not ours: kept');
+    assert.deepEqual((await w.ops('rot')).metadata.finalizers ?? [], [], 'finalizer released');
+  });
+
+  it('a database Paused with no request in progress (the operator died between resume and Failed) is resumed, with an Event', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('rot', { rotateCertificates: true });
+    await untilPaused(w, 'rot');
+    // What a crash leaves: the request recorded as ended, the database still paused.
+    await w.kube.patchStatus(opsRef('rot'), { phase: 'Failed' });
+    assert.equal(await paused(w), true);
+    await w.reconciler().reconcile({ namespace: NS, name: 'rot' });
+    assert.equal(await paused(w), false);
+    const events = await w.kube.list<KubeObject & { reason?: string; message?: string; involvedObject?: { kind?: string } }>('v1', 'Event', { namespace: NS });
+    const ev = events.find((e) => e.reason === 'ResumedOrphanPause');
+    assert.equal(ev?.involvedObject?.kind, 'Postgres');
+    assert.match(ev?.message ?? '', /Postgres demo\/pg was Paused but no PostgresOpsRequest is in progress for it; resumed/);
+  });
+
+  it('the provisioner clears a Paused condition no request holds, and keeps one a request holds', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('rot', { rotateCertificates: true });
+    await untilPaused(w, 'rot');
+    const hooks = renewalHooks(postgres, w.ctx as never);
+    const r = new DatabaseReconciler(w.ctx, postgres.provisioner, { releaseOrphanPause: hooks.releaseOrphanPause });
+    await r.reconcile({ namespace: NS, name: 'pg' });
+    assert.equal(await paused(w), true, 'held by a Progressing request');
+    await w.kube.patch(opsRef('rot'), { metadata: { finalizers: [] } });
+    await w.kube.delete(opsRef('rot'));
+    await r.reconcile({ namespace: NS, name: 'pg' });
+    assert.equal(await paused(w), false, 'nobody holds it: resumed');
+  });
+});
+
+describe('OpsReconciler: the last working copy is the request\'s own (issue 11 item 5)', () => {
+  it('a pre-existing Secret named <op>-last-working that the request does not own fails the request before anything pauses', async () => {
+    const w = new World();
+    await w.setup();
+    const planted = { 'server.crt': 'planted', 'server.key': 'planted', 'ca.crt': 'planted' };
+    w.kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'rot-last-working', namespace: NS }, data: Object.fromEntries(Object.entries(planted).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) });
+    w.createOps('rot', { rotateCertificates: true });
+    assert.equal(await w.run('rot'), 'Failed');
+    assert.match((await w.ops('rot')).status!.conditions!.find((c) => c.status === 'False')!.message!, /Secret demo\/rot-last-working exists and is not owned by this request/);
+    assert.equal(isConditionTrue((await w.db()).status?.conditions, 'Paused'), false, 'never paused');
+    assert.ok(w.kube.peek('v1', 'Secret', 'rot-last-working', NS), 'not ours: not deleted either');
+  });
+
+  it('a last working copy changed after it was saved is not restored', async () => {
+    const w = new World();
+    await w.setup('ca-a');
+    w.broken.add('ca-z');
+    w.createOps('bad', { issuerRef: { name: 'ca-z', kind: 'Issuer', apiGroup: 'cert-manager.io' } }, { timeout: '30s' });
+    const r = w.reconciler();
+    for (let i = 0; i < 10 && !w.kube.peek('v1', 'Secret', 'bad-last-working', NS); i++) await r.reconcile({ namespace: NS, name: 'bad' });
+    await w.kube.patch({ apiVersion: 'v1', kind: 'Secret', name: 'bad-last-working', namespace: NS }, { data: { 'server.crt': Buffer.from('swapped').toString('base64') } });
+    assert.equal(await w.run('bad', r), 'Failed');
+    assert.match((await w.ops('bad')).status!.conditions!.find((c) => c.type === 'ReconfigureTLS' && c.status === 'False')!.message!, /restoring the last working TLS configuration also failed: Secret demo\/bad-last-working changed since it was saved/);
+    assert.notEqual(w.served.get('pg-0'), 'swapped');
   });
 });

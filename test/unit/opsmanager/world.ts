@@ -11,6 +11,7 @@ import { EventRecorder } from '../../../src/kube/events.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { coversHost, fingerprint256, issueCa, issueLeaf, verifyChain, type IssuedCa } from '../../../src/certs/index.ts';
 import { postgres } from '../../../src/kinds/index.ts';
+import type { Kind } from '../../../src/kinds/types.ts';
 import { selectorLabels } from '../../../src/kinds/info.ts';
 import { OpsReconciler } from '../../../src/opsmanager/reconciler.ts';
 import type { PodProbe, RolloutContext } from '../../../src/opsmanager/rollout.ts';
@@ -85,11 +86,13 @@ export class World {
         await this.certManager();
       }
     }
+    const sts = (await this.kube.get<KubeObject>('apps/v1', 'StatefulSet', DB, NS))!;
     for (const name of [`${DB}-0`, `${DB}-1`]) {
       this.kube.seed({
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name, namespace: NS, labels: selectorLabels(postgres.info, DB) },
+        // Controlled by the StatefulSet, as the real controller makes them: only such pods are the database's.
+        metadata: { name, namespace: NS, labels: selectorLabels(postgres.info, DB), ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: DB, uid: sts.metadata!.uid!, controller: true }] },
         spec: { containers: [{ name: 'postgres' }] },
         status: { podIP: this.podIp(name), conditions: [{ type: 'Ready', status: 'True' }] },
       });
@@ -130,8 +133,33 @@ export class World {
     }
   }
 
-  reconciler(): OpsReconciler {
-    return new OpsReconciler(this.ctx, postgres);
+  reconciler(kind: Kind = postgres): OpsReconciler {
+    return new OpsReconciler(this.ctx, kind);
+  }
+
+  /**
+   * The StatefulSet controller and kubelet, reduced to: an evicted pod comes
+   * back (new uid, same name and address) serving what is staged then.
+   */
+  recreateEvictedPods(): void {
+    let n = 0;
+    this.kube.intercept((verb, ref) => {
+      if (verb !== 'evict') return undefined;
+      setImmediate(() => {
+        void (async () => {
+          const staged = await readSecret(this.kube, NS, `${DB}-tls-certs`);
+          this.served.set(ref.name, staged?.['server.crt']);
+          this.kube.seed({
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: ref.name, namespace: NS, uid: `${ref.name}-${++n}`, labels: selectorLabels(postgres.info, DB) },
+            spec: { containers: [{ name: 'postgres' }] },
+            status: { podIP: this.podIp(ref.name), conditions: [{ type: 'Ready', status: 'True' }] },
+          });
+        })();
+      });
+      return undefined;
+    });
   }
 
   createOps(name: string, tls: Record<string, unknown>, extra: Record<string, unknown> = {}, createdAt?: string): void {
@@ -161,12 +189,21 @@ export class World {
       await r.reconcile({ namespace: NS, name });
       await this.certManager();
       this.clock.advance(1_000);
+      // Let the stand-in controllers (setImmediate callbacks) act between passes, as time passes for real ones.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return (await this.ops(name)).status?.phase ?? 'Pending';
   }
 
   async staged(): Promise<Record<string, string> | undefined> {
     return readSecret(this.kube, NS, `${DB}-tls-certs`);
+  }
+
+  /** Events in the order they were first recorded. */
+  async events(): Promise<{ type: string; reason: string; message: string }[]> {
+    type Ev = KubeObject & { type?: string; reason?: string; message?: string; firstTimestamp?: string };
+    const evs = await this.kube.list<Ev>('v1', 'Event', { namespace: NS });
+    return evs.map((e) => ({ type: e.type ?? '', reason: e.reason ?? '', message: e.message ?? '' }));
   }
 
   async eventReasons(): Promise<string[]> {

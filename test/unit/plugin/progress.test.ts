@@ -70,6 +70,11 @@ describe('plugin: ops request progress', () => {
     const run = v.steps.at(-1)!;
     assert.deepEqual([run.type, run.state, run.tookMs, run.pods.map((p) => p.pod)], ['ReloadPods', 'running', 1400, ['pg-0']]);
     assert.equal(v.ended, false);
+    // The note where pgtls keeps it now: status.progress.step (issue 11 item 2).
+    const inStatus = op(midReload, 'Progressing');
+    inStatus.status = { ...inStatus.status, progress: { step: { name: 'ReloadPods', startedAt: '2026-11-29T19:08:54.800Z' } } };
+    v = progressView(inStatus, now);
+    assert.deepEqual([v.steps.at(-1)!.type, v.steps.at(-1)!.tookMs], ['ReloadPods', 1400]);
     // Without the note (KubeDB's operator), the sub-step's name tells the step.
     v = progressView(op(midReload, 'Progressing'), now);
     assert.equal(v.steps.at(-1)!.type, 'ReloadPods');

@@ -8,7 +8,9 @@ import { isConditionTrue } from '../../../src/kube/conditions.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import type { DbObject } from '../../../src/api/objects.ts';
 import { postgres } from '../../../src/kinds/index.ts';
+import { offshootLabels } from '../../../src/kinds/info.ts';
 import { DatabaseReconciler } from '../../../src/provisioner/reconciler.ts';
+import type { KubeObject } from '../../../src/kube/api.ts';
 import { FakeKube } from '../../helpers/fake-kube.ts';
 import { FakeClock } from '../../helpers/fake-clock.ts';
 
@@ -69,5 +71,42 @@ describe('DatabaseReconciler', () => {
     await k.kube.delete({ apiVersion: 'kubedb.com/v1', kind: 'Postgres', name: 'pg', namespace: 'demo' });
     await k.r.reconcile(k.key);
     assert.ok(k.db()?.metadata.deletionTimestamp, 'kept, waiting for another policy');
+  });
+});
+
+describe('DatabaseReconciler: ownership, not names (issue 11 item 5)', () => {
+  it('WipeOut keeps a user-brought authSecret and a Secret of someone else named as a TLS secret; deletes its own', async () => {
+    const w = world();
+    w.kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'shared-creds', namespace: 'demo' }, data: { username: 'dQ==', password: 'cA==' } });
+    w.kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'other-app-tls', namespace: 'demo', labels: { app: 'other' } }, data: {} });
+    const spec = { ...pg('WipeOut').spec, authSecret: { name: 'shared-creds' }, tls: { issuerRef: { name: 'ca', kind: 'Issuer', apiGroup: 'cert-manager.io' }, certificates: [{ alias: 'server', secretName: 'other-app-tls' }] } };
+    w.kube.seed({ ...pg('WipeOut'), metadata: { ...pg('WipeOut').metadata, uid: 'pg-uid', finalizers: ['kubedb.com'] }, spec });
+    // What the provisioner made: owned by the database, or labelled as its offshoot.
+    w.kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pg-config', namespace: 'demo', ownerReferences: [{ apiVersion: 'kubedb.com/v1', kind: 'Postgres', name: 'pg', uid: 'pg-uid' }] }, data: {} });
+    w.kube.seed({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pg-tls-certs', namespace: 'demo', labels: offshootLabels(postgres.info, 'pg') }, data: {} });
+    await w.kube.delete({ apiVersion: 'kubedb.com/v1', kind: 'Postgres', name: 'pg', namespace: 'demo' });
+    await w.r.reconcile(w.key);
+    assert.equal(w.db(), undefined, 'deleted');
+    assert.ok(w.kube.peek('v1', 'Secret', 'shared-creds', 'demo'), 'the user-brought auth secret is kept');
+    assert.ok(w.kube.peek('v1', 'Secret', 'other-app-tls', 'demo'), 'a secret of another app is kept');
+    assert.equal(w.kube.peek('v1', 'Secret', 'pg-config', 'demo'), undefined, 'its own config secret goes');
+    assert.equal(w.kube.peek('v1', 'Secret', 'pg-tls-certs', 'demo'), undefined, 'its own staged TLS goes');
+    const kept = (await w.kube.list<KubeObject & { reason?: string; message?: string }>('v1', 'Event', { namespace: 'demo' })).filter((e) => e.reason === 'SecretKept').map((e) => e.message);
+    assert.ok(kept.includes('WipeOut keeps Secret demo/shared-creds: it was not created for Postgres demo/pg'), kept.join('; '));
+  });
+
+  it('a foreign pod with the labels and role=primary is not a member: its role label goes, with an Event', async () => {
+    const w = world();
+    w.kube.seed(pg('Delete'));
+    await w.r.reconcile(w.key);
+    await w.r.reconcile(w.key);
+    const labels = { 'app.kubernetes.io/name': 'postgreses.kubedb.com', 'app.kubernetes.io/instance': 'pg', 'app.kubernetes.io/managed-by': 'kubedb.com', 'kubedb.com/role': 'primary' };
+    w.kube.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pg-0', namespace: 'demo', labels }, spec: { containers: [{ name: 'evil' }] }, status: { podIP: '127.0.0.9', conditions: [{ type: 'Ready', status: 'True' }] } });
+    await w.r.reconcile(w.key);
+    const pod = w.kube.peek<KubeObject>('v1', 'Pod', 'pg-0', 'demo')!;
+    assert.equal(pod.metadata?.labels?.['kubedb.com/role'], undefined, 'no longer selected by the primary Service');
+    assert.equal(w.db()?.status?.conditions?.find((c) => c.type === 'AcceptingConnection')?.message, 'the primary pod is not ready', 'not probed as the primary');
+    const ev = (await w.kube.list<KubeObject & { reason?: string; message?: string }>('v1', 'Event', { namespace: 'demo' })).find((e) => e.reason === 'ForeignPod');
+    assert.match(ev?.message ?? '', /pod pg-0 has the labels of Postgres demo\/pg but its StatefulSet does not control it/);
   });
 });

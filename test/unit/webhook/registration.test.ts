@@ -15,7 +15,7 @@ describe('webhook registration', () => {
     assert.equal(pg.sideEffects, 'None');
     const ops = local.webhooks!.find((w) => w.name === 'pgpoolopsrequests.validators.ops.kubedb.com')!;
     assert.deepEqual(ops.rules![0]!.resources, ['pgpoolopsrequests', 'pgpoolopsrequests/status']);
-    assert.equal(ops.sideEffects, 'NoneOnDryRun');
+    assert.equal(ops.sideEffects, 'None', 'admission changes no state (issue 11 item 3)');
     const real = buildMutatingWebhookConfiguration({ endpoint: { service: { namespace: 'kubedb', name: 'pgtls-webhook' } }, caBundle: 'Q0E=' });
     assert.equal(real.webhooks!.length, 6);
     assert.deepEqual(real.webhooks![0]!.clientConfig.service, { namespace: 'kubedb', name: 'pgtls-webhook', port: 443, path: '/mutate/postgreses' });
@@ -25,7 +25,7 @@ describe('webhook registration', () => {
 
 describe('guard (the webhook rules for reconcilers)', () => {
   it('applies the same defaults and validators', async () => {
-    const lookups: Lookups = { listVersions: async () => PB_VERSIONS, getDatabase: async () => undefined, getIssuer: async () => undefined };
+    const lookups: Lookups = { listVersions: async () => PB_VERSIONS, getDatabase: async () => undefined, getIssuer: async () => undefined, reviewAccess: async () => false };
     assert.deepEqual(await guard('PgBouncer', fixture('pgbouncer-pb-catalog.yaml'), lookups), []);
     const errs = await guard('PgBouncer', fixture('pgbouncer-pb.yaml'), lookups);
     assert.deepEqual(errs.map(formatFieldError), ['spec.version: Unsupported value: "1.24.0": supported values: "1.18.0"']);

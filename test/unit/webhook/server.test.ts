@@ -29,6 +29,7 @@ const lookups: Lookups = {
   listVersions: async () => PG_VERSIONS,
   getDatabase: async () => undefined,
   getIssuer: async () => undefined,
+  reviewAccess: async () => false,
 };
 
 function post(s: WebhookServer, ca: Buffer, path: string, body: unknown): Promise<{ status: number; json: { response: Record<string, unknown> } }> {
@@ -113,5 +114,57 @@ describe('webhook server', () => {
     copyFileSync(second.crt, join(dir, 'tls.crt'));
     await eventually('the renewed certificate to be served', async () => (await servedSubject(s, ca)) === 'second', 10_000, 100);
     assert.ok(s.certLoads() > loads);
+  });
+});
+
+describe('webhook server: only the API server may send reviews (issue 11 item 3)', () => {
+  let ca: Buffer;
+  let s: WebhookServer;
+  const certs: Record<string, { cert: Buffer; key: Buffer }> = {};
+  const body = {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: 'u2', kind: { group: 'kubedb.com', version: 'v1', kind: 'Postgres' }, operation: 'CREATE', name: 'ha-postgres', namespace: 'demo', object: fixture('postgres-ha-postgres.yaml') },
+  };
+
+  function call(path: string, client?: { cert: Buffer; key: Buffer }, method = 'POST'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${s.url}${path}`, { method, ca, ...client, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(method === 'POST' ? JSON.stringify(body) : undefined);
+    });
+  }
+
+  before(async () => {
+    const servingDir = tmpDir('pgtls-webhook-');
+    const clientDir = tmpDir('pgtls-webhook-client-');
+    const servingCa = await makeCa(servingDir, '/CN=webhook-ca');
+    const clientCa = await makeCa(clientDir, '/CN=cluster-ca');
+    ca = readFileSync(servingCa.crt);
+    const serving = await leaf(servingDir, servingCa, 'serving');
+    const load = (f: { crt: string; key: string }) => ({ cert: readFileSync(f.crt), key: readFileSync(f.key) });
+    certs.apiserver = load(await leaf(clientDir, clientCa, 'kube-apiserver-webhook-client'));
+    certs.otherName = load(await leaf(clientDir, clientCa, 'system:node:local'));
+    certs.otherCa = load(await leaf(servingDir, servingCa, 'kube-apiserver-webhook-client'));
+    s = await startWebhookServer({ certFile: serving.crt, keyFile: serving.key, lookups, clientCaFile: clientCa.crt, clientNames: ['kube-apiserver-webhook-client'] });
+  });
+  after(async () => s?.close());
+
+  it('answers the API server\'s client certificate', async () => {
+    assert.equal(await call('/mutate/postgreses', certs.apiserver), 200);
+    assert.equal(await call('/validate/postgreses', certs.apiserver), 200);
+  });
+
+  it('refuses a caller without a client certificate, with one from another CA, or with another name', async () => {
+    assert.equal(await call('/validate/postgreses'), 403);
+    assert.equal(await call('/mutate/postgreses', certs.otherCa), 403);
+    assert.equal(await call('/validate/postgreses', certs.otherName), 403);
+  });
+
+  it('keeps /healthz open for probes', async () => {
+    assert.equal(await call('/healthz', undefined, 'GET'), 200);
   });
 });

@@ -42,7 +42,7 @@ describe('Postgres validators', () => {
     ['duplicate alias', { tls: { issuerRef: issuer, certificates: [{ alias: 'client' }, { alias: 'client' }] }, sslMode: 'require' }, 'spec.tls.certificates[1].alias: Duplicate value: "client"'],
     ['bad duration', { tls: { issuerRef: issuer, certificates: [{ alias: 'server', duration: '90d' }] }, sslMode: 'require' }, 'spec.tls.certificates[0].duration: Invalid value: "90d": must be a duration such as "2160h" or "90m" (units: h, m, s, ms)'],
     ['halted DoNotTerminate', { halted: true, deletionPolicy: 'DoNotTerminate' }, 'spec.halted: Forbidden: cannot halt a database whose spec.deletionPolicy is "DoNotTerminate"; change spec.deletionPolicy first'],
-    ['replicas 0', { replicas: 0 }, 'spec.replicas: Invalid value: 0: must be at least 1'],
+    ['replicas 0', { replicas: 0 }, 'spec.replicas: Invalid value: 0: must be between 1 and 9'],
     ['durable without storage', { storage: undefined }, 'spec.storage: Required value: required when spec.storageType is "Durable"'],
     ['ephemeral halt', { storageType: 'Ephemeral', deletionPolicy: 'Halt' }, 'spec.deletionPolicy: Forbidden: "Halt" keeps the data volumes, which spec.storageType "Ephemeral" does not have; supported values: "Delete", "WipeOut", "DoNotTerminate"'],
     ['scram on 10', { version: '10', clientAuthMode: 'scram' }, 'spec.clientAuthMode: Invalid value: "scram": needs PostgreSQL 11 or later, and version "10" is 10; supported values: "md5", "cert"'],
@@ -98,6 +98,17 @@ describe('Pgpool validators', () => {
     ]);
     assert.deepEqual(check(pp, { target: null }), ['spec.postgresRef: Not found: "demo/ha-postgres": Pgpool needs an existing backend Postgres']);
     assert.deepEqual(check(pp, { target: null, operation: 'UPDATE' }), []);
+  });
+  it("spec.configuration.inline pgpool.conf: the guide's pool sizes pass; unknown keys, bad values and another clustering mode are refused", () => {
+    const conf = (text: string): Pgpool => ({ ...pp, spec: { ...pp.spec, configuration: { inline: { 'pgpool.conf': text } } } });
+    assert.deepEqual(check(conf('num_init_children=6\nmax_pool=65\nchild_life_time=400\n'), { target: basePg }), []);
+    assert.deepEqual(check(conf("backend_clustering_mode='streaming_replication'\nload_balance_mode=on\n"), { target: basePg }), []);
+    const bad = check(conf("max_pool=lots\nbackend_clustering_mode='raw'\n"), { target: basePg });
+    assert.deepEqual(bad, [
+      'spec.configuration.inline[pgpool.conf]: Invalid value: "max_pool=lots\\nbackend_clustering_mode=\'raw\'\\n": max_pool must be a non-negative integer, got "lots"',
+      'spec.configuration.inline[pgpool.conf]: Invalid value: "raw": backend_clustering_mode: pgtls runs Pgpool in streaming_replication mode only',
+    ]);
+    assert.match(check(conf('wd_lifecheck_method = heartbeat'), { target: basePg })[0]!, /"wd_lifecheck_method" is not a setting pgtls applies; supported: num_init_children, max_pool, /);
   });
 });
 

@@ -23,7 +23,7 @@ export const PostgresVersionSpec = Type.Object({
 export const PostgresVersion = resource(PostgresVersionSpec, Opaque());
 export type PostgresVersion = Static<typeof PostgresVersion>;
 
-export const PgBouncerVersionSpec = Type.Object({ ...common, server: Image });
+export const PgBouncerVersionSpec = Type.Object({ ...common, pgBouncer: Image });
 export const PgBouncerVersion = resource(PgBouncerVersionSpec, Opaque());
 export type PgBouncerVersion = Static<typeof PgBouncerVersion>;
 

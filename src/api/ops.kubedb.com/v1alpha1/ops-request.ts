@@ -48,11 +48,33 @@ export const PausedBackup = Type.Object({
   name: Type.Optional(Type.String()),
 });
 
+/**
+ * pgtls's own progress notes (not KubeDB's): in status, which only the
+ * ops-manager writes (the status subresource), never in annotations the
+ * request's creator may edit; still validated whenever they are read.
+ */
+export const OpsProgress = Type.Object({
+  /** What the request means, recorded when it starts (validated against the spec on every read). */
+  plan: Type.Optional(Opaque()),
+  /** Certificate revisions before a rotation, by Certificate name. */
+  revisions: Type.Optional(Type.Unsafe<Record<string, number>>({ type: 'object', additionalProperties: { type: 'integer', format: 'int64', minimum: 0 } })),
+  /** The step whose clock runs, and since when (spec.timeout applies per step). */
+  step: Type.Optional(Type.Object({ name: Type.String(), startedAt: Type.String({ format: 'date-time' }) })),
+  /** Failed attempts so far (spec.maxRetries bounds them). */
+  retries: Type.Optional(Int32({ minimum: 0 })),
+  /** SHA-256 of the last working TLS material saved when the request started (checked before a rollback uses it). */
+  lastWorking: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+  /** The pod a restart rollout evicted and waits for: `<pod> <uid> <ms since epoch>` (rollout.ts). */
+  restarting: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])? [-0-9a-zA-Z]+ [0-9]+$', maxLength: 400 })),
+});
+export type OpsProgress = Static<typeof OpsProgress>;
+
 export const OpsRequestStatus = Type.Object({
   phase: Type.Optional(StringEnum(OPS_PHASES)),
   observedGeneration: Type.Optional(Int64()),
   conditions: Type.Optional(Conditions),
   pausedBackups: Type.Optional(Type.Array(PausedBackup)),
+  progress: Type.Optional(OpsProgress),
 });
 export type OpsRequestStatus = Static<typeof OpsRequestStatus>;
 

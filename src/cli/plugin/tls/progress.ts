@@ -16,7 +16,7 @@ export interface OpsLike {
   kind?: string;
   metadata?: { name?: string; namespace?: string; creationTimestamp?: string | Date; annotations?: Record<string, string> };
   spec?: { type?: string; databaseRef?: { name?: string } };
-  status?: { phase?: string; conditions?: OpsCondition[] };
+  status?: { phase?: string; conditions?: OpsCondition[]; progress?: { step?: { name?: string; startedAt?: string } } };
 }
 
 export interface PodStep {
@@ -160,9 +160,11 @@ export function progressView(op: OpsLike, now = new Date()): ProgressView {
 
   const ended = TERMINAL_PHASES.includes(phase);
   if (!ended) {
-    // The running step: what the operator noted (pgtls writes ops.pgtls.dev/step), else what its sub-steps say.
+    // The running step: what the operator noted (status.progress.step; operators before issue 11 wrote the
+    // annotation ops.pgtls.dev/step), else what its sub-steps say.
     // The note can be stale (a step without a deadline does not rewrite it): only a step not done yet counts.
-    const note = op.metadata?.annotations?.['ops.pgtls.dev/step'];
+    const st = op.status?.progress?.step;
+    const note = st?.name ? `${st.name}${st.startedAt ? `@${st.startedAt}` : ''}` : op.metadata?.annotations?.['ops.pgtls.dev/step'];
     const noted = note && !steps.some((s) => s.type === note.split('@')[0]) ? note : undefined;
     const name = noted?.split('@')[0] ?? (pending.length ? parentOf(pending[pending.length - 1]!.type) : undefined);
     const started = noted?.includes('@') ? noted.slice(noted.indexOf('@') + 1) : undefined;

@@ -7,7 +7,7 @@ import type { PkiFiles } from '../pki.ts';
  * cluster (webhooks, kubelets, pod and Service proxy) goes through the net
  * gateway's socket, which dials cluster addresses inside the node namespace.
  */
-export function buildKubeApiserver(cfg: ClusterConfig, pki: PkiFiles, binary: string, egressSelectorConfigFile?: string): Component {
+export function buildKubeApiserver(cfg: ClusterConfig, pki: PkiFiles, binary: string, egressSelectorConfigFile?: string, admissionConfigFile?: string): Component {
   const { host, ports } = cfg;
   return {
     name: 'kube-apiserver',
@@ -41,6 +41,8 @@ export function buildKubeApiserver(cfg: ClusterConfig, pki: PkiFiles, binary: st
       '--profiling=false',
       '--v=1',
       ...(egressSelectorConfigFile ? [`--egress-selector-config-file=${egressSelectorConfigFile}`] : []),
+      // Webhook calls carry a client certificate (webhook-client.ts).
+      ...(admissionConfigFile ? [`--admission-control-config-file=${admissionConfigFile}`] : []),
     ],
     health: {
       url: `https://${host}:${ports.apiserver}/readyz`,

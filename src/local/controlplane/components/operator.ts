@@ -13,7 +13,7 @@ export const operatorPorts = (cfg: ClusterConfig) => ({ webhook: cfg.ports.apise
  * TypeScript CLI through bin/pgtls.mjs. It is ready when it leads and the API
  * server calls its webhook (/readyz?leader=true).
  */
-export function buildOperator(cfg: ClusterConfig, dataDir: string, kubeconfig: string): Component {
+export function buildOperator(cfg: ClusterConfig, dataDir: string, kubeconfig: string, webhookClient?: { caFile: string; name: string }): Component {
   const ports = operatorPorts(cfg);
   return {
     name: 'operator',
@@ -29,6 +29,8 @@ export function buildOperator(cfg: ClusterConfig, dataDir: string, kubeconfig: s
       `--webhook-port=${ports.webhook}`,
       `--health-port=${ports.health}`,
       `--cert-dir=${join(dataDir, 'operator', 'webhook')}`,
+      // Reviews only from the API server's webhook client certificate.
+      ...(webhookClient ? [`--webhook-client-ca=${webhookClient.caFile}`, `--webhook-client-name=${webhookClient.name}`] : []),
     ],
     health: { url: `http://${cfg.host}:${ports.health}/readyz?leader=true` },
   };

@@ -79,6 +79,32 @@ export class PgInstance {
     return inst;
   }
 
+  /**
+   * A streaming standby of `primary` (which must render replication hba lines):
+   * pg_basebackup over the primary's unix socket, then primary_conninfo from the
+   * renderer, as the pods' standbys are set up.
+   */
+  static async standbyOf(primary: PgInstance, o: PgStartOptions): Promise<PgInstance> {
+    const dir = instanceDir(`pg${primary.version}s`);
+    const inst = new PgInstance(primary.version, dir, await freePort(), o);
+    subdir(dir, 's');
+    subdir(dir, 'tls', 0o755);
+    subdir(dir, 'tls/server', 0o755);
+    subdir(dir, 'tls/client', 0o755);
+    const u = serverUser();
+    execFileSync(join(pgBinDir(primary.version), 'pg_basebackup'), ['-D', inst.data, '-h', primary.sock, '-p', String(primary.port), '-U', 'postgres', '-X', 'stream', '-c', 'fast'], {
+      uid: u.uid,
+      gid: u.gid,
+      stdio: 'ignore',
+      env: { PATH: '/usr/bin:/bin', HOME: dir, LANG: 'C' },
+    });
+    if (o.tls) await inst.installTls(o.tls);
+    inst.input = { ...inst.input, replicationUser: 'postgres', standby: { primaryHost: primary.sock, primaryPort: primary.port, user: 'postgres', applicationName: 'standby' } };
+    await inst.writeConfig(inst.input);
+    await inst.start();
+    return inst;
+  }
+
   installTls(m: TlsMaterial, alias: 'server' | 'client' = 'server'): Promise<InstallResult> {
     return installFiles(tlsFileSpecs(this.tlsPaths[alias], m, serverUser()));
   }

@@ -2,7 +2,7 @@
 // operator as the chart runs it: the image's /app (compiled JavaScript and
 // runtime dependencies only), in-cluster
 // mode (no kubeconfig: the chart's ServiceAccount token, read the way
-// client-node reads it in a pod), with only the chart's ClusterRole, health
+// client-node reads it in a pod), with only the chart's roles, health
 // and metrics on their own addresses. Here the operator runs as a host process
 // with the ServiceAccount's files under PGTLS_SERVICEACCOUNT_ROOT and its
 // webhook registered by URL; operator-chart.test.ts runs the image in pods on
@@ -92,7 +92,7 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
     assert.match(out, /prometheusrule\.monitoring\.coreos\.com\/pgtls created \(server dry run\)/);
   });
 
-  it('the compiled operator runs in-cluster with only the chart\'s ServiceAccount and ClusterRole: leads, serves its webhook, exports metrics', async () => {
+  it('the compiled operator runs in-cluster with only the chart\'s ServiceAccount and roles: leads, serves its webhook, exports metrics', async () => {
     await c.kubectlOk(['apply', '-f', '-'], await template('--show-only', 'templates/serviceaccount.yaml', '--show-only', 'templates/rbac.yaml'));
     const token = (await c.kubectlOk(['-n', RELEASE_NS, 'create', 'token', 'pgtls', '--duration=2h'])).trim();
     // What the kubelet projects into a pod, under a root the test owns.
@@ -221,7 +221,7 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
     assert.ok(podsBefore.trim().split(' ').length === 2, podsBefore);
     // The ServiceAccount and RBAC the previous test applied with kubectl: hand them to the release
     // (the running operator's token is bound to this ServiceAccount, so it must not be recreated).
-    for (const ref of [['-n', RELEASE_NS, 'serviceaccount/pgtls'], ['clusterrole/pgtls'], ['clusterrolebinding/pgtls']]) {
+    for (const ref of [['-n', RELEASE_NS, 'serviceaccount/pgtls'], ['clusterrole/pgtls'], ['clusterrolebinding/pgtls'], ['-n', RELEASE_NS, 'role/pgtls'], ['-n', RELEASE_NS, 'rolebinding/pgtls']]) {
       await c.kubectlOk(['annotate', '--overwrite', ...ref, 'meta.helm.sh/release-name=pgtls', `meta.helm.sh/release-namespace=${RELEASE_NS}`]);
       await c.kubectlOk(['label', '--overwrite', ...ref, 'app.kubernetes.io/managed-by=Helm']);
     }

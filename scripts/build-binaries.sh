@@ -40,6 +40,13 @@ build kube "$KUBERNETES_VERSION" kube-scheduler k8s.io/kubernetes/cmd/kube-sched
 build kube "$KUBERNETES_VERSION" kubectl k8s.io/kubernetes/cmd/kubectl "$kv"
 build certmanager "$CERT_MANAGER_VERSION" cert-manager-controller github.com/cert-manager/cert-manager/cmd/controller \
   "-X github.com/cert-manager/cert-manager/pkg/util.AppVersion=v$CERT_MANAGER_VERSION"
+# Helm installs pgtls's own chart (deploy/helm/pgtls) in tests and `pgtls up --operator=chart`.
+# Its default Kubernetes version (helm template, helm lint) is the cluster's, not client-go's 1.20 fallback.
+hk="-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
+for p in pkg/chartutil pkg/lint/rules; do
+  hk="$hk -X helm.sh/helm/v3/$p.k8sVersionMajor=${KUBERNETES_VERSION%%.*} -X helm.sh/helm/v3/$p.k8sVersionMinor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
+done
+build helm "$HELM_VERSION" helm helm.sh/helm/v3/cmd/helm "$hk"
 # cert-manager's CRDs ship in the same module; keep a copy beside the binary.
 crds="$cache/cert-manager-controller-$CERT_MANAGER_VERSION/crds"
 if [ ! -d "$crds" ]; then

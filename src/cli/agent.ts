@@ -1,5 +1,4 @@
 // `pgtls agent`: the node agent (and the local-path provisioner) in the foreground.
-import { InvalidArgumentError } from 'commander';
 import { NodeAgent, type PodNetworkMode } from '../local/node/agent.ts';
 import { Provisioner } from '../local/node/provisioner.ts';
 import { parseNetwork } from '../local/node/network.ts';
@@ -26,18 +25,7 @@ export interface AgentCommandOptions {
 
 const say = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
 
-/** commander parser for --pod-network-mode. */
-export function podNetworkModeArg(v: string): PodNetworkMode {
-  if (v !== 'auto' && v !== 'loopback' && v !== 'netns') throw new InvalidArgumentError('must be auto, netns or loopback');
-  return v;
-}
-
-/** commander parser for --secret-sync-delay: seconds, e.g. 0, 1.5, 60. */
-export function secondsArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || v.trim() === '') throw new InvalidArgumentError('must be a number of seconds ≥ 0');
-  return n;
-}
+export { podNetworkModeArg, secondsArg } from './args.ts';
 
 export async function agentCommand(o: AgentCommandOptions): Promise<void> {
   const agent = new NodeAgent({

@@ -1,20 +1,21 @@
 #!/usr/bin/env node
 // pgtls command line: the local cluster's lifecycle (and, later, the operator).
-import { Command, InvalidArgumentError } from 'commander';
-import { upCommand } from './up.ts';
-import { downCommand } from './down.ts';
-import { statusCommand } from './status.ts';
-import { agentCommand, podNetworkModeArg, secondsArg } from './agent.ts';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { intArg, podNetworkModeArg, secondsArg } from './args.ts';
 import { registerImagesCommand } from './images.ts';
-import { operatorCommand } from './operator.ts';
-import { gatewayCommand } from './gateway.ts';
 import { dbStatusAction, invokedAs, registerPluginCommands, statusOptions } from './plugin/commands.ts';
 
-function intArg(v: string): number {
-  const n = Number.parseInt(v, 10);
-  if (!Number.isInteger(n) || String(n) !== v.trim()) throw new InvalidArgumentError('must be an integer');
-  return n;
-}
+// Each command's module is loaded when the command runs: the operator (in its
+// image) never loads the local cluster's code, and every command starts faster.
+// (`images` registers its subcommands here; src/images needs only node's builtins.)
+const upCommand = async (o: Parameters<typeof import('./up.ts').upCommand>[0]) => (await import('./up.ts')).upCommand(o);
+const downCommand = async (o: Parameters<typeof import('./down.ts').downCommand>[0]) => (await import('./down.ts')).downCommand(o);
+const statusCommand = async (o: Parameters<typeof import('./status.ts').statusCommand>[0]) => (await import('./status.ts')).statusCommand(o);
+const agentCommand = async (o: Parameters<typeof import('./agent.ts').agentCommand>[0]) => (await import('./agent.ts')).agentCommand(o);
+const operatorCommand = async (o: Parameters<typeof import('./operator.ts').operatorCommand>[0]) => (await import('./operator.ts')).operatorCommand(o);
+const buildOperatorImageCommand = async (o: Parameters<typeof import('./build-operator-image.ts').buildOperatorImageCommand>[0]) =>
+  (await import('./build-operator-image.ts')).buildOperatorImageCommand(o);
+const gatewayCommand = async (o: Parameters<typeof import('./gateway.ts').gatewayCommand>[0]) => (await import('./gateway.ts')).gatewayCommand(o);
 
 /** Concurrency: at least one worker, and a bound that a typo cannot blow through. */
 function workersArg(v: string): number {
@@ -47,6 +48,11 @@ program
   .option('--port-base <port>', 'first of the loopback ports a new cluster uses (default 16443)', intArg)
   .option('--timeout <seconds>', 'readiness timeout per component', intArg, 120)
   .option('--runtime <name>', 'for a new home, what runs pods: node-agent (default) or kubelet (containerd + the real kubelet, see docs/kubelet-runtime.md)')
+  .addOption(
+    new Option('--operator <mode>', 'run the operator as a host process, install it with the Helm chart as a Deployment on the local node, or not at all')
+      .choices(['process', 'chart', 'none'])
+      .default('process'),
+  )
   .action(upCommand);
 
 program
@@ -105,9 +111,16 @@ program
 registerImagesCommand(program);
 
 program
+  .command('build-operator-image')
+  .description('build the operator image (compiled operator on Debian trixie\'s Node.js) into the image store, without a container engine')
+  .option('--oci-archive <file>', 'also write it as an OCI archive (load with kind load image-archive, or ctr -n k8s.io images import)')
+  .option('--no-build', 'use dist/ as it is instead of running npm run build')
+  .action(buildOperatorImageCommand);
+
+program
   .command('operator')
   .description('run the operator (provisioner, ops-manager and admission webhook) against a cluster with cert-manager')
-  .requiredOption('--kubeconfig <file>', 'kubeconfig to reach the cluster')
+  .option('--kubeconfig <file>', 'kubeconfig to reach the cluster (default: in a pod, its ServiceAccount)')
   .option('--no-leader-elect', 'run without leader election (one replica only)')
   .option('--namespace <ns>', 'namespace of the webhook certificate objects and the leader Lease', 'pgtls-system')
   .option('--lease-namespace <ns>', 'namespace of the leader-election Lease (default: --namespace)')
@@ -120,7 +133,10 @@ program
   .option('--webhook-client-ca <file>', 'refuse admission reviews without a client certificate from this CA (the API server\'s AdmissionConfiguration client)')
   .option('--webhook-client-name <cn...>', 'with --webhook-client-ca: the accepted client certificate common names (default: any from that CA)')
   .option('--cert-dir <dir>', 'where the webhook serving certificate files are written (default: a private temp dir)')
-  .option('--health-port <port>', 'serve /healthz and /readyz on 127.0.0.1:<port>', intArg)
+  .option('--health-port <port>', 'serve /healthz and /readyz on 127.0.0.1:<port> (shorthand for --health-addr)', intArg)
+  .option('--health-addr <addr>', 'serve /healthz and /readyz on <host>:<port>, or :<port> for every interface (in a pod)')
+  .option('--metrics-addr <addr>', 'serve /metrics on <host>:<port> or :<port> (default: on the health address; 0: off)')
+  .option('--served-cert-probe-interval <seconds>', 'how often each TLS database\'s pods are probed for the certificate they serve (0: only during rollouts)', intArg, 180)
   .option('--identity <id>', 'leader-election identity (default: <hostname>-<pid>)')
   .option(
     '--allow-certificate-names <patterns>',

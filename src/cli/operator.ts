@@ -1,16 +1,21 @@
 // `pgtls operator`: leader election, the controllers (only while leading), the
-// admission webhook (every replica serves it), and a loopback health endpoint.
-import { createServer, type Server } from 'node:http';
+// admission webhook (every replica serves it), health and metrics endpoints.
+// With --kubeconfig it runs beside a cluster (development, `pgtls up`); without,
+// in a pod with its ServiceAccount (the Helm chart).
 import { Manager } from '../operator/manager.ts';
 import { defaultControllers } from '../operator/controllers.ts';
 import { Admission, type AdmissionEndpoint } from '../operator/webhook.ts';
 import { Kube } from '../kube/client.ts';
 import { installApi } from '../api/install.ts';
 import { createLogger } from '../observability/logger.ts';
+import { metrics } from '../observability/metrics.ts';
+import { servedCertificateControllers } from '../observability/served-cert-prober.ts';
+import { formatAddress, parseListenAddress, sameAddress, startEndpoints, type ListenAddress, type RunningEndpoints } from '../observability/http-server.ts';
 import { configureCertificatePolicy } from '../certs/policy.ts';
 
 export interface OperatorOptions {
-  kubeconfig: string;
+  /** Absent: in-cluster, with the pod's ServiceAccount. */
+  kubeconfig?: string;
   leaderElect: boolean;
   namespace: string;
   leaseNamespace?: string;
@@ -23,7 +28,14 @@ export interface OperatorOptions {
   webhookClientCa?: string;
   webhookClientName?: string[];
   certDir?: string;
+  /** Shorthand for --health-addr 127.0.0.1:<port>. */
   healthPort?: number;
+  /** Where /healthz and /readyz listen (`host:port`, `:port` for every interface). */
+  healthAddr?: string;
+  /** Where /metrics listens; default: beside health; `0` turns it off. */
+  metricsAddr?: string;
+  /** Seconds between the served-certificate prober's passes over each TLS database; 0 turns it off. */
+  servedCertProbeInterval?: number;
   identity?: string;
   /** Names certificates may carry beyond a database's own (certs/policy.ts). */
   allowCertificateNames?: string[];
@@ -34,36 +46,19 @@ export interface OperatorOptions {
   resync?: number;
 }
 
+/** The health and metrics listeners the flags ask for (loopback unless told otherwise). */
+export function endpointPlan(opts: Pick<OperatorOptions, 'healthPort' | 'healthAddr' | 'metricsAddr'>): { health?: ListenAddress; metrics?: ListenAddress } {
+  if (opts.healthAddr !== undefined && opts.healthPort !== undefined) throw new Error('give --health-addr or --health-port, not both');
+  const health = opts.healthAddr !== undefined ? parseListenAddress('--health-addr', opts.healthAddr) : opts.healthPort !== undefined ? { host: '127.0.0.1', port: opts.healthPort } : undefined;
+  if (opts.metricsAddr === '0') return { health };
+  const m = opts.metricsAddr !== undefined ? parseListenAddress('--metrics-addr', opts.metricsAddr) : health;
+  return { health, metrics: m };
+}
+
 function parseService(v: string): { namespace: string; name: string } {
   const m = /^([a-z0-9-]+)\/([a-z0-9-]+)$/.exec(v);
   if (!m) throw new Error(`--webhook-service must be <namespace>/<name>, got ${v}`);
   return { namespace: m[1]!, name: m[2]! };
-}
-
-/**
- * GET /healthz: the process runs. GET /readyz: the webhook serves (and, where
- * this replica registers it, the API server calls it); `?leader=true` also
- * requires leadership, which is what `pgtls up` waits on.
- */
-function startHealthServer(port: number, state: () => { leader: boolean; webhookReady: boolean; body: object }): Promise<Server> {
-  const srv = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const s = state();
-    let ok: boolean;
-    if (url.pathname === '/healthz') ok = true;
-    else if (url.pathname === '/readyz') ok = s.webhookReady && (url.searchParams.get('leader') !== 'true' || s.leader);
-    else {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok, leader: s.leader, ...s.body }) + '\n');
-  });
-  return new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    // Loopback only: the endpoint tells who leads, nothing else should reach it.
-    srv.listen(port, '127.0.0.1', () => resolve(srv));
-  });
 }
 
 export async function operatorCommand(opts: OperatorOptions): Promise<void> {
@@ -97,10 +92,11 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
     leaderElection: opts.leaderElect,
     leaseNamespace: opts.leaseNamespace ?? opts.namespace,
     identity: opts.identity,
-    controllers: defaultControllers(),
+    controllers: [...defaultControllers(), ...servedCertificateControllers({ intervalMs: (opts.servedCertProbeInterval ?? 180) * 1000 })],
     log,
     tuning: { workers: opts.workers, opsWorkers: opts.opsWorkers, resyncMs: opts.resync === undefined ? undefined : opts.resync * 1000 },
     onLeading: async (leading) => {
+      metrics.setLeading(leading);
       try {
         await admission?.setLeading(leading);
       } catch (err) {
@@ -109,7 +105,8 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
       }
     },
   });
-  let health: Server | undefined;
+  const plan = endpointPlan(opts);
+  const listeners: RunningEndpoints[] = [];
   let stopping = false;
   const stop = (code: number) => {
     if (stopping) return;
@@ -118,20 +115,28 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
     void (async () => {
       await mgr.stop().catch(() => undefined);
       await admission?.stop().catch(() => undefined);
-      health?.closeAllConnections();
-      health?.close();
+      for (const l of listeners) await l.close().catch(() => undefined);
       process.exit(code);
     })();
   };
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
-  if (opts.healthPort !== undefined) {
-    health = await startHealthServer(opts.healthPort, () => ({
-      leader: mgr.isLeader,
-      webhookReady: admission ? admission.ready : true,
-      body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null, stats: mgr.stats() },
-    }));
-    log.info({ port: opts.healthPort }, 'health endpoint on 127.0.0.1 (/healthz, /readyz)');
+  metrics.enableProcessMetrics();
+  // Behind a Service, ready means serving: the API server reaches a replica only
+  // once it is Ready, so waiting for its call first would never end.
+  const health = () => ({
+    leader: mgr.isLeader,
+    webhookReady: admission ? (opts.webhookService ? admission.state.serving : admission.ready) : true,
+    body: { identity: mgr.identity, webhook: admission ? { url: admission.url, ...admission.state } : null, stats: mgr.stats() },
+  });
+  if (plan.health) {
+    const shared = plan.metrics && sameAddress(plan.health, plan.metrics);
+    listeners.push(await startEndpoints(plan.health, { health, metrics: shared ? metrics : undefined }));
+    log.info({ addr: formatAddress(plan.health) }, `health endpoint (/healthz, /readyz${shared ? ', /metrics' : ''})`);
+  }
+  if (plan.metrics && !(plan.health && sameAddress(plan.health, plan.metrics))) {
+    listeners.push(await startEndpoints(plan.metrics, { metrics }));
+    log.info({ addr: formatAddress(plan.metrics) }, 'metrics endpoint (/metrics)');
   }
   await admission?.start();
   log.info({ identity: mgr.identity, leaderElection: opts.leaderElect }, opts.leaderElect ? 'waiting for leadership' : 'starting without leader election');

@@ -2,21 +2,31 @@ import { homeLayout } from '../local/home.ts';
 import { down, serverUrl, up } from '../local/controlplane/cluster.ts';
 import { connectSupervisor } from '../local/controlplane/supervisor-client.ts';
 import { parseRuntime } from '../local/kubelet/runtime.ts';
+import { Kube } from '../kube/client.ts';
 
 const say = (msg: string) => process.stderr.write(`pgtls: ${msg}\n`);
 
-export async function upCommand(opts: { detach?: boolean; portBase?: number; timeout: number; runtime?: string }): Promise<void> {
+export type OperatorMode = 'process' | 'chart' | 'none';
+
+export async function upCommand(opts: { detach?: boolean; portBase?: number; timeout: number; runtime?: string; operator?: OperatorMode }): Promise<void> {
   const layout = homeLayout();
   const runtime = opts.runtime === undefined ? undefined : parseRuntime(opts.runtime);
   const started = Date.now();
+  const mode = opts.operator ?? 'process';
   let handle;
   try {
-    handle = await up(layout, { portBase: opts.portBase, timeoutMs: opts.timeout * 1000, log: say, runtime });
+    handle = await up(layout, { portBase: opts.portBase, timeoutMs: opts.timeout * 1000, log: say, runtime, operator: mode === 'process' });
+    if (mode === 'chart') {
+      // The operator as a Deployment on the local node, installed with the Helm chart.
+      const { installOperatorChart, helmStateDir, loadOperatorImage } = await import('../install/local-chart.ts');
+      await loadOperatorImage(layout, handle.cfg, say);
+      await installOperatorChart(Kube.fromFile(layout.kubeconfig), { kubeconfig: layout.kubeconfig, stateDir: helmStateDir(layout.home), timeoutMs: opts.timeout * 1000 }, say);
+    }
   } catch (err) {
     if (!opts.detach) await down(layout, { log: say });
     throw err;
   }
-  const withOperator = handle.components.some((c) => c.name === 'operator');
+  const withOperator = mode !== 'none';
   say(`cluster${withOperator ? ' and operator' : ''} ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${serverUrl(handle.cfg)}`);
   process.stdout.write(
     `\nUse it with:\n  export KUBECONFIG=${layout.kubeconfig}\n  kubectl get nodes,namespaces\n  kubectl get postgresversions\n` +

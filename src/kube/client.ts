@@ -12,9 +12,16 @@ export type { KubeClient, KubeObject, ObjectRef, ResourceRef, ExecResult } from 
 export { FIELD_MANAGER, statusCode, isNotFound, refOf } from './api.ts';
 export { k8s };
 
-export function loadKubeConfig(file: string): k8s.KubeConfig {
+/**
+ * A kubeconfig file, or without one the pod's ServiceAccount (in-cluster:
+ * KUBERNETES_SERVICE_HOST/PORT, the token file re-read as the kubelet rotates
+ * it). PGTLS_SERVICEACCOUNT_ROOT prefixes the ServiceAccount paths (tests).
+ */
+export function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
+  if (file) kc.loadFromFile(file);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster(process.env.PGTLS_SERVICEACCOUNT_ROOT ?? '');
+  else throw new Error('no --kubeconfig given and not running in a pod (KUBERNETES_SERVICE_HOST is unset)');
   return kc;
 }
 
@@ -58,7 +65,8 @@ export class Kube implements KubeClient {
     this.objects = ObjectApi.make(kc);
   }
 
-  static fromFile(file: string): Kube {
+  /** See loadKubeConfig: without a file, the in-cluster ServiceAccount. */
+  static fromFile(file: string | undefined): Kube {
     return new Kube(loadKubeConfig(file));
   }
 

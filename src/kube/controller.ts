@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.ts';
 import { serverMessage, type KubeObject } from './api.ts';
 import type { Informer } from './informer.ts';
 import { WorkQueue } from './workqueue.ts';
+import { metrics } from '../observability/metrics.ts';
 
 export interface ObjectKey {
   namespace: string;
@@ -46,7 +47,7 @@ export class Controller {
     private readonly log: Logger,
     private readonly opts: { workers?: number; baseDelayMs?: number } = {},
   ) {
-    this.queue = new WorkQueue({ baseDelayMs: opts.baseDelayMs ?? 500 });
+    this.queue = new WorkQueue({ baseDelayMs: opts.baseDelayMs ?? 500, observer: metrics.queue(name) });
   }
 
   /** Reconcile the object itself on every change. */
@@ -101,9 +102,11 @@ export class Controller {
         const res = await this.reconciler.reconcile(parseKey(key));
         this.queue.forget(key);
         if (res?.requeueAfterMs !== undefined) this.queue.addAfter(key, res.requeueAfterMs);
+        metrics.reconciled(this.name, started, res?.requeueAfterMs !== undefined ? 'requeue' : 'success');
         this.log.debug({ controller: this.name, object: key, ms: Date.now() - started }, 'reconciled');
       } catch (err) {
         const delay = this.queue.addRateLimited(key);
+        metrics.reconciled(this.name, started, 'error');
         this.log.warn({ controller: this.name, object: key, err: errorText(err), retryInMs: delay }, 'reconcile failed');
       } finally {
         this.queue.done(key);

@@ -1,10 +1,13 @@
 // A keyed work queue in the style of client-go's: a key waiting is queued once,
 // a key being processed is never handed out twice at once (re-adds wait until
 // done()), and failures back off exponentially per key.
+import type { QueueObserver } from '../observability/metrics.ts';
 
 export interface WorkQueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Told what happens to keys (metrics: depth, latency, work time, retries). */
+  observer?: QueueObserver;
 }
 
 export class WorkQueue {
@@ -18,10 +21,12 @@ export class WorkQueue {
   private shuttingDown = false;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly obs?: QueueObserver;
 
   constructor(opts: WorkQueueOptions = {}) {
     this.baseDelayMs = opts.baseDelayMs ?? 250;
     this.maxDelayMs = opts.maxDelayMs ?? 60_000;
+    this.obs = opts.observer;
   }
 
   add(key: string): void {
@@ -31,9 +36,11 @@ export class WorkQueue {
       return;
     }
     if (this.queued.has(key)) return;
+    this.obs?.added(key);
     const waiter = this.waiters.shift();
     if (waiter) {
       this.processing.add(key);
+      this.obs?.taken(key);
       waiter(key);
       return;
     }
@@ -58,6 +65,7 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
+    this.obs?.retried(key);
     const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** n);
     this.addAfter(key, delay);
     return delay;
@@ -78,6 +86,7 @@ export class WorkQueue {
     if (key !== undefined) {
       this.queued.delete(key);
       this.processing.add(key);
+      this.obs?.taken(key);
       return Promise.resolve(key);
     }
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -85,6 +94,7 @@ export class WorkQueue {
 
   done(key: string): void {
     this.processing.delete(key);
+    this.obs?.done(key);
     if (this.dirty.delete(key)) this.add(key);
   }
 
@@ -99,6 +109,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.shuttingDown = true;
+    this.obs?.shutDown();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     for (const w of this.waiters) w(undefined);

@@ -12,6 +12,7 @@ import { releaseOrphanPause } from '../opsmanager/orphan-pause.ts';
 import { DatabaseReconciler, type ProvisionerHooks } from '../provisioner/reconciler.ts';
 import { asStagedTls } from '../provisioner/specs/tls-staging.ts';
 import { tuningOf, type ControllerFactory, type OperatorContext } from './manager.ts';
+import { metrics } from '../observability/metrics.ts';
 
 /**
  * Watches the database kind, what it owns, and its cert-manager Certificates
@@ -43,6 +44,7 @@ export function provisionerController(kind: Kind): ControllerFactory {
 export function opsController(kind: Kind): ControllerFactory {
   return (ctx: OperatorContext) => {
     const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: kind.info.opsKind, plural: kind.info.opsPlural });
+    metrics.trackOpsRequests(kind.info.opsKind, () => ops.list());
     return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: tuningOf(ctx).opsWorkers }).watchFor(ops);
   };
 }

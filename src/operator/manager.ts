@@ -37,7 +37,8 @@ export function tuningOf(ctx: OperatorContext): Tuning {
 export type ControllerFactory = (ctx: OperatorContext) => Controller;
 
 export interface ManagerOptions {
-  kubeconfig: string;
+  /** Absent: the in-cluster ServiceAccount. */
+  kubeconfig?: string;
   /** The API client; by default one built from `kubeconfig` (unit tests pass the fake). */
   kube?: KubeClient;
   clock?: Clock;

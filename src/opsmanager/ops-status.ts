@@ -6,6 +6,7 @@ import type { OpsObject } from '../api/objects.ts';
 import type { OpsProgress } from '../api/ops.kubedb.com/v1alpha1/ops-request.ts';
 import { isConflict, type KubeClient, type ObjectRef } from '../kube/api.ts';
 import { setCondition, type NewCondition } from '../kube/conditions.ts';
+import { metrics } from '../observability/metrics.ts';
 import { StepFailed } from './ops-type.ts';
 
 export type { OpsObject, OpsProgress };
@@ -78,7 +79,9 @@ export class OpsStore {
   /** Replaces status; a concurrent writer makes this throw and the reconcile retry. */
   async writeStatus(op: OpsObject, status: NonNullable<OpsObject['status']>): Promise<OpsObject> {
     try {
-      return await this.kube.patchStatus<OpsObject>(this.ref(op), status, { resourceVersion: op.metadata.resourceVersion });
+      const next = await this.kube.patchStatus<OpsObject>(this.ref(op), status, { resourceVersion: op.metadata.resourceVersion });
+      for (const step of newSteps(op, status)) metrics.opsStep(this.kind, op, step);
+      return next;
     } catch (err) {
       if (isConflict(err)) throw new Error(`${this.kind} ${op.metadata.namespace}/${op.metadata.name} changed underneath; retrying`, { cause: err });
       throw err;
@@ -96,6 +99,14 @@ export class OpsStore {
     const patch = { ...progress, ...Object.fromEntries(Object.entries(notes).filter(([, v]) => v === null)) };
     return this.writeStatus(op, { ...(op.status ?? {}), progress: patch as OpsProgress });
   }
+}
+
+/** Step conditions (type == reason, True) that `status` adds to op's: each ends a step in the metrics. */
+export function newSteps(op: OpsObject, status: NonNullable<OpsObject['status']>): string[] {
+  const steps = (conds: readonly { type: string; reason?: string; status: string }[] | undefined) =>
+    new Set((conds ?? []).filter((c) => c.reason === c.type && c.status === 'True').map((c) => c.type));
+  const before = steps(op.status?.conditions);
+  return [...steps(status.conditions)].filter((t) => !before.has(t));
 }
 
 /** A step condition as KubeDB's NewCondition makes it: type == reason. */

@@ -10,6 +10,7 @@ import { errorText } from '../kube/controller.ts';
 import type { DbObject } from '../api/objects.ts';
 import { expectFor, type Expect } from '../engines/engine.ts';
 import { probeTls, describe, type ProbeResult } from '../engines/shared/probe.ts';
+import { metrics } from '../observability/metrics.ts';
 import { fingerprint256 } from '../certs/index.ts';
 import { selectorLabels } from '../kinds/info.ts';
 import type { Kind } from '../kinds/types.ts';
@@ -44,11 +45,15 @@ function serves(r: ProbeResult, e: Expect): boolean {
 }
 
 /** Probes the pod's address, checking the certificate against its stable DNS name, as a client would. */
-async function probePod(ctx: RolloutContext, pod: k8s.V1Pod, port: number, e: Expect): Promise<ProbeResult> {
+export async function probePod(ctx: RolloutContext, pod: k8s.V1Pod, port: number, e: Expect): Promise<ProbeResult> {
   const db = pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '';
   const serverName = `${pod.metadata!.name}.${governingServiceName(db)}.${pod.metadata!.namespace}.svc`;
-  if (ctx.probe) return ctx.probe({ host: pod.status!.podIP!, port, serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca });
-  return probeTls({ ...dialPod(ctx.kube, pod.status!.podIP!, port), serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca });
+  const r = ctx.probe
+    ? await ctx.probe({ host: pod.status!.podIP!, port, serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca })
+    : await probeTls({ ...dialPod(ctx.kube, pod.status!.podIP!, port), serverName }, { timeoutMs: 2000, ca: e === 'no-ssl' ? undefined : e.ca });
+  // Every probe (rollouts and the periodic prober) updates the served-certificate gauges.
+  metrics.served.observePod(pod, r);
+  return r;
 }
 
 /** Writes the state (config and staged TLS) through the kind's provisioner. */

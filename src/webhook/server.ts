@@ -107,7 +107,8 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   });
   const reload = () => {
     try {
-      server.setSecureContext(readCert());
+      // The whole context is replaced: the client CA must go with the new pair, or every review is refused.
+      server.setSecureContext({ ...readCert(), ...(opts.clientCaFile ? { ca: readFileSync(opts.clientCaFile) } : {}) });
       loads++;
       opts.log?.('webhook serving certificate reloaded');
     } catch (err) {

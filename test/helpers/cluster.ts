@@ -32,20 +32,30 @@ export function testPortBase(): number {
 }
 
 /**
+ * `operator: 'chart'` installs the operator as `pgtls up --operator=chart`
+ * does: the operator image on the local node, the Helm chart's Deployment, its
+ * webhook reached through its Service. PGTLS_TEST_OPERATOR=chart makes that the
+ * default of every e2e file that does not choose.
  * `operator: false` leaves the operator out (for tests that run their own
  * webhook or controllers in-process); by default it runs, as `pgtls up` runs it.
  * `runtime: 'kubelet'` runs pods on the real kubelet and containerd
  * (docs/kubelet-runtime.md); check `preflight()` of src/local/kubelet/runtime.ts first.
  */
-export async function startTestCluster(opts: { portBase?: number; operator?: boolean; runtime?: Runtime } = {}): Promise<TestCluster> {
+export async function startTestCluster(opts: { portBase?: number; operator?: boolean | 'chart'; runtime?: Runtime } = {}): Promise<TestCluster> {
   const home = mkdtempSync(join(tmpdir(), 'pgtls-test-'));
   const layout = homeLayout(home);
   const portBase = opts.portBase ?? testPortBase();
   const log = (m: string) => process.stderr.write(`[cluster] ${m}\n`);
-  const operator = opts.operator ?? true;
+  const mode = opts.operator ?? (process.env.PGTLS_TEST_OPERATOR === 'chart' ? 'chart' : true);
+  const operator = mode === true;
   let handle: ClusterHandle;
   try {
     handle = await up(layout, { portBase, log, operator, runtime: opts.runtime });
+    if (mode === 'chart') {
+      const { helmStateDir, installOperatorChart, loadOperatorImage } = await import('../../src/install/local-chart.ts');
+      await loadOperatorImage(layout, handle.cfg, log);
+      await installOperatorChart(Kube.fromFile(layout.kubeconfig), { kubeconfig: layout.kubeconfig, stateDir: helmStateDir(layout.home), timeoutMs: 600_000 }, log);
+    }
   } catch (err) {
     // What did start (processes, and the kubelet runtime's namespaces and cgroups) must not outlive the test.
     await down(layout, { purge: true, log });

@@ -121,6 +121,7 @@ describe('webhook server: only the API server may send reviews (issue 11 item 3)
   let ca: Buffer;
   let s: WebhookServer;
   const certs: Record<string, { cert: Buffer; key: Buffer }> = {};
+  let renew: () => Promise<void>;
   const body = {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -129,7 +130,7 @@ describe('webhook server: only the API server may send reviews (issue 11 item 3)
 
   function call(path: string, client?: { cert: Buffer; key: Buffer }, method = 'POST'): Promise<number> {
     return new Promise((resolve, reject) => {
-      const req = request(`${s.url}${path}`, { method, ca, ...client, headers: { 'content-type': 'application/json' } }, (res) => {
+      const req = request(`${s.url}${path}`, { method, ca, ...client, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       });
@@ -149,7 +150,12 @@ describe('webhook server: only the API server may send reviews (issue 11 item 3)
     certs.apiserver = load(await leaf(clientDir, clientCa, 'kube-apiserver-webhook-client'));
     certs.otherName = load(await leaf(clientDir, clientCa, 'system:node:local'));
     certs.otherCa = load(await leaf(servingDir, servingCa, 'kube-apiserver-webhook-client'));
-    s = await startWebhookServer({ certFile: serving.crt, keyFile: serving.key, lookups, clientCaFile: clientCa.crt, clientNames: ['kube-apiserver-webhook-client'] });
+    s = await startWebhookServer({ certFile: serving.crt, keyFile: serving.key, lookups, clientCaFile: clientCa.crt, clientNames: ['kube-apiserver-webhook-client'], certPollMs: 100 });
+    renew = async () => {
+      const next = await leaf(tmpDir('pgtls-webhook-next-'), servingCa, 'serving');
+      copyFileSync(next.key, serving.key);
+      copyFileSync(next.crt, serving.crt);
+    };
   });
   after(async () => s?.close());
 
@@ -166,5 +172,13 @@ describe('webhook server: only the API server may send reviews (issue 11 item 3)
 
   it('keeps /healthz open for probes', async () => {
     assert.equal(await call('/healthz', undefined, 'GET'), 200);
+  });
+
+  it('still checks client certificates after its serving certificate renews', async () => {
+    const loads = s.certLoads();
+    await renew();
+    await eventually('the renewed certificate to be loaded', async () => s.certLoads() > loads || undefined, 10_000, 100);
+    assert.equal(await call('/validate/postgreses', certs.apiserver), 200);
+    assert.equal(await call('/validate/postgreses'), 403);
   });
 });

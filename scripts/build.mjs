@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// `npm run build`: src/ → dist/ (plain ESM JavaScript, relative `.ts` imports
+// rewritten to `.js`), so the operator runs with node alone. dist/ is emptied
+// first, so a module removed from src/ does not linger in it.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..');
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+process.exit(r.status ?? 1);

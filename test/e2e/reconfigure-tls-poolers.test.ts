@@ -31,6 +31,38 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
   const pgpoolConf = () => c.kubectlOk(['-n', NS, 'exec', 'pgpool-0', '--', 'cat', '/opt/pgpool-II/etc/pgpool.conf']);
   const subjectOf = async (secret: string, key = 'ca.crt') => (await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, secret))[key]!, '-noout', '-subject'])).trim();
 
+  // Short client-certificate connections to the pgpool Service, one after another, while `during`
+  // runs (bounded: 2000 tries): how many succeeded, how many failed, and the failing window.
+  const probeServiceDuring = async (during: () => Promise<unknown>) => {
+    const f = await secretFiles(c, NS, 'pgpool-client-cert');
+    const a = await localAddress(c.kube, { namespace: NS, service: 'pgpool', port: 9999 });
+    let ok = 0;
+    let failed = 0;
+    let firstFail = 0;
+    let lastFail = 0;
+    let stop = false;
+    const loop = (async () => {
+      for (let i = 0; i < 2000 && !stop; i++) {
+        const r = await run(join(PG_BIN, 'psql'), ['-Atc', 'select 1'], {
+          env: { ...process.env, PGHOST: 'pgpool.demo.svc', PGHOSTADDR: a.host, PGPORT: String(a.port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGSSLMODE: 'require', PGSSLCERT: f['tls.crt']!, PGSSLKEY: f['tls.key']!, PGCONNECT_TIMEOUT: '2' },
+          timeoutMs: 5000,
+        });
+        if (r.code === 0) ok++;
+        else {
+          failed++;
+          lastFail = Date.now();
+          firstFail ||= lastFail;
+        }
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 1000));
+    await during();
+    await new Promise((r) => setTimeout(r, 1000));
+    stop = true;
+    await loop;
+    return { ok, failed, window: failed ? lastFail - firstFail : 0 };
+  };
+
   before(async () => {
     c = await startTestCluster();
     await c.kubectlOk(['create', 'namespace', NS]);
@@ -138,37 +170,11 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
   });
 
   it('Pgpool rotate (guide ppops-rotate.yaml): new certificate served after the restart; refused window measured', async () => {
-    const f = await secretFiles(c, NS, 'pgpool-client-cert');
-    const a = await localAddress(c.kube, { namespace: NS, service: 'pgpool', port: 9999 });
-    // Bounded probe loop during the request: count refused/failed short connections.
-    let ok = 0;
-    let failed = 0;
-    let firstFail = 0;
-    let lastFail = 0;
-    let stop = false;
-    const loop = (async () => {
-      for (let i = 0; i < 2000 && !stop; i++) {
-        const r = await run(join(PG_BIN, 'psql'), ['-Atc', 'select 1'], {
-          env: { ...process.env, PGHOST: 'pgpool.demo.svc', PGHOSTADDR: a.host, PGPORT: String(a.port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGSSLMODE: 'require', PGSSLCERT: f['tls.crt']!, PGSSLKEY: f['tls.key']!, PGCONNECT_TIMEOUT: '2' },
-          timeoutMs: 5000,
-        });
-        if (r.code === 0) ok++;
-        else {
-          failed++;
-          lastFail = Date.now();
-          firstFail ||= lastFail;
-        }
-      }
-    })();
-    await new Promise((r) => setTimeout(r, 1000));
-    await ops('ppops', 'pgpool-rotate.yaml', 'ppops-rotate');
-    await new Promise((r) => setTimeout(r, 1000));
-    stop = true;
-    await loop;
+    const { ok, failed, window } = await probeServiceDuring(() => ops('ppops', 'pgpool-rotate.yaml', 'ppops-rotate'));
     timings['pgpool-rotate-failed-connections'] = failed;
     timings['pgpool-rotate-ok-connections'] = ok;
     // The window in which new connections were refused while the pod restarted.
-    timings['pgpool-rotate-refused-window'] = failed ? lastFail - firstFail : 0;
+    timings['pgpool-rotate-refused-window'] = window;
     assert.ok(ok > 0);
     const serial = (await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pgpool-server-cert'))['tls.crt']!, '-noout', '-serial'])).trim().replace('serial=', '');
     assert.equal((await servedSerial(c, NS, 'pgpool-0', 9999)).toUpperCase(), serial.toUpperCase());
@@ -180,6 +186,30 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
     await ops('ppops', 'pgpool-change-issuer.yaml', 'ppops-change-issuer');
     const subject = await c.kubectlOk(['-n', NS, 'exec', 'pgpool-0', '--', 'openssl', 'x509', '-in', '/opt/pgpool-II/tls/ca.pem', '-inform', 'PEM', '-subject', '-nameopt', 'RFC2253', '-noout']);
     assert.equal(subject.trim(), 'subject=O=kubedb-updated,CN=ca-updated');
+  });
+
+  it('Pgpool with 2 replicas rotates without refusing a connection: each pod leaves the Service, drains, then restarts', async () => {
+    await c.kubectlOk(['-n', NS, 'patch', 'pp', 'pgpool', '--type=merge', '-p', '{"spec":{"replicas":2}}']);
+    const readyPods = async () => (await c.kubectlOk(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/instance=pgpool', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{" "}{end}'])).trim();
+    await eventually('pgpool-1 Ready', async () => (await readyPods()).includes('pgpool-1=True') || undefined, 180_000, 1000);
+    // pgpool-0 predates the second replica: delete it once so that both pods carry the drain (the StatefulSet uses OnDelete).
+    await c.kubectlOk(['-n', NS, 'delete', 'pod', 'pgpool-0', '--wait=true']);
+    await eventually('pgpool-0 and pgpool-1 Ready', async () => ((await readyPods()) === 'pgpool-0=True pgpool-1=True') || undefined, 180_000, 1000);
+    const rotate = fixture('pgpool-rotate.yaml').replace('name: ppops-rotate', 'name: ppops-rotate-2');
+    const { ok, failed } = await probeServiceDuring(async () => {
+      await c.kubectlOk(['apply', '-f', '-'], rotate);
+      const st = await waitOps(c, 'ppops', NS, 'ppops-rotate-2');
+      timings['ppops/ppops-rotate-2 (2 replicas)'] = st.ms;
+      assert.equal(st.phase, 'Successful', JSON.stringify(st.conditions, null, 1));
+    });
+    timings['pgpool-rotate-2-replicas-ok-connections'] = ok;
+    timings['pgpool-rotate-2-replicas-failed-connections'] = failed;
+    assert.ok(ok > 0);
+    assert.equal(failed, 0, `${failed} of ${ok + failed} connections failed while the two pods restarted one by one`);
+    const serial = (await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, 'pgpool-server-cert'))['tls.crt']!, '-noout', '-serial'])).trim().replace('serial=', '');
+    for (const pod of ['pgpool-0', 'pgpool-1']) assert.equal((await servedSerial(c, NS, pod, 9999)).toUpperCase(), serial.toUpperCase(), pod);
+    await c.kubectlOk(['-n', NS, 'patch', 'pp', 'pgpool', '--type=merge', '-p', '{"spec":{"replicas":1}}']);
+    await eventually('one pgpool pod again', async () => ((await readyPods()) === 'pgpool-0=True') || undefined, 180_000, 1000);
   });
 
   it('Pgpool remove TLS (guide ppops-remove.yaml): ssl = \'off\', clientAuthMode moved off cert, password login', async () => {

@@ -27,6 +27,14 @@ export interface PgpoolStsInput {
 const ETC = KUBEDB_PGPOOL_PATHS.configDir;
 const RUN = KUBEDB_PGPOOL_PATHS.runDir;
 const TLS_DIR = '/opt/pgpool-II/tls';
+/**
+ * With two or more replicas, a Pgpool pod that is being deleted keeps serving
+ * this long before SIGTERM: it has left its Service (a terminating pod is not
+ * an endpoint), so new clients go to the other replicas meanwhile and none is
+ * refused by a pod that is going away. One replica has nowhere else to send
+ * them, so it stops at once (waiting would only lengthen the outage).
+ */
+export const PGPOOL_DRAIN_SECONDS = 5;
 
 // pgpool.conf cannot read the environment: the start-up copy sets the listen
 // addresses, every address of the pod (port-forward and sidecars dial
@@ -46,7 +54,7 @@ ln -sf ${ETC}/${PGPOOL_FILES.passwd} ${RUN}/${PGPOOL_FILES.passwd}
 exec pgpool -n -D -f ${RUN}/${PGPOOL_FILES.conf} -F ${ETC}/${PGPOOL_FILES.pcp} -a ${ETC}/${PGPOOL_FILES.hba}`;
 
 /** The pod the StatefulSet runs, before the catalog user and the podTemplate (admission checks a podTemplate against it). */
-export function pgpoolPodSpec(i: Pick<PgpoolStsInput, 'db' | 'image'>): PodSpec {
+export function pgpoolPodSpec(i: Pick<PgpoolStsInput, 'db' | 'image' | 'replicas'>): PodSpec {
   const config = configSecretName(i.db.name);
   const staged = stagedTlsSecretName(i.db.name);
   const certVolume = (name: string, items: [string, string][]) => stagedTlsVolume(i.db.name, name, items);
@@ -88,6 +96,7 @@ export function pgpoolPodSpec(i: Pick<PgpoolStsInput, 'db' | 'image'>): PodSpec 
         ],
         volumeMounts: mounts,
         readinessProbe: { tcpSocket: { port: PGPOOL_PORT }, periodSeconds: 2, failureThreshold: 3 },
+        ...(i.replicas >= 2 ? { lifecycle: { preStop: { sleep: { seconds: PGPOOL_DRAIN_SECONDS } } } } : {}),
       },
     ],
     volumes,

@@ -40,7 +40,7 @@ const validateConfiguration: Validator<Pgpool> = (pp) => {
 
 export const pgpoolValidators: readonly Validator<Pgpool>[] = [
   ...commonDatabaseValidators,
-  podTemplateValidator((pp: Pgpool) => ({ spec: pgpoolPodSpec({ db: { name: pp.metadata!.name ?? 'db', namespace: pp.metadata!.namespace ?? 'default', uid: '' }, image: '' }), mainContainer: PGPOOL_CONTAINER })),
+  podTemplateValidator((pp: Pgpool) => ({ spec: pgpoolPodSpec({ db: { name: pp.metadata!.name ?? 'db', namespace: pp.metadata!.namespace ?? 'default', uid: '' }, image: '', replicas: pp.spec?.replicas ?? 1 }), mainContainer: PGPOOL_CONTAINER })),
   tlsConfigValidator(PGPOOL_CERT_ALIASES),
   replicasValidator(1, MAX_REPLICAS),
   validateBackend,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { pgbouncer, pgpool, postgres } from '../../../src/kinds/index.ts';
 import { buildPostgresStatefulSet } from '../../../src/provisioner/postgres/statefulset.ts';
 import { buildPgBouncerStatefulSet } from '../../../src/provisioner/pgbouncer/statefulset.ts';
-import { buildPgpoolStatefulSet } from '../../../src/provisioner/pgpool/statefulset.ts';
+import { buildPgpoolStatefulSet, PGPOOL_DRAIN_SECONDS } from '../../../src/provisioner/pgpool/statefulset.ts';
 import { applyPodTemplate, PodTemplateError, versionUser } from '../../../src/provisioner/specs/pod-template.ts';
 import { renderPostgresFiles, standbyLinkMode } from '../../../src/provisioner/postgres/config.ts';
 import { pgpoolConfigGeneration, renderPgpoolFiles } from '../../../src/provisioner/pgpool/config.ts';
@@ -65,6 +65,13 @@ describe('pod specs for a real kubelet', () => {
     assert.equal(standbyLinkMode('prefer'), 'verify-full');
     assert.equal(standbyLinkMode('disable'), 'disable');
     assert.match(renderPostgresFiles(db, { sslMode: 'disable', clientAuthMode: 'md5' }, 'pw')['standby.conf']!, /sslmode=disable'$/m);
+  });
+
+  it('Pgpool with 2+ replicas drains before SIGTERM (it has left its Service); one replica stops at once', () => {
+    const main = (n: number) => (buildPgpoolStatefulSet({ info: pgpool.info, db: { ...db, name: 'pp' }, image: 'localhost/pgtls/pgpool:4.6.1', user: poolUser, replicas: n }) as Sts).spec.template.spec.containers.find((c) => c.name === 'pgpool')!;
+    assert.equal(main(1).lifecycle, undefined);
+    assert.deepEqual(main(2).lifecycle, { preStop: { sleep: { seconds: PGPOOL_DRAIN_SECONDS } } });
+    assert.ok(PGPOOL_DRAIN_SECONDS < (stsOf('Pgpool').spec.template.spec.terminationGracePeriodSeconds as number), 'the drain fits in the grace period');
   });
 
   it('Pgpool: 4.4 and later get the renamed socket settings', () => {

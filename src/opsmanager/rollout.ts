@@ -67,6 +67,27 @@ export async function podsOf(ctx: ProvisionerContext, k: Kind, db: DbObject): Pr
   return k.ops.order(owned);
 }
 
+/** The annotation that asks a kubelet to refresh a pod's Secret volumes now. */
+export const SECRET_SYNC_ANNOTATION = 'pgtls.dev/secret-sync';
+
+/** Which TLS state a pod was nudged for (pure): one PATCH per pod and state, however many passes. */
+export function secretSyncMark(e: Expect): string {
+  return e === 'no-ssl' ? 'no-ssl' : fingerprint256(e.certPem).replace(/:/g, '').slice(0, 16).toLowerCase();
+}
+
+/**
+ * A kubelet refreshes Secret volumes on its periodic pod sync (60–90 s on a
+ * real kubelet); an update of the pod makes it sync that pod at once. So when
+ * a reload does not show the new state yet, annotate the pod once for that state.
+ */
+async function nudgeSecretVolumes(ctx: RolloutContext, pod: k8s.V1Pod, e: Expect): Promise<void> {
+  const mark = secretSyncMark(e);
+  if (pod.metadata?.annotations?.[SECRET_SYNC_ANNOTATION] === mark) return;
+  const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, namespace: pod.metadata!.namespace! };
+  await ctx.kube.patch(ref, { metadata: { annotations: { [SECRET_SYNC_ANNOTATION]: mark } } }).catch((err: unknown) => ctx.log.warn({ pod: ref.name, err: errorText(err) }, 'could not annotate the pod to refresh its Secret volumes'));
+  (pod.metadata!.annotations ??= {})[SECRET_SYNC_ANNOTATION] = mark;
+}
+
 /** Reload one pod until it serves `e`; bounded by the deadline. */
 export async function reloadPod(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expect, deadline: number, port: number): Promise<PodResult> {
   const { clock } = ctx;
@@ -84,6 +105,7 @@ export async function reloadPod(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e:
       if (serves(last, e)) return { pod: name, path: 'reload', ms: clock.now() - t0, attempts, served: describe(last) };
       await clock.sleep(50);
     }
+    await nudgeSecretVolumes(ctx, pod, e);
     if (attempts % 10 === 0) ctx.log.warn({ pod: name, attempts, served: describe(last) }, 'reloaded, but the expected TLS state is not served yet');
     await clock.sleep(Math.min(1000, 100 * attempts));
   }
@@ -235,6 +257,7 @@ async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expec
     if (serves(last, e)) return { pod: name, path: 'reload', ms: clock.now() - t0, attempts: 1, served: describe(last) };
     await clock.sleep(50);
   }
+  await nudgeSecretVolumes(ctx, pod, e);
   return `${name} to serve the new TLS state after a reload (serves ${describe(last)}; the secret volume may lag)`;
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { k8s } from '../../../src/kube/client.ts';
 import { postgres } from '../../../src/kinds/index.ts';
 import { selectorLabels } from '../../../src/kinds/info.ts';
-import { parseRestarting, rollPodsPass, type PodResult, type RolloutMark } from '../../../src/opsmanager/rollout.ts';
+import { parseRestarting, rollPodsPass, secretSyncMark, SECRET_SYNC_ANNOTATION, type PodResult, type RolloutMark } from '../../../src/opsmanager/rollout.ts';
 import { readSecret } from '../../../src/provisioner/objects.ts';
 import { DB, NS, World } from './world.ts';
 
@@ -55,6 +55,11 @@ describe('rollout, one pass at a time', () => {
     assert.ok(longest <= 500, `no pass waited long in the worker (longest ${longest} ms of sleeping)`);
     const staged = await w.staged();
     for (const pod of ['pg-0', 'pg-1']) assert.equal(w.served.get(pod), staged?.['server.crt']);
+    // Each lagging pod was annotated once for the new certificate, so a kubelet refreshes its Secret volume now.
+    for (const pod of ['pg-0', 'pg-1']) {
+      const p = await w.kube.get<k8s.V1Pod>('v1', 'Pod', pod, NS);
+      assert.equal(p?.metadata?.annotations?.[SECRET_SYNC_ANNOTATION], secretSyncMark({ certPem: staged!['server.crt']!, ca: '' }), pod);
+    }
   });
 
   it('a CA change reloads every pod in each trust step, though what they serve does not change there', async () => {

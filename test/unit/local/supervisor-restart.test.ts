@@ -167,7 +167,8 @@ describe('process supervisor', () => {
       return r?.state === 'backoff' && r.restarts === 2 ? r : undefined;
     });
     const wait = Date.parse(again.nextStartAt!) - Date.parse(again.lastExit!.at);
-    assert.ok(wait >= 390 && wait <= 450, `second back-off ${wait} ms`);
+    // 400 ms (twice the first step); the exit may be noticed late on a loaded machine, but never a whole step late.
+    assert.ok(wait >= 390 && wait < 800, `second back-off ${wait} ms`);
     const third = await until('a third process', () => {
       const st = processState(h, c);
       return st.state === 'running' && st.pid !== second ? st.pid : undefined;

@@ -23,13 +23,16 @@ const statefulSet = (rev: string) => ({
       metadata: { labels: { app: 'pg' }, annotations: { rev } },
       spec: {
         terminationGracePeriodSeconds: 10,
+        // As on a kubelet: the 0600 Secret files are root's, so the image's user (999) reads them
+        // through its fsGroup; PGDATA keeps 0700 (set again at each start, as the start scripts do).
+        securityContext: { fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch' },
         initContainers: [
           {
             name: 'init',
             image: 'localhost/pgtls/postgres:15',
             command: ['sh', '-c'],
             args: [
-              'set -e; if [ ! -s /var/pv/data/PG_VERSION ]; then initdb -D /var/pv/data -U postgres --pwfile=/auth/password -A scram-sha-256 --auth-local=trust >/dev/null; echo "host all all 0.0.0.0/0 scram-sha-256" >> /var/pv/data/pg_hba.conf; fi',
+              'set -e; if [ ! -s /var/pv/data/PG_VERSION ]; then initdb -D /var/pv/data -U postgres --pwfile=/auth/password -A scram-sha-256 --auth-local=trust >/dev/null; echo "host all all 0.0.0.0/0 scram-sha-256" >> /var/pv/data/pg_hba.conf; fi; chmod 0700 /var/pv/data',
             ],
             volumeMounts: [
               { name: 'data', mountPath: '/var/pv' },

@@ -141,8 +141,9 @@ describe('node agent: pods as local processes', { timeout: 20 * 60_000 }, () => 
 
   it('updates mounted Secret files in place', async () => {
     assert.equal((await c.kubectlOk(['-n', NS, 'exec', 'pg-1', '--', 'cat', '/auth/note'])).trim(), 'v1');
-    const mode = await c.kubectlOk(['-n', NS, 'exec', 'pg-1', '--', 'stat', '-L', '-c', '%a %U', '/auth/password']);
-    assert.equal(mode.trim(), '600 postgres');
+    // As a kubelet: root's file, group the pod's fsGroup, group read added to defaultMode 0600.
+    const mode = await c.kubectlOk(['-n', NS, 'exec', 'pg-1', '--', 'stat', '-L', '-c', '%a %U %g', '/auth/password']);
+    assert.equal(mode.trim(), '640 root 999');
     await c.kubectlOk(['-n', NS, 'patch', 'secret', 'pg-auth', '-p', JSON.stringify({ stringData: { note: 'v2' } })]);
     await eventually('the new Secret value in the pod', async () => (await c.kubectl(['-n', NS, 'exec', 'pg-1', '--', 'cat', '/auth/note'])).stdout.trim() === 'v2', 30_000, 300);
   });

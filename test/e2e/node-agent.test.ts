@@ -128,7 +128,7 @@ describe('node agent: pods as local processes', { timeout: 20 * 60_000 }, () => 
   });
 
   // Visible todo (it runs and reports): since the strict node became the default, a connection to pg-0
-  // right after the rolling start times out in 2 of 3 runs (5 s); cause not found yet. The same data
+  // right after the rolling start times out in 2 of 3 runs (5 s); cause not found yet. The
   // replacement of a deleted pod is covered for the operator's pods by provisioner-postgres.
   it('keeps a pod\'s data when the pod is deleted and comes back', { todo: 'a connection to pg-0 times out on the strict node in 2 of 3 runs; cause under investigation' }, async () => {
     // A connection may time out once on a loaded machine; the data is what this test is about.

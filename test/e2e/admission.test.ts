@@ -36,7 +36,7 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
     // Without the operator: this file runs the webhook in-process (and no controllers touch its objects).
     c = await startTestCluster({ operator: false });
     // up installed the CRDs and the catalog; the operator's namespace comes with the operator, so create it here.
-    await c.kubectlOk(['create', 'namespace', SYS]);
+    await c.createNamespace(SYS);
     // The operator's own certificate chain: SelfSigned Issuer → CA Certificate → CA Issuer → serving Certificate for 127.0.0.1.
     const secret = await ensureWebhookCertificate(c.kube, { namespace: SYS, ipAddresses: ['127.0.0.1'] });
     const served = { ...writeServingFiles(tmpDir('pgtls-webhook-'), secret), caBundle: secret.caBundle };
@@ -47,7 +47,7 @@ describe('admission: CRDs, catalog and webhook on a real API server', { timeout:
       log: (m) => process.stderr.write(`[webhook] ${m}\n`),
     });
     await registerWebhooks(c.kube, { endpoint: { url: hook.url }, caBundle: served.caBundle });
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     // The API server picks up new webhook configurations asynchronously; wait until defaulting shows.
     await eventually('the mutating webhook to be called', async () => {
       const r = await c.kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], fixtureText('postgres-ha-postgres.yaml'));

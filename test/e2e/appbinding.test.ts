@@ -57,7 +57,7 @@ describe('AppBinding on the local cluster', { timeout: 25 * 60_000 }, () => {
 
   before(async () => {
     c = await startTestCluster();
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     const ca = await makeCa(tmpDir(), '/CN=ca/O=kubedb');
     await c.kubectlOk(['-n', NS, 'create', 'secret', 'tls', 'pg-ca', `--cert=${ca.crt}`, `--key=${ca.key}`]);
     await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: 'pg-issuer', namespace: NS }, spec: { ca: { secretName: 'pg-ca' } } }));

@@ -46,7 +46,7 @@ describe('cluster network: node namespace, egress through the gateway, kubernete
     c = await startTestCluster({ operator: false });
     socket = egressSocketPath(c.layout);
     nodeNs = nodeNetnsName(c.handle.cfg.ports.apiserver);
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
   });
 
   after(async () => {

@@ -168,7 +168,7 @@ describe('fault matrix: ReconfigureTLS survives every fault mid-request', { time
   before(async () => {
     const t0 = Date.now();
     c = await startTestCluster();
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     cas = await createCaIssuers(c, NS, [
       ['fm-ca', 'fm-issuer', '/CN=fm-ca/O=faults'],
       ['fm-new-ca', 'fm-new-issuer', '/CN=fm-new-ca/O=faults'],

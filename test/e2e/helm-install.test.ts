@@ -66,7 +66,7 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
 
   it('helm template | kubectl apply --dry-run=server: the API server accepts every object (defaults and with the NetworkPolicy)', async () => {
     // As `helm install --create-namespace` would.
-    await c.kubectlOk(['create', 'namespace', RELEASE_NS]);
+    await c.createNamespace(RELEASE_NS);
     for (const extra of [[], ['--set', 'networkPolicy.enabled=true', '--set', 'replicaCount=3']]) {
       const rendered = await template(...extra);
       const count = parseAllDocuments(rendered).filter((d) => d.toJS()).length;
@@ -169,7 +169,7 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
 
   it('/metrics shows the certificate every pod of a TLS Postgres serves, and the new one after a rotate', async () => {
     assert.ok(op && op.exitCode === null, 'the operator from the previous test runs');
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     const ca = await makeCa(tmpDir('pgtls-ca-'), '/CN=ca/O=kubedb');
     await c.kubectlOk(['create', 'secret', 'tls', 'pg-ca', '--cert', ca.crt, '--key', ca.key, '-n', NS]);
     const objs = [

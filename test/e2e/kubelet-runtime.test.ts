@@ -87,7 +87,7 @@ describe('pgtls up --runtime kubelet', { skip }, () => {
     // Nothing of this cluster exists yet: the snapshot is what `down` must give back.
     before_ = snapshot(portBase, '/nonexistent');
     tc = await startTestCluster({ runtime: 'kubelet', operator: false, portBase });
-    await tc.kubectlOk(['create', 'namespace', NS]);
+    await tc.createNamespace(NS);
   });
 
   after(async () => {

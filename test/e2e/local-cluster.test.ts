@@ -62,7 +62,7 @@ describe('local cluster: real control plane and cert-manager', { timeout: 15 * 6
 
   before(async () => {
     c = await startTestCluster();
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
   });
   after(async () => {
     await c?.destroy();

@@ -54,7 +54,7 @@ describe('multi-tenant safety (issue 11)', { timeout: 20 * 60_000 }, () => {
     const create = () => dev(['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(pgbouncer));
 
     before(async () => {
-      for (const ns of ['team-a', 'team-b']) await c.kubectlOk(['create', 'namespace', ns]);
+      for (const ns of ['team-a', 'team-b']) await c.createNamespace(ns);
       const kubeconfig = await serviceAccountKubeconfig('team-a', 'dev');
       dev = (args, input) => run('kubectl', ['--kubeconfig', kubeconfig, ...args], { input, env: { ...process.env, KUBECONFIG: kubeconfig } });
       // dev may do anything with poolers in team-a, nothing elsewhere.

@@ -87,7 +87,7 @@ describe('node agent: pods as local processes', { timeout: 20 * 60_000 }, () => 
 
   before(async () => {
     c = await startTestCluster();
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     await c.kubectlOk(['-n', NS, 'create', 'secret', 'generic', 'pg-auth', '--from-literal=password=secret-pw', '--from-literal=note=v1']);
     const svc = (name: string, headless: boolean) => ({
       apiVersion: 'v1',

@@ -60,7 +60,7 @@ describe('node agent: kubelet semantics, a network namespace per pod', { timeout
     process.env.PGTLS_NODE_POD_NETWORK = 'netns';
     process.env.PGTLS_NODE_SECRET_SYNC_DELAY = String(SECRET_SYNC_DELAY_S);
     c = await startTestCluster({ portBase, operator: false });
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     await eventually('the default ServiceAccount', async () => (await c.kubectl(['-n', NS, 'get', 'serviceaccount', 'default'])).code === 0, 60_000, 500);
     await c.kubectlOk(['-n', NS, 'create', 'secret', 'generic', 'key', '--from-literal=tls.key=very-secret', '--from-literal=note=v1']);
   });

@@ -78,7 +78,7 @@ describe('the operator in-cluster (Helm chart, operator image on the local node)
     const t0 = Date.now();
     c = await startTestCluster({ operator: 'chart' });
     timings['cluster + chart install'] = Date.now() - t0;
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     const d1 = tmpDir();
     const d2 = tmpDir();
     const ca1 = await makeCa(d1, '/CN=ca/O=kubedb');

@@ -42,7 +42,7 @@ describe('pgtls up runs the operator', { timeout: 20 * 60_000 }, () => {
     const at = Date.now();
     c = await startTestCluster();
     process.stderr.write(`[operator-up] cluster with operator ready in ${((Date.now() - at) / 1000).toFixed(1)}s\n`);
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
   });
   after(async () => {
     if (second?.exitCode === null) second.kill('SIGTERM');

@@ -157,7 +157,7 @@ describe('Pgpool streaming replication: reads reach the standby through every Re
 
   before(async () => {
     c = await startTestCluster();
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     await createCaIssuers(c, NS, [
       ['pg-ca', 'pg-issuer', '/CN=postgres-ca/O=kubedb'],
       ['pg-new-ca', 'pg-new-issuer', '/CN=postgres-ca/O=kubedb-updated'],

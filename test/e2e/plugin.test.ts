@@ -46,7 +46,7 @@ describe('kubectl pgtls (plugin) on the local cluster', { timeout: 20 * 60_000 }
     c = await startTestCluster();
     // The plugin as users run it: bin/ on PATH (kubectl finds kubectl-pgtls there), the cluster's kubeconfig.
     env = { ...c.env, PATH: `${BIN}:${process.env.PATH}` };
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     const ca = await makeCa(tmpDir(), '/CN=ca/O=kubedb');
     await c.kubectlOk(['-n', NS, 'create', 'secret', 'tls', 'postgres-ca', `--cert=${ca.crt}`, `--key=${ca.key}`]);
     const issuer = (name: string, secret: string) => ({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name, namespace: NS }, spec: { ca: { secretName: secret } } });

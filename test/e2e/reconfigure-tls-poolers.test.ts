@@ -65,7 +65,7 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
 
   before(async () => {
     c = await startTestCluster();
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     cas = await createCaIssuers(c, NS, [
       ['pgbouncer-ca', 'pb-issuer', '/CN=pgbouncer/O=kubedb'],
       ['pgbouncer-new-ca', 'pb-new-issuer', '/CN=pgbouncer/O=kubedb-updated'],

@@ -41,7 +41,7 @@ describe('ReconfigureTLS for Postgres (guide flows, by reload)', { timeout: 30 *
 
   before(async () => {
     c = await startTestCluster();
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     // The guide's recipe: CAs made with openssl, stored with kubectl create secret tls.
     const d1 = tmpDir();
     const d2 = tmpDir();

@@ -20,7 +20,7 @@ describe(`a rotate with Secret volumes refreshed only every ${DELAY_S} s`, { tim
   before(async () => {
     process.env.PGTLS_NODE_SECRET_SYNC_DELAY = String(DELAY_S);
     c = await startTestCluster();
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
     await createCaIssuers(c, NS, [['pg-ca', 'pg-issuer', '/CN=pg-ca/O=kubedb']]);
     await c.kubectlOk(['apply', '-f', '-'], postgresManifest('pg', NS, {
       replicas: 1,

@@ -62,7 +62,7 @@ describe('supervisor: the local cluster restarts what crashes', { timeout: 25 * 
     } finally {
       delete process.env.PGTLS_TEST_FAIL_STARTS;
     }
-    await c.kubectlOk(['create', 'namespace', NS]);
+    await c.createNamespace(NS);
   });
   after(async () => {
     await c?.destroy();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { homeLayout, type HomeLayout } from '../../src/local/home.ts';
 import { down, up, type ClusterHandle } from '../../src/local/controlplane/cluster.ts';
 import { Kube } from '../../src/kube/client.ts';
-import { run, runOk, type RunResult } from './exec.ts';
+import { eventually, run, runOk, type RunResult } from './exec.ts';
 import type { Runtime } from '../../src/local/kubelet/runtime.ts';
 
 export interface TestCluster {
@@ -17,6 +17,8 @@ export interface TestCluster {
   env: NodeJS.ProcessEnv;
   kubectl(args: string[], input?: string): Promise<RunResult>;
   kubectlOk(args: string[], input?: string): Promise<string>;
+  /** Creates a namespace and waits for its `default` ServiceAccount, as a pod created there needs it. */
+  createNamespace(name: string): Promise<void>;
   stop(): Promise<void>;
   restart(): Promise<void>;
   destroy(): Promise<void>;
@@ -70,6 +72,11 @@ export async function startTestCluster(opts: { portBase?: number; operator?: boo
     env,
     kubectl: (args, input) => run('kubectl', args, { env, input }),
     kubectlOk: (args, input) => runOk('kubectl', args, { env, input }),
+    createNamespace: async (name) => {
+      await runOk('kubectl', ['create', 'namespace', name], { env });
+      // The ServiceAccount controller adds `default` a moment later; until then the API server refuses pods there.
+      await eventually(`serviceaccount ${name}/default`, async () => (await run('kubectl', ['-n', name, 'get', 'serviceaccount', 'default'], { env })).code === 0, 60_000, 200);
+    },
     stop: () => down(layout, { log }),
     restart: async () => {
       await down(layout, { log });

@@ -8,6 +8,10 @@ import { localAddress } from '../../src/local/node/resolve.ts';
 import { processState, startProcess, waitHealthy } from '../../src/local/controlplane/supervisor.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually, sleep } from '../helpers/exec.ts';
+import { BRIDGE_MAC, netnsUnsupportedReason } from '../../src/local/net/netns.ts';
+import { nodeNetnsName, podNetnsName } from '../../src/local/net/topology.ts';
+import { podMac } from '../../src/local/net/pod-netns.ts';
+import { inNetns } from '../integration/net/helpers.ts';
 
 const NS = 'nodetest';
 
@@ -127,20 +131,33 @@ describe('node agent: pods as local processes', { timeout: 20 * 60_000 }, () => 
     assert.equal(whoami.trim(), 'postgres');
   });
 
-  // Visible todo (it runs and reports): since the strict node became the default, a connection to pg-0
-  // right after the rolling start times out in 2 of 3 runs (5 s); cause not found yet. The
-  // replacement of a deleted pod is covered for the operator's pods by provisioner-postgres.
-  it('keeps a pod\'s data when the pod is deleted and comes back', { todo: 'a connection to pg-0 times out on the strict node in 2 of 3 runs; cause under investigation' }, async () => {
-    // A connection may time out once on a loaded machine; the data is what this test is about.
+  it('keeps a pod\'s data when the pod is deleted and comes back, reachable at once on its reused address', async () => {
+    // A connection may time out once on a loaded machine; the data is what this part is about.
     await eventually('pg-0 to take a table', async () => (await query({ pod: 'pg-0' }, 'create table if not exists t (v text)').then(() => true, () => undefined)), 60_000, 1000);
     await query({ pod: 'pg-0' }, "insert into t values ('kept')");
-    const before = (await core().readNamespacedPod({ name: 'pg-0', namespace: NS })).metadata!.uid;
+    const old = await core().readNamespacedPod({ name: 'pg-0', namespace: NS });
     await c.kubectlOk(['-n', NS, 'delete', 'pod', 'pg-0', '--wait=true', '--timeout=60s']);
-    await eventually('pg-0 back and ready', async () => {
+    const back = await eventually('pg-0 back and ready', async () => {
       const p = await core().readNamespacedPod({ name: 'pg-0', namespace: NS });
-      return p.metadata!.uid !== before && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+      return p.metadata!.uid !== old.metadata!.uid && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ? p : undefined;
     }, 120_000, 500);
+    process.stdout.write(`# pg-0 address before ${old.status?.podIP}, after ${back.status?.podIP}\n`);
+    if (netnsUnsupportedReason() === undefined) {
+      // The new pod's MAC follows from its address, so what the node namespace learnt for the old pod
+      // still holds; and the bridge kept its own MAC although a port left.
+      const nodeNs = nodeNetnsName(c.handle.cfg.ports.apiserver);
+      const ip = back.status!.podIP!;
+      const mac = (await inNetns(podNetnsName(c.handle.cfg.ports.apiserver, back.metadata!.uid!), ['cat', '/sys/class/net/eth0/address'])).trim();
+      assert.equal(mac, podMac(ip));
+      const neigh = await inNetns(nodeNs, ['ip', 'neigh', 'show', ip]);
+      if (neigh.trim()) assert.match(neigh, new RegExp(`lladdr ${mac}`), `node namespace: ${neigh} (pod eth0 ${mac})`);
+      assert.match(await inNetns(nodeNs, ['cat', '/sys/class/net/pgtls0/address']), new RegExp(BRIDGE_MAC));
+    }
+    // No retry here: the new pod usually gets the old address back, and the node and the other pods
+    // must learn its new MAC at once (a gratuitous ARP when its eth0 comes up), not ~50 s later.
     assert.deepEqual(await query({ pod: 'pg-0' }, 'select v from t'), [{ v: 'kept' }]);
+    const fromPeer = await c.kubectl(['-n', NS, 'exec', 'pg-1', '-c', 'postgres', '--', 'pg_isready', '-t', '3', '-h', 'pg-0.pg-pods']);
+    assert.equal(fromPeer.code, 0, fromPeer.stdout + fromPeer.stderr);
   });
 
   it('updates mounted Secret files in place', async () => {

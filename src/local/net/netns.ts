@@ -37,12 +37,19 @@ export function netnsUnsupportedReason(): string | undefined {
   return undefined;
 }
 
+/** Locally administered, the same in every node namespace (each is its own link). */
+export const BRIDGE_MAC = '02:70:67:74:6c:01';
+
 /** The `ip` / `nsenter` invocations that shape a node namespace; each is idempotent. */
 export function nodeNetnsSteps(name: string): string[][] {
   const inNs = (...a: string[]) => ['ip', '-n', name, ...a];
   return [
     inNs('link', 'set', 'lo', 'up'),
     inNs('addr', 'replace', `${NODE_IP}/${POD_PREFIX}`, 'dev', BRIDGE),
+    // A bridge takes the lowest MAC of its ports unless given one: when that pod went away, the node
+    // address would move to another MAC and every pod's ARP entry for it (their default route) would
+    // go stale for up to ~50 s. A set address stays.
+    inNs('link', 'set', BRIDGE, 'address', BRIDGE_MAC),
     inNs('link', 'set', BRIDGE, 'up'),
     // /proc/sys/net belongs to the network namespace of the process writing it: this is the namespace's own switch.
     ['nsenter', `--net=${netnsFile(name)}`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'],

@@ -14,6 +14,13 @@ export interface PodNetwork {
   ip: string;
 }
 
+/** The MAC of a pod's eth0: 0a:58 and the four bytes of its IPv4 address. */
+export function podMac(ip: string): string {
+  const bytes = ip.split('.').map(Number);
+  if (bytes.length !== 4 || bytes.some((b) => !Number.isInteger(b) || b < 0 || b > 255)) throw new Error(`not an IPv4 address: ${ip}`);
+  return ['0a', '58', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
 export function podNetnsSteps(p: PodNetwork): string[][] {
   if (p.veth.length > 15) throw new Error(`veth name ${p.veth} is longer than 15 characters`);
   const node = (...a: string[]) => ['ip', '-n', p.nodeNetns, ...a];
@@ -22,6 +29,10 @@ export function podNetnsSteps(p: PodNetwork): string[][] {
     node('link', 'add', p.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p.podNetns),
     node('link', 'set', p.veth, 'master', BRIDGE, 'up'),
     pod('link', 'set', 'lo', 'up'),
+    // Addresses are reused as pods come and go (a StatefulSet's pod-0 often gets its old one back) and
+    // the node and other pods keep ARP entries for up to ~50 s: a MAC derived from the address (as the
+    // CNI bridge plugin's 0a:58 prefix) keeps those entries right for the new pod.
+    pod('link', 'set', 'eth0', 'address', podMac(p.ip)),
     pod('addr', 'add', `${p.ip}/${POD_PREFIX}`, 'dev', 'eth0'),
     pod('link', 'set', 'eth0', 'up'),
     pod('route', 'add', 'default', 'via', NODE_IP, 'dev', 'eth0'),

@@ -174,6 +174,14 @@ export async function layerImage(spec: LayerSpec, deps: LayerDeps): Promise<Buil
   return { ref, digest, rootfs: layout.rootfs(digest), ...built };
 }
 
+/** Points `ref` at an image already in the store (a cached build); false if that image is gone. */
+export async function tagBuiltImage(ref: string, digest: string, layout: StoreLayout = storeLayout()): Promise<boolean> {
+  const built = readBuilt(layout, digest);
+  if (!built?.meta.base) return false;
+  await recordTag(layout, tagKey(ref), { digest, base: built.meta.base.ref, at: new Date().toISOString() });
+  return true;
+}
+
 /** Removes a layered image's tag (its files go at the next prune); false if there was none. */
 export async function untagImage(ref: string, layout: StoreLayout = storeLayout()): Promise<boolean> {
   const key = tagKey(ref);

@@ -18,4 +18,4 @@ export { configUser, versionsOf, type OciImageConfig } from './oci-config.ts';
 export { runInRootfs, runInRootfsOk, type RootfsRunOptions, type RunResult } from './rootfs-run.ts';
 export type { LayerSpec, ConfigOverrides } from './derived.ts';
 export { pruneImages, type PruneResult } from './prune.ts';
-export { untagImage } from './derived.ts';
+export { tagBuiltImage, untagImage } from './derived.ts';

@@ -8,7 +8,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildPrerequisites, exportImage, exportPrerequisites, layerImage, type LayerSpec } from '../images/index.ts';
+import { buildPrerequisites, exportImage, exportPrerequisites, layerImage, tagBuiltImage, type LayerSpec } from '../images/index.ts';
+import { repoRoot } from '../util/repo.ts';
+import { operatorSourceDigest, readOperatorBuild, writeOperatorBuild } from './operator-sources.ts';
 import { operatorImageRef, operatorImageSpec, type OperatorImageSpec } from './operator-image.ts';
 import { stageOperatorApp } from './stage-app.ts';
 
@@ -44,12 +46,22 @@ export async function buildOperatorImage(opts: ImageBuildOptions = {}): Promise<
   const missing = imagePrerequisites();
   if (missing) throw new Error(`cannot build ${operatorImageRef(spec)}: ${missing}`);
   const t0 = Date.now();
+  const seconds = () => Math.round((Date.now() - t0) / 100) / 10;
+  // Sources unchanged since an image was built from them: that image, tagged again (dist/ is not
+  // rebuilt then; with noBuild the sources do not describe dist/, so nothing is reused).
+  const sources = opts.noBuild ? undefined : operatorSourceDigest(repoRoot(), spec);
+  const cached = sources ? readOperatorBuild(sources) : undefined;
+  if (cached && cached.ref === operatorImageRef(spec) && (await tagBuiltImage(cached.ref, cached.digest))) {
+    log(`sources unchanged (${sources!.slice(0, 12)}): reusing ${cached.ref} (${cached.digest.slice(0, 12)})`);
+    return { ref: cached.ref, digest: cached.digest, seconds: seconds() };
+  }
   const work = mkdtempSync(join(tmpdir(), 'pgtls-operator-app-'));
   try {
     log('staging /app (npm run build; npm ci --omit=dev --omit=optional)');
     const app = await stageOperatorApp(join(work, 'app'), { build: !opts.noBuild });
     const img = await layerImage(operatorLayerSpec(app, spec), { log });
-    return { ref: img.ref, digest: img.digest, seconds: Math.round((Date.now() - t0) / 100) / 10 };
+    if (sources) writeOperatorBuild(sources, { ref: img.ref, digest: img.digest });
+    return { ref: img.ref, digest: img.digest, seconds: seconds() };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

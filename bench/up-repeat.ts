@@ -59,7 +59,7 @@ for (let i = 1; i <= n; i++) {
     break;
   }
   const home = mkdtempSync(join(tmpdir(), 'pgtls-uprep-'));
-  const up = await pgtls(home, ['up', '--detach', `--port-base=${portBase}`], upTimeoutS);
+  const up = await pgtls(home, ['up', '--detach', `--port-base=${portBase}`, '--operator=process'], upTimeoutS);
   // What the supervisor retried during this up (every restart count is a failed start: nothing was killed).
   let count = 0;
   for (const r of readRecords(homeLayout(home).home)) {

@@ -49,9 +49,9 @@ program
   .option('--timeout <seconds>', 'readiness timeout per component', intArg, 120)
   .option('--runtime <name>', 'for a new home, what runs pods: node-agent (default) or kubelet (containerd + the real kubelet, see docs/kubelet-runtime.md)')
   .addOption(
-    new Option('--operator <mode>', 'run the operator as a host process, install it with the Helm chart as a Deployment on the local node, or not at all')
-      .choices(['process', 'chart', 'none'])
-      .default('process'),
+    new Option('--operator <mode>', 'install the operator with the Helm chart as a Deployment on the local node, as on any cluster (chart), run it as a host process for development (process), or not at all (none)')
+      .choices(['chart', 'process', 'none'])
+      .default('chart'),
   )
   .action(upCommand);
 

@@ -12,7 +12,7 @@ export async function upCommand(opts: { detach?: boolean; portBase?: number; tim
   const layout = homeLayout();
   const runtime = opts.runtime === undefined ? undefined : parseRuntime(opts.runtime);
   const started = Date.now();
-  const mode = opts.operator ?? 'process';
+  const mode = opts.operator ?? 'chart';
   let handle;
   try {
     handle = await up(layout, { portBase: opts.portBase, timeoutMs: opts.timeout * 1000, log: say, runtime, operator: mode === 'process' });

@@ -167,7 +167,8 @@ describe('fault matrix: ReconfigureTLS survives every fault mid-request', { time
 
   before(async () => {
     const t0 = Date.now();
-    c = await startTestCluster();
+    // Operator as a host process: kills and restarts the operator process at each step.
+    c = await startTestCluster({ operator: true });
     await c.createNamespace(NS);
     cas = await createCaIssuers(c, NS, [
       ['fm-ca', 'fm-issuer', '/CN=fm-ca/O=faults'],

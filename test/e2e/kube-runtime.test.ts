@@ -18,7 +18,8 @@ describe('controller runtime against the real API server', { timeout: 10 * 60_00
   let c: TestCluster;
   let core: k8s.CoreV1Api;
   before(async () => {
-    c = await startTestCluster();
+    // No operator: the controller runtime runs in this process.
+    c = await startTestCluster({ operator: false });
     core = c.kube.api(k8s.CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: NS } } });
   });

@@ -20,7 +20,8 @@ describe('multi-tenant safety (issue 11)', { timeout: 20 * 60_000 }, () => {
   const applyOk = (obj: unknown) => c.kubectlOk(['apply', '-f', '-'], JSON.stringify(obj));
 
   before(async () => {
-    c = await startTestCluster();
+    // Operator as a host process: also calls the webhook port a host process serves.
+    c = await startTestCluster({ operator: true });
     dir = tmpDir('pgtls-tenant-');
   });
   after(async () => {

@@ -90,7 +90,8 @@ describe('node agent: pods as local processes', { timeout: 20 * 60_000 }, () => 
   };
 
   before(async () => {
-    c = await startTestCluster();
+    // No operator: pods only, no operator needed.
+    c = await startTestCluster({ operator: false });
     await c.createNamespace(NS);
     await c.kubectlOk(['-n', NS, 'create', 'secret', 'generic', 'pg-auth', '--from-literal=password=secret-pw', '--from-literal=note=v1']);
     const svc = (name: string, headless: boolean) => ({

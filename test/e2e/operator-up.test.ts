@@ -40,7 +40,8 @@ describe('pgtls up runs the operator', { timeout: 20 * 60_000 }, () => {
 
   before(async () => {
     const at = Date.now();
-    c = await startTestCluster();
+    // Operator as a host process: checks `pgtls up`'s operator process, its ports, status and a second process.
+    c = await startTestCluster({ operator: true });
     process.stderr.write(`[operator-up] cluster with operator ready in ${((Date.now() - at) / 1000).toFixed(1)}s\n`);
     await c.createNamespace(NS);
   });

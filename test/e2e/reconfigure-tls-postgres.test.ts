@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { up } from '../../src/local/controlplane/cluster.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { CHART_NAMESPACE } from '../../src/install/local-chart.ts';
 import { eventually, runOk } from '../helpers/exec.ts';
 import { makeCa, tmpDir, x509Field } from '../helpers/tls.ts';
 import { fixture, libpqEnv, opsStatus, pgbench, PG_BIN, podUids, secretFiles, secretText, servedSerial, waitOps, writeBundle } from '../helpers/ops.ts';
@@ -214,9 +215,16 @@ describe('ReconfigureTLS for Postgres (guide flows, by reload)', { timeout: 30 *
   it('an operator killed in the middle of a request finishes it after a restart', async () => {
     await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: 'PostgresOpsRequest', metadata: { name: 'rotate-crash', namespace: NS }, spec: { type: 'ReconfigureTLS', databaseRef: { name: 'ha-postgres' }, tls: { rotateCertificates: true } } }));
     await eventually('the request to pause the database', async () => (await opsStatus(c, 'pgops', NS, 'rotate-crash')).conditions?.some((x) => x.type === 'DatabasePauseSucceeded'), 60_000, 50);
-    const pid = Number(readFileSync(join(c.layout.pids, 'operator.pid'), 'utf8'));
-    process.kill(-pid, 'SIGKILL');
-    await up(c.layout, { log: () => undefined });
+    if (c.operatorMode === 'chart') {
+      // In-cluster: the leader's pod is killed (no grace, no Lease release); the other replica takes over.
+      const lease = JSON.parse(await c.kubectlOk(['-n', CHART_NAMESPACE, 'get', 'lease', 'pgtls-operator', '-o', 'json'])) as { spec: { holderIdentity?: string } };
+      assert.ok(lease.spec.holderIdentity, 'a leader');
+      await c.kubectlOk(['-n', CHART_NAMESPACE, 'delete', 'pod', lease.spec.holderIdentity, '--grace-period=0', '--force']);
+    } else {
+      const pid = Number(readFileSync(join(c.layout.pids, 'operator.pid'), 'utf8'));
+      process.kill(-pid, 'SIGKILL');
+      await up(c.layout, { log: () => undefined });
+    }
     const st = await waitOps(c, 'pgops', NS, 'rotate-crash');
     assert.equal(st.phase, 'Successful', JSON.stringify(st.conditions));
     const serial = (await x509Field((await secretFiles(c, NS, 'ha-postgres-server-cert'))['tls.crt']!, '-serial')).replace('serial=', '');

@@ -58,7 +58,8 @@ describe('supervisor: the local cluster restarts what crashes', { timeout: 25 * 
     // Read by the supervisor `up` spawns: these components' first starts exit with a usage error.
     process.env.PGTLS_TEST_FAIL_STARTS = 'cert-manager:2,node-agent:1,operator:1';
     try {
-      c = await startTestCluster();
+      // Operator as a host process: the supervisor restarts the operator process.
+      c = await startTestCluster({ operator: true });
     } finally {
       delete process.env.PGTLS_TEST_FAIL_STARTS;
     }

@@ -14,6 +14,8 @@ export interface TestCluster {
   handle: ClusterHandle;
   kube: Kube;
   portBase: number;
+  /** How the operator runs: the chart's Deployment on the node, a host process, or not at all. */
+  operatorMode: 'chart' | 'process' | 'none';
   env: NodeJS.ProcessEnv;
   kubectl(args: string[], input?: string): Promise<RunResult>;
   kubectlOk(args: string[], input?: string): Promise<string>;
@@ -34,12 +36,14 @@ export function testPortBase(): number {
 }
 
 /**
- * `operator: 'chart'` installs the operator as `pgtls up --operator=chart`
- * does: the operator image on the local node, the Helm chart's Deployment, its
- * webhook reached through its Service. PGTLS_TEST_OPERATOR=chart makes that the
- * default of every e2e file that does not choose.
- * `operator: false` leaves the operator out (for tests that run their own
- * webhook or controllers in-process); by default it runs, as `pgtls up` runs it.
+ * By default (`operator: 'chart'`) the operator is installed as users install
+ * it, as `pgtls up --operator=chart` does: the operator image on the local node,
+ * the Helm chart's Deployment (2 replicas, leader election), its webhook reached
+ * through its Service. `operator: true` runs it as a host process instead
+ * (`pgtls operator`, for tests that kill, freeze or restart that process or call
+ * its ports); PGTLS_TEST_OPERATOR=process makes that the default of every e2e
+ * file that does not choose. `operator: false` leaves the operator out (for
+ * tests that run their own webhook or controllers in-process).
  * `runtime: 'kubelet'` runs pods on the real kubelet and containerd
  * (docs/kubelet-runtime.md); check `preflight()` of src/local/kubelet/runtime.ts first.
  */
@@ -48,7 +52,7 @@ export async function startTestCluster(opts: { portBase?: number; operator?: boo
   const layout = homeLayout(home);
   const portBase = opts.portBase ?? testPortBase();
   const log = (m: string) => process.stderr.write(`[cluster] ${m}\n`);
-  const mode = opts.operator ?? (process.env.PGTLS_TEST_OPERATOR === 'chart' ? 'chart' : true);
+  const mode = opts.operator ?? (process.env.PGTLS_TEST_OPERATOR === 'process' ? true : 'chart');
   const operator = mode === true;
   let handle: ClusterHandle;
   try {
@@ -69,6 +73,7 @@ export async function startTestCluster(opts: { portBase?: number; operator?: boo
     handle,
     kube: Kube.fromFile(layout.kubeconfig),
     portBase,
+    operatorMode: mode === 'chart' ? 'chart' : mode ? 'process' : 'none',
     env,
     kubectl: (args, input) => run('kubectl', args, { env, input }),
     kubectlOk: (args, input) => runOk('kubectl', args, { env, input }),

@@ -139,7 +139,8 @@ async function opsWave(c: TestCluster, label: string, tls: object, samples: Samp
   };
 }
 
-const c = await startTestCluster();
+// The operator as a host process: its health endpoint and /proc are read for the figures.
+const c = await startTestCluster({ operator: true });
 const samples: Sample[] = [];
 let result: Record<string, unknown> = {};
 try {

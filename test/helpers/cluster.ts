@@ -7,7 +7,7 @@ import { homeLayout, type HomeLayout } from '../../src/local/home.ts';
 import { down, up, type ClusterHandle } from '../../src/local/controlplane/cluster.ts';
 import { Kube } from '../../src/kube/client.ts';
 import { eventually, run, runOk, type RunResult } from './exec.ts';
-import type { Runtime } from '../../src/local/kubelet/runtime.ts';
+import { parseRuntime, type Runtime } from '../../src/local/kubelet/runtime.ts';
 
 export interface TestCluster {
   layout: HomeLayout;
@@ -46,6 +46,7 @@ export function testPortBase(): number {
  * tests that run their own webhook or controllers in-process).
  * `runtime: 'kubelet'` runs pods on the real kubelet and containerd
  * (docs/kubelet-runtime.md); check `preflight()` of src/local/kubelet/runtime.ts first.
+ * PGTLS_TEST_RUNTIME=kubelet makes that the default of every file that does not choose.
  */
 export async function startTestCluster(opts: { portBase?: number; operator?: boolean | 'chart'; runtime?: Runtime } = {}): Promise<TestCluster> {
   const home = mkdtempSync(join(tmpdir(), 'pgtls-test-'));
@@ -56,7 +57,7 @@ export async function startTestCluster(opts: { portBase?: number; operator?: boo
   const operator = mode === true;
   let handle: ClusterHandle;
   try {
-    handle = await up(layout, { portBase, log, operator, runtime: opts.runtime });
+    handle = await up(layout, { portBase, log, operator, runtime: opts.runtime ?? (process.env.PGTLS_TEST_RUNTIME ? parseRuntime(process.env.PGTLS_TEST_RUNTIME) : undefined) });
     if (mode === 'chart') {
       const { helmStateDir, installOperatorChart, loadOperatorImage } = await import('../../src/install/local-chart.ts');
       await loadOperatorImage(layout, handle.cfg, log);

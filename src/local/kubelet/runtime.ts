@@ -4,7 +4,7 @@
 //   before etcd           preflight
 //   before the provisioner   certificates, config files, OCI archives
 //   before containerd     node network namespace (the net gateway's, checked), private mount namespace, cgroup root
-//   before kubelet        the images imported into containerd
+//   before kubelet        the images imported into containerd (the node's and the catalog's)
 //   after up              CoreDNS
 //   before containerd stops   every pod sandbox removed (CNI DEL, shims exit)
 //   after down            leftovers killed, namespaces and cgroups removed
@@ -26,6 +26,7 @@ import { cgroupRootFor, createCgroupRoot, hierarchies, removeCgroupRoot } from '
 import { deleteNetns, ensureMountNs, ensureNetns, hostCommand, netnsExists, processesInNode, releaseMountNs } from './namespaces.ts';
 import { archivesIn, buildImageArchive, busyboxImage, corednsImage, ctrFor, imageRef, importArchive, importNamedArchive, pauseImage, type ImageSpec } from './images.ts';
 import { provisionerRbac } from '../node/provisioner.ts';
+import { importCatalogImages } from './catalog-images.ts';
 import { corednsObjects, COREDNS_NAMESPACE } from './coredns.ts';
 
 export type Log = (msg: string) => void;
@@ -198,6 +199,8 @@ export async function beforeStart(name: string, ctx: HookContext): Promise<void>
     const at = Date.now();
     for (const spec of nodeImages(bins)) if (importArchive(ctr, buildImageArchive(spec), imageRef(spec))) log(`imported ${imageRef(spec)}`);
     for (const file of archivesIn(node.imageDrop)) log(`imported ${file}: ${importNamedArchive(ctr, file)}`);
+    // The database images the catalog names, so the operator's pods start without a registry.
+    await importCatalogImages(ctr, log);
     log(`images present in containerd (${Date.now() - at} ms)`);
   }
 }

@@ -19,6 +19,7 @@ import type { ProvisionerContext } from '../provisioner/context.ts';
 import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
 import { governingServiceName } from '../provisioner/specs/services.ts';
 import { dialPod } from '../provisioner/dial.ts';
+import { checkPodFiles, filesMark } from './pod-files.ts';
 
 export { expectFor, type Expect };
 
@@ -80,8 +81,8 @@ export function secretSyncMark(e: Expect): string {
  * real kubelet); an update of the pod makes it sync that pod at once. So when
  * a reload does not show the new state yet, annotate the pod once for that state.
  */
-async function nudgeSecretVolumes(ctx: RolloutContext, pod: k8s.V1Pod, e: Expect): Promise<void> {
-  const mark = secretSyncMark(e);
+async function nudgeSecretVolumes(ctx: RolloutContext, pod: k8s.V1Pod, e: Expect | { mark: string }): Promise<void> {
+  const mark = typeof e === 'object' && 'mark' in e ? e.mark : secretSyncMark(e);
   if (pod.metadata?.annotations?.[SECRET_SYNC_ANNOTATION] === mark) return;
   const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, namespace: pod.metadata!.namespace! };
   await ctx.kube.patch(ref, { metadata: { annotations: { [SECRET_SYNC_ANNOTATION]: mark } } }).catch((err: unknown) => ctx.log.warn({ pod: ref.name, err: errorText(err) }, 'could not annotate the pod to refresh its Secret volumes'));
@@ -97,6 +98,15 @@ export async function reloadPod(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e:
   let last: ProbeResult = { kind: 'error', error: 'not probed' };
   while (clock.now() < deadline && attempts < 600) {
     attempts++;
+    // Files first: a reload before the kubelet has written them changes nothing, and the wire cannot
+    // show a trust bundle or a config line (a new CA trusted, an old one dropped).
+    const files = await checkPodFiles(ctx.kube, pod, k.engine.container, pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '');
+    if (files.stale.length > 0) {
+      await nudgeSecretVolumes(ctx, pod, { mark: filesMark(files.want) });
+      if (attempts % 10 === 0) ctx.log.warn({ pod: name, attempts, stale: files.stale }, 'waiting for the kubelet to write the Secret files into the pod');
+      await clock.sleep(Math.min(1000, 100 * attempts));
+      continue;
+    }
     const r = await ctx.kube.exec({ namespace: pod.metadata!.namespace!, name, container: k.engine.container }, [...k.engine.reloadCommand], 20_000);
     if (r.exitCode !== 0) throw new RolloutError(`reload in ${name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
     // The reload is asynchronous in the server: give it a few probes before reloading again.
@@ -248,6 +258,12 @@ async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expec
   const { clock } = ctx;
   const name = pod.metadata!.name!;
   const t0 = clock.now();
+  // Files first (as reloadPod): the wire cannot show a trust bundle or a config line.
+  const files = await checkPodFiles(ctx.kube, pod, k.engine.container, pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '');
+  if (files.stale.length > 0) {
+    await nudgeSecretVolumes(ctx, pod, { mark: filesMark(files.want) });
+    return `${name} to hold the Secrets' files (${files.stale.join(', ')}) before its reload`;
+  }
   const r = await ctx.kube.exec({ namespace: pod.metadata!.namespace!, name, container: k.engine.container }, [...k.engine.reloadCommand], 20_000);
   if (r.exitCode !== 0) throw new RolloutError(`reload in ${name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
   // The reload is asynchronous in the server: a few quick probes catch the usual case in this pass.

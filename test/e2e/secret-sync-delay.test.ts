@@ -5,11 +5,12 @@
 // refreshes an updated pod's Secret volumes at once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually, runOk } from '../helpers/exec.ts';
 import { createCaIssuers, postgresManifest, secretFiles, servedSerial, waitOps } from '../helpers/ops.ts';
-import { secretSyncMark, SECRET_SYNC_ANNOTATION } from '../../src/opsmanager/rollout.ts';
+import { SECRET_SYNC_ANNOTATION } from '../../src/opsmanager/rollout.ts';
+import { expectedSecretFiles, filesMark } from '../../src/opsmanager/pod-files.ts';
+import { k8s } from '../../src/kube/client.ts';
 
 const NS = 'demo';
 const DELAY_S = 60;
@@ -49,8 +50,17 @@ describe(`a rotate with Secret volumes refreshed only every ${DELAY_S} s`, { tim
     const now = await serial();
     assert.notEqual(now, before);
     assert.equal((await servedSerial(c, NS, 'pg-0', 5432)).toUpperCase(), now);
-    const cert = (await secretFiles(c, NS, 'pg-server-cert'))['tls.crt']!;
-    const annotation = await c.kubectlOk(['-n', NS, 'get', 'pod', 'pg-0', '-o', `jsonpath={.metadata.annotations.${SECRET_SYNC_ANNOTATION.replace(/\./g, '\\.')}}`]);
-    assert.equal(annotation.trim(), secretSyncMark({ certPem: readFileSync(cert, 'utf8'), ca: '' }));
+    // The operator waited for the pod's files to be the Secrets' (compared inside the pod) before its
+    // reload, and annotated the pod once for exactly those files.
+    const pod = await c.kube.api(k8s.CoreV1Api).readNamespacedPod({ name: 'pg-0', namespace: NS });
+    const secrets = new Map<string, Record<string, string> | undefined>();
+    for (const v of pod.spec?.volumes ?? []) {
+      for (const name of [v.secret?.secretName, ...(v.projected?.sources ?? []).map((x) => x.secret?.name)]) {
+        if (name && !secrets.has(name)) secrets.set(name, JSON.parse((await c.kubectl(['-n', NS, 'get', 'secret', name, '-o', 'json'])).stdout || '{}').data);
+      }
+    }
+    const want = expectedSecretFiles(pod, 'postgres', 'pg', secrets);
+    assert.ok(want.some((f) => f.path.endsWith('/server.crt')), JSON.stringify(want));
+    assert.equal(pod.metadata?.annotations?.[SECRET_SYNC_ANNOTATION], filesMark(want));
   });
 });

@@ -78,15 +78,26 @@ export function secretSyncMark(e: Expect): string {
 
 /**
  * A kubelet refreshes Secret volumes on its periodic pod sync (60–90 s on a
- * real kubelet); an update of the pod makes it sync that pod at once. So when
- * a reload does not show the new state yet, annotate the pod once for that state.
+ * real kubelet); an update of the pod makes it sync that pod at once. So while
+ * a pod's files (or, where they cannot be compared, what it serves) lag, annotate
+ * the pod once for the state it should reach.
  */
-async function nudgeSecretVolumes(ctx: RolloutContext, pod: k8s.V1Pod, e: Expect | { mark: string }): Promise<void> {
-  const mark = typeof e === 'object' && 'mark' in e ? e.mark : secretSyncMark(e);
+async function nudgeSecretVolumes(ctx: RolloutContext, pod: k8s.V1Pod, mark: string): Promise<void> {
   if (pod.metadata?.annotations?.[SECRET_SYNC_ANNOTATION] === mark) return;
   const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, namespace: pod.metadata!.namespace! };
   await ctx.kube.patch(ref, { metadata: { annotations: { [SECRET_SYNC_ANNOTATION]: mark } } }).catch((err: unknown) => ctx.log.warn({ pod: ref.name, err: errorText(err) }, 'could not annotate the pod to refresh its Secret volumes'));
   (pod.metadata!.annotations ??= {})[SECRET_SYNC_ANNOTATION] = mark;
+}
+
+/**
+ * Files first: a reload before the kubelet has written them changes nothing, and the wire cannot show
+ * a trust bundle or a config line (a new CA trusted, an old one dropped). Returns the paths that still
+ * lag (the pod nudged once for them), or an empty list when it may reload.
+ */
+async function laggingFiles(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod): Promise<string[]> {
+  const files = await checkPodFiles(ctx.kube, pod, k.engine.container, pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '');
+  if (files.stale.length > 0) await nudgeSecretVolumes(ctx, pod, filesMark(files.want));
+  return files.stale;
 }
 
 /** Reload one pod until it serves `e`; bounded by the deadline. */
@@ -98,12 +109,9 @@ export async function reloadPod(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e:
   let last: ProbeResult = { kind: 'error', error: 'not probed' };
   while (clock.now() < deadline && attempts < 600) {
     attempts++;
-    // Files first: a reload before the kubelet has written them changes nothing, and the wire cannot
-    // show a trust bundle or a config line (a new CA trusted, an old one dropped).
-    const files = await checkPodFiles(ctx.kube, pod, k.engine.container, pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '');
-    if (files.stale.length > 0) {
-      await nudgeSecretVolumes(ctx, pod, { mark: filesMark(files.want) });
-      if (attempts % 10 === 0) ctx.log.warn({ pod: name, attempts, stale: files.stale }, 'waiting for the kubelet to write the Secret files into the pod');
+    const stale = await laggingFiles(ctx, k, pod);
+    if (stale.length > 0) {
+      if (attempts % 10 === 0) ctx.log.warn({ pod: name, attempts, stale }, 'waiting for the kubelet to write the Secret files into the pod');
       await clock.sleep(Math.min(1000, 100 * attempts));
       continue;
     }
@@ -115,7 +123,7 @@ export async function reloadPod(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e:
       if (serves(last, e)) return { pod: name, path: 'reload', ms: clock.now() - t0, attempts, served: describe(last) };
       await clock.sleep(50);
     }
-    await nudgeSecretVolumes(ctx, pod, e);
+    await nudgeSecretVolumes(ctx, pod, secretSyncMark(e));
     if (attempts % 10 === 0) ctx.log.warn({ pod: name, attempts, served: describe(last) }, 'reloaded, but the expected TLS state is not served yet');
     await clock.sleep(Math.min(1000, 100 * attempts));
   }
@@ -258,12 +266,8 @@ async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expec
   const { clock } = ctx;
   const name = pod.metadata!.name!;
   const t0 = clock.now();
-  // Files first (as reloadPod): the wire cannot show a trust bundle or a config line.
-  const files = await checkPodFiles(ctx.kube, pod, k.engine.container, pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '');
-  if (files.stale.length > 0) {
-    await nudgeSecretVolumes(ctx, pod, { mark: filesMark(files.want) });
-    return `${name} to hold the Secrets' files (${files.stale.join(', ')}) before its reload`;
-  }
+  const stale = await laggingFiles(ctx, k, pod);
+  if (stale.length > 0) return `${name} to hold the Secrets' files (${stale.join(', ')}) before its reload`;
   const r = await ctx.kube.exec({ namespace: pod.metadata!.namespace!, name, container: k.engine.container }, [...k.engine.reloadCommand], 20_000);
   if (r.exitCode !== 0) throw new RolloutError(`reload in ${name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
   // The reload is asynchronous in the server: a few quick probes catch the usual case in this pass.
@@ -273,7 +277,7 @@ async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expec
     if (serves(last, e)) return { pod: name, path: 'reload', ms: clock.now() - t0, attempts: 1, served: describe(last) };
     await clock.sleep(50);
   }
-  await nudgeSecretVolumes(ctx, pod, e);
+  await nudgeSecretVolumes(ctx, pod, secretSyncMark(e));
   return `${name} to serve the new TLS state after a reload (serves ${describe(last)}; the secret volume may lag)`;
 }
 

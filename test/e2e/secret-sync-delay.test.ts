@@ -1,8 +1,8 @@
 // Issue 8 item 2: Secret changes reach a pod's files at a kubelet's pace. With the
 // node's sync delay at 60 s (a real kubelet: 60–90 s), a rotate still ends
-// Successful with the new certificate served: the operator annotates each pod
-// whose reload does not show the new state yet, and the node (as a kubelet)
-// refreshes an updated pod's Secret volumes at once.
+// Successful with the new certificate served: before reloading, the operator
+// compares each pod's Secret files with the Secrets and annotates a lagging pod
+// once, and the node (as a kubelet) refreshes an updated pod's Secret volumes at once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';

@@ -7,6 +7,19 @@
  * Object metadata as JSON. Timestamps are RFC 3339 strings on the wire; `Date`
  * is allowed so that client-node's model types (V1Pod, …) fit too.
  */
+export interface DeleteOptions {
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  /** Precondition: delete only the object with this uid. */
+  uid?: string;
+}
+
+export interface EvictTarget {
+  name: string;
+  namespace: string;
+  /** Precondition: evict only the pod with this uid. */
+  uid?: string;
+}
+
 export interface ObjectMeta {
   name?: string;
   namespace?: string;
@@ -98,14 +111,18 @@ export interface KubeClient {
   patch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>, fieldManager?: string): Promise<T>;
   /** Merge patch of the status subresource; with `resourceVersion`, 409 when the object moved on. */
   patchStatus<T extends KubeObject>(ref: ObjectRef, status: Record<string, unknown>, opts?: { resourceVersion?: string }): Promise<T>;
-  /** false when there was nothing to delete. */
-  delete(ref: ObjectRef, opts?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean>;
+  /**
+   * false when there was nothing to delete. With `uid`, only that object is
+   * deleted: one of the same name made since (a pod its controller recreated)
+   * is left alone, and false is returned.
+   */
+  delete(ref: ObjectRef, opts?: DeleteOptions): Promise<boolean>;
   /**
    * Evicts a pod (policy/v1 Eviction, as `kubectl drain` and KubeDB's ops-manager
    * do): the API server deletes it unless a PodDisruptionBudget forbids (429).
-   * false when the pod was already gone.
+   * false when the pod was already gone (or, with `uid`, replaced by another of its name).
    */
-  evict(pod: { name: string; namespace: string }): Promise<boolean>;
+  evict(pod: EvictTarget): Promise<boolean>;
   /** Runs a command in a pod's container, as `kubectl exec` does. */
   exec(pod: PodContainer, command: string[], timeoutMs?: number): Promise<ExecResult>;
   watch<T extends KubeObject>(ref: ResourceRef): ListWatch<T>;

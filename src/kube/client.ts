@@ -3,8 +3,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { Writable } from 'node:stream';
 import {
-  FIELD_MANAGER, KubeCallError, describeRef, isNotFound, selectorString,
-  type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef,
+  FIELD_MANAGER, KubeCallError, describeRef, isNotFound, selectorString, statusCode,
+  type DeleteOptions, type EvictTarget, type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef,
 } from './api.ts';
 import { isConditionTrue, type Condition } from './conditions.ts';
 
@@ -139,27 +139,32 @@ export class Kube implements KubeClient {
     );
   }
 
-  async delete(ref: ObjectRef, opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } = {}): Promise<boolean> {
+  async delete(ref: ObjectRef, opts: DeleteOptions = {}): Promise<boolean> {
+    const body = opts.uid ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: opts.uid } } : undefined;
     try {
-      await this.call('delete', ref, async () => this.objects.send(k8s.HttpMethod.DELETE, await this.objects.path(ref, 'read'), { query: { propagationPolicy: opts.propagationPolicy } }));
+      await this.call('delete', ref, async () => this.objects.send(k8s.HttpMethod.DELETE, await this.objects.path(ref, 'read'), { query: { propagationPolicy: opts.propagationPolicy }, body }));
       return true;
     } catch (err) {
-      if (isNotFound(err)) return false;
+      // 409 with a uid precondition: the name now belongs to another object, which is not ours to delete.
+      if (isNotFound(err) || (opts.uid && statusCode(err) === 409)) return false;
       throw err;
     }
   }
 
-  async evict(pod: { name: string; namespace: string }): Promise<boolean> {
+  async evict(pod: EvictTarget): Promise<boolean> {
     const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace };
     try {
       await this.call('evict', ref, async () =>
         this.objects.send(k8s.HttpMethod.POST, `${await this.objects.path(ref, 'read')}/eviction`, {
-          body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.name, namespace: pod.namespace } },
+          body: {
+            apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.name, namespace: pod.namespace },
+            ...(pod.uid ? { deleteOptions: { preconditions: { uid: pod.uid } } } : {}),
+          },
         }),
       );
       return true;
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err) || (pod.uid && statusCode(err) === 409)) return false;
       throw err;
     }
   }

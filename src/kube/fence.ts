@@ -4,7 +4,7 @@
 // already act. Every write and exec checks the term first, and every wait of
 // the term ends when the term does, so in-flight reconciles, rollouts and
 // ops steps stop at their next await instead of finishing with stale state.
-import type { ExecResult, KubeClient, KubeObject, ListOptions, ListWatch, ObjectRef, PodContainer, ResourceRef } from './api.ts';
+import type { DeleteOptions, EvictTarget, ExecResult, KubeClient, KubeObject, ListOptions, ListWatch, ObjectRef, PodContainer, ResourceRef } from './api.ts';
 import type { Clock } from '../util/clock.ts';
 
 export class LeadershipLostError extends Error {
@@ -75,12 +75,12 @@ export class FencedKube implements KubeClient {
     return this.inner.patchStatus<T>(ref, status, opts);
   }
 
-  async delete(ref: ObjectRef, opts?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean> {
+  async delete(ref: ObjectRef, opts?: DeleteOptions): Promise<boolean> {
     checkTerm(this.term, `delete ${refText(ref)}`);
     return this.inner.delete(ref, opts);
   }
 
-  async evict(pod: { name: string; namespace: string }): Promise<boolean> {
+  async evict(pod: EvictTarget): Promise<boolean> {
     checkTerm(this.term, `evict ${pod.namespace}/${pod.name}`);
     return this.inner.evict(pod);
   }

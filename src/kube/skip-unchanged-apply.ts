@@ -7,7 +7,7 @@
 // check costs one GET; everything but apply and delete passes straight on.
 // It also counts the requests made through it, by verb (the operator reports them).
 import { createHash } from 'node:crypto';
-import { refOf, statusCode, type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef } from './api.ts';
+import { refOf, statusCode, type DeleteOptions, type EvictTarget, type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef } from './api.ts';
 
 /** Bounded: one entry per applied object; the oldest go first beyond this. */
 const DEFAULT_MAX_ENTRIES = 20_000;
@@ -109,7 +109,7 @@ export class SkipUnchangedApply implements KubeClient {
     return out;
   }
 
-  async delete(ref: ObjectRef, opts?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean> {
+  async delete(ref: ObjectRef, opts?: DeleteOptions): Promise<boolean> {
     const prefix = refKey(ref);
     for (const k of [...this.applied.keys()]) if (k.startsWith(prefix)) this.applied.delete(k);
     this.count('delete', ref.kind);
@@ -157,7 +157,7 @@ export class SkipUnchangedApply implements KubeClient {
     return this.inner.patchStatus(ref, status, opts);
   }
 
-  evict(pod: { name: string; namespace: string }): Promise<boolean> {
+  evict(pod: EvictTarget): Promise<boolean> {
     this.count('evict', 'Pod');
     return this.inner.evict(pod);
   }

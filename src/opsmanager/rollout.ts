@@ -151,7 +151,7 @@ export async function restartPod(ctx: RolloutContext, pod: k8s.V1Pod, e: Expect,
   for (let blocked = 0; current; blocked++) {
     try {
       // Already gone is as good as evicted.
-      await ctx.kube.evict({ name, namespace: ns });
+      await ctx.kube.evict({ name, namespace: ns, uid: oldUid });
       break;
     } catch (err) {
       if (statusCode(err) !== 429) throw err;
@@ -285,9 +285,10 @@ async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expec
  * Evicts a pod (a PodDisruptionBudget is honoured: a refusal is a wait, retried
  * on the next pass until the step's deadline). Undefined once evicted (or gone).
  */
-async function evictOnce(ctx: RolloutContext, name: string, namespace: string, onStep: OnRestartStep): Promise<string | undefined> {
+async function evictOnce(ctx: RolloutContext, name: string, namespace: string, uid: string, onStep: OnRestartStep): Promise<string | undefined> {
   try {
-    await ctx.kube.evict({ name, namespace });
+    // By uid: a successor of the same name (already restarted) must not be evicted again.
+    await ctx.kube.evict({ name, namespace, uid });
   } catch (err) {
     if (statusCode(err) !== 429) throw err;
     await onStep('EvictPod', false, name);
@@ -317,13 +318,13 @@ async function restartPass(
     if (!pod.uid) return `${pod.name} to exist`;
     await onStep('GetPod', true, pod.name);
     await mark.set(formatRestarting({ pod: pod.name, uid: pod.uid, since: clock.now() }));
-    return (await evictOnce(ctx, pod.name, pod.namespace, onStep)) ?? `${pod.name} to come back after its restart`;
+    return (await evictOnce(ctx, pod.name, pod.namespace, pod.uid, onStep)) ?? `${pod.name} to come back after its restart`;
   }
   const p = await ctx.kube.get<k8s.V1Pod>('v1', 'Pod', pod.name, pod.namespace);
   if (p && p.metadata?.uid === noted.uid) {
     // Noted but not evicted (the operator stopped in between, or a budget refused it), or still terminating.
     if (!p.metadata?.deletionTimestamp) {
-      const refused = await evictOnce(ctx, pod.name, pod.namespace, onStep);
+      const refused = await evictOnce(ctx, pod.name, pod.namespace, noted.uid, onStep);
       if (refused) return refused;
     }
     return `${pod.name} to be replaced`;

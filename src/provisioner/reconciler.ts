@@ -201,7 +201,8 @@ export class DatabaseReconciler<DB extends DbObject> implements Reconciler {
     const victim = outdated[0];
     if (!victim) return;
     await this.ctx.events.record(this.ref(db), 'Normal', 'RollingUpdate', `restarting ${victim.metadata!.name} to apply the new pod template`);
-    await this.ctx.kube.delete({ apiVersion: 'v1', kind: 'Pod', name: victim.metadata!.name!, namespace: victim.metadata!.namespace });
+    // By uid: the pod listed may have been replaced since (deleted by a user, recreated by its StatefulSet); the new one is up to date.
+    await this.ctx.kube.delete({ apiVersion: 'v1', kind: 'Pod', name: victim.metadata!.name!, namespace: victim.metadata!.namespace }, { uid: victim.metadata!.uid });
   }
 
   /** Conditions stamped with the injected clock's time. */

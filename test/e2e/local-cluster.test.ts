@@ -133,6 +133,27 @@ describe('local cluster: real control plane and cert-manager', { timeout: 15 * 6
     await apps.deleteNamespacedDeployment({ name: 'd1', namespace: NS });
   });
 
+  it('deletes and evicts by uid: a successor of the same name is left alone (pgtls\'s client, as its controllers use it)', async () => {
+    const ref = { apiVersion: 'v1', kind: 'Pod', name: 'same-name', namespace: NS };
+    // Never scheduled (no such scheduler): the API server deletes it at once, no node involved.
+    const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'same-name', namespace: NS }, spec: { schedulerName: 'nobody', containers: [{ name: 'c', image: 'localhost/pgtls/debian:bookworm' }] } };
+    const uidOf = async () => (await c.kube.get<k8s.V1Pod>('v1', 'Pod', 'same-name', NS))?.metadata?.uid;
+    await c.kube.create(body);
+    const first = (await uidOf())!;
+    assert.equal(await c.kube.delete(ref, { uid: 'not-its-uid' }), false, 'a uid that does not match deletes nothing');
+    assert.equal(await uidOf(), first);
+    assert.equal(await c.kube.delete(ref, { uid: first }), true);
+    await eventually('the first pod gone', async () => (await uidOf()) === undefined || undefined, 30_000, 200);
+    await c.kube.create(body);
+    const second = (await uidOf())!;
+    assert.notEqual(second, first);
+    assert.equal(await c.kube.evict({ name: 'same-name', namespace: NS, uid: first }), false, 'the successor is not evicted for its predecessor');
+    assert.equal(await c.kube.delete(ref, { uid: first }), false, 'nor deleted');
+    assert.equal(await uidOf(), second);
+    assert.equal(await c.kube.evict({ name: 'same-name', namespace: NS, uid: second }), true);
+    await eventually('the second pod gone', async () => (await uidOf()) === undefined || undefined, 30_000, 200);
+  });
+
   it('serves a CRD with a status subresource and printer columns; watch and kubectl wait work', async () => {
     await c.kube.apply(widgetCrd);
     await runOk('kubectl', ['wait', '--for=condition=Established', 'crd/widgets.test.pgtls.dev', '--timeout=60s'], { env: c.env });

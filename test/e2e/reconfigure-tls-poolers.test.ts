@@ -207,10 +207,18 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
   it('Pgpool with 2 replicas: each pod leaves the Service and drains before it restarts: no connection or login through the Service is refused', async () => {
     await c.kubectlOk(['-n', NS, 'patch', 'pp', 'pgpool', '--type=merge', '-p', '{"spec":{"replicas":2}}']);
     const readyPods = async () => (await c.kubectlOk(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/instance=pgpool', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{" "}{end}'])).trim();
-    await eventually('pgpool-1 Ready', async () => (await readyPods()).includes('pgpool-1=True') || undefined, 180_000, 1000);
-    // pgpool-0 predates the second replica: delete it once so that both pods carry the drain (the StatefulSet uses OnDelete).
-    await c.kubectlOk(['-n', NS, 'delete', 'pod', 'pgpool-0', '--wait=true']);
-    await eventually('pgpool-0 and pgpool-1 Ready', async () => ((await readyPods()) === 'pgpool-0=True pgpool-1=True') || undefined, 180_000, 1000);
+    // pgpool-0 predates the second replica (its template has no drain). The StatefulSet uses OnDelete,
+    // so the provisioner rolls it: once both pods are Ready, the outdated one is restarted.
+    const onNewTemplate = async () => {
+      const rev = (await c.kubectlOk(['-n', NS, 'get', 'sts', 'pgpool', '-o', 'jsonpath={.status.updateRevision}'])).trim();
+      const pods = (await c.kubectlOk(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/instance=pgpool', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.labels.controller-revision-hash}={.status.conditions[?(@.type=="Ready")].status}{" "}{end}'])).trim();
+      return (rev !== '' && pods === `pgpool-0=${rev}=True pgpool-1=${rev}=True`) || undefined;
+    };
+    try {
+      await eventually('both pgpool pods Ready on the new template', onNewTemplate, 240_000, 1000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await readyPods()}\nnode agent:\n${c.agentLog('pgpool-')}`, { cause: err });
+    }
     const rotate = fixture('pgpool-rotate.yaml').replace('name: ppops-rotate', 'name: ppops-rotate-2');
     const { ok, failed, refused, cut } = await probeServiceDuring(async () => {
       await c.kubectlOk(['apply', '-f', '-'], rotate);

@@ -1,8 +1,8 @@
 // A real local cluster for one test file: its own pgtls home under the OS temp
 // dir and its own loopback ports, torn down (and purged) at the end.
-import { mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { homeLayout, type HomeLayout } from '../../src/local/home.ts';
 import { down, up, type ClusterHandle } from '../../src/local/controlplane/cluster.ts';
 import { Kube } from '../../src/kube/client.ts';
@@ -21,6 +21,8 @@ export interface TestCluster {
   kubectlOk(args: string[], input?: string): Promise<string>;
   /** Creates a namespace and waits for its `default` ServiceAccount, as a pod created there needs it. */
   createNamespace(name: string): Promise<void>;
+  /** Node agent log lines that mention `needle` (the last `max`), for a failure's message. */
+  agentLog(needle: string, max?: number): string;
   stop(): Promise<void>;
   restart(): Promise<void>;
   destroy(): Promise<void>;
@@ -83,13 +85,23 @@ export async function startTestCluster(opts: { portBase?: number; operator?: boo
       // The ServiceAccount controller adds `default` a moment later; until then the API server refuses pods there.
       await eventually(`serviceaccount ${name}/default`, async () => (await run('kubectl', ['-n', name, 'get', 'serviceaccount', 'default'], { env })).code === 0, 60_000, 200);
     },
+    agentLog: (needle, max = 40) => {
+      const file = join(layout.logs, 'node-agent.log');
+      if (!existsSync(file)) return '(no node agent log)';
+      return readFileSync(file, 'utf8').split('\n').filter((l) => l.includes(needle)).slice(-max).join('\n');
+    },
     stop: () => down(layout, { log }),
     restart: async () => {
       await down(layout, { log });
       handle = await up(layout, { log, operator });
       tc.handle = handle;
     },
-    destroy: () => down(layout, { purge: true, log }),
+    destroy: async () => {
+      // PGTLS_TEST_KEEP_LOGS=<dir> keeps each cluster's logs (node agent, control plane) for a post-mortem.
+      const keep = process.env.PGTLS_TEST_KEEP_LOGS;
+      if (keep && existsSync(layout.logs)) cpSync(layout.logs, join(keep, basename(home)), { recursive: true });
+      await down(layout, { purge: true, log });
+    },
   };
   return tc;
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   KubeApiError, describeRef, selectorString,
-  type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef,
+  type DeleteOptions, type EvictTarget, type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef,
 } from '../../src/kube/api.ts';
 import { systemClock, type Clock } from '../../src/util/clock.ts';
 
@@ -222,10 +222,12 @@ export class FakeKube implements KubeClient {
     return this.store(next, 'update') as T;
   }
 
-  async delete(ref: ObjectRef): Promise<boolean> {
+  async delete(ref: ObjectRef, opts: DeleteOptions = {}): Promise<boolean> {
     this.enter('delete', ref);
     const existing = this.objects.get(keyOf(ref));
     if (!existing) return false;
+    // A uid precondition that fails is the API server's 409, which the real client reports as false.
+    if (opts.uid && existing.metadata.uid !== opts.uid) return false;
     if (existing.metadata.finalizers?.length) {
       if (existing.metadata.deletionTimestamp) return true;
       const next = clone(existing);
@@ -240,10 +242,10 @@ export class FakeKube implements KubeClient {
   }
 
   /** No PodDisruptionBudgets here: an eviction is a delete (faults come from intercept). */
-  async evict(pod: { name: string; namespace: string }): Promise<boolean> {
+  async evict(pod: EvictTarget): Promise<boolean> {
     const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace };
     this.enter('evict', ref);
-    return this.delete(ref);
+    return this.delete(ref, { uid: pod.uid });
   }
 
   async exec(pod: PodContainer, command: string[]): Promise<ExecResult> {

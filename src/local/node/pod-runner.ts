@@ -4,6 +4,9 @@
 // grace period, and reports status. Syncs never overlap. Each container is one
 // process group whose pid is saved, so a restarted agent adopts running
 // processes instead of starting them twice.
+// Over 400 lines on purpose: what remains here shares one sync chain and its
+// timers (start, exit, stop, delete); the pure parts are already apart
+// (pod-status, container-plan/-launch/-probes/-process, pod-sandbox).
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ import { enterArgv } from './launch.ts';
 import { PodSandbox, type SandboxContext } from './pod-sandbox.ts';
 import { afterExit, podReady, podStatus, restartPolicy, toStart, type PodView, type Terminated } from './pod-status.ts';
 import { graceAfterHooks, preStopActions } from './pre-stop.ts';
+import { retryBounded } from './retry.ts';
 import { runBounded } from './probes.ts';
 import { VolumeError } from './volumes.ts';
 import { resolveRunAs } from './users.ts';
@@ -236,16 +240,33 @@ export class PodRunner {
     const grace = pod.metadata!.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     this.terminating = true;
     const hooksStarted = this.ctx.clock.now();
+    this.ctx.log(`pod ${this.key}: deleting (grace ${grace} s)`);
     if (grace > 0) await this.runPreStopHooks(grace);
     await this.stopAll(grace > 0 ? graceAfterHooks(grace, this.ctx.clock.now() - hooksStarted) : 0);
     this.finished = true;
     for (const c of this.all()) for (const t of c.timers) this.ctx.clock.clearTimeout(t);
     this.ctx.clock.clearTimeout(this.timer);
     this.ctx.clock.clearTimeout(this.secretTimer);
-    await this.ctx.finalize(pod).catch((err) => this.ctx.log(`pod ${this.key}: deleting the pod object: ${String(err)}`));
+    await this.finalize(pod);
     await this.sandbox.remove().catch((err) => this.ctx.log(`pod ${this.key}: removing its sandbox: ${String(err)}`));
+    this.ctx.log(`pod ${this.key}: deleted after ${((this.ctx.clock.now() - hooksStarted) / 1000).toFixed(1)} s`);
     this.ctx.released(this.uid);
     this.ctx.changed();
+  }
+
+  /**
+   * Deletes the pod object once its containers are gone. A failed call is
+   * retried: a busy API server must not leave the pod Terminating for good, as
+   * nothing else would delete it (about two minutes in all).
+   */
+  private async finalize(pod: V1Pod): Promise<void> {
+    await retryBounded(() => this.ctx.finalize(pod), {
+      clock: this.ctx.clock,
+      attempts: 16,
+      firstDelayMs: 250,
+      maxDelayMs: 10_000,
+      onError: (err, n) => this.ctx.log(`pod ${this.key}: deleting the pod object (attempt ${n}): ${String(err)}`),
+    });
   }
 
   private image(c: ContainerRun): NodeImage | undefined {

@@ -33,5 +33,7 @@ export function buildOperator(cfg: ClusterConfig, dataDir: string, kubeconfig: s
       ...(webhookClient ? [`--webhook-client-ca=${webhookClient.caFile}`, `--webhook-client-name=${webhookClient.name}`] : []),
     ],
     health: { url: `http://${cfg.host}:${ports.health}/readyz?leader=true` },
+    // PGTLS_RUN_DIST=1 on `up` runs the compiled operator (dist/, as in its image) rather than tsx.
+    ...(process.env.PGTLS_RUN_DIST === '1' ? { env: { PGTLS_RUN_DIST: '1' } } : {}),
   };
 }

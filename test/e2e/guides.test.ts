@@ -54,7 +54,8 @@ describe('runnable guides (docs/guides)', { timeout: 90 * 60_000 }, () => {
     const shim = tmpDir('pgtls-guides-bin-');
     symlinkSync(pgtlsKubectlPath(), join(shim, 'kubectl'));
     // No "still running" lines from `kubectl pgtls tls …`: how many a slow machine prints is not the guide's to show.
-    env = { ...process.env, PATH: `${shim}:${join(ROOT, 'bin')}:${process.env.PATH}`, KUBECONFIG: kubeconfig, PGTLS_HOME: home, TERM: 'dumb', LC_ALL: 'C.UTF-8', PGTLS_PROGRESS_HEARTBEAT: '0' };
+    // TMPDIR: `kubectl pgtls connect` leaves its files for the printed line on purpose; here they go with the test's scratch dirs.
+    env = { ...process.env, PATH: `${shim}:${join(ROOT, 'bin')}:${process.env.PATH}`, KUBECONFIG: kubeconfig, PGTLS_HOME: home, TERM: 'dumb', LC_ALL: 'C.UTF-8', PGTLS_PROGRESS_HEARTBEAT: '0', TMPDIR: tmpDir('pgtls-guides-tmp-') };
     delete env.PGPASSWORD;
   });
   after(async () => {

@@ -45,7 +45,8 @@ describe('kubectl pgtls (plugin) on the local cluster', { timeout: 20 * 60_000 }
   before(async () => {
     c = await startTestCluster();
     // The plugin as users run it: bin/ on PATH (kubectl finds kubectl-pgtls there), the cluster's kubeconfig.
-    env = { ...c.env, PATH: `${BIN}:${process.env.PATH}` };
+    // TMPDIR: `connect` leaves its files for the printed line on purpose; here they go with the test's scratch dirs.
+    env = { ...c.env, PATH: `${BIN}:${process.env.PATH}`, TMPDIR: tmpDir('pgtls-plugin-tmp-') };
     await c.createNamespace(NS);
     const ca = await makeCa(tmpDir(), '/CN=ca/O=kubedb');
     await c.kubectlOk(['-n', NS, 'create', 'secret', 'tls', 'postgres-ca', `--cert=${ca.crt}`, `--key=${ca.key}`]);

@@ -5,7 +5,8 @@
 // operator makes per second at rest and during the waves (from its health
 // endpoint), its work-queue depth, RSS and CPU. Bounded in count and time.
 //   BENCH_SCALE_N (default 5, at most 200), BENCH_SCALE_IDLE_S (default 60),
-//   BENCH_SCALE_WAVE_TIMEOUT_S (per phase, default 900), PGTLS_TEST_PORT_BASE.
+//   BENCH_SCALE_WAVE_TIMEOUT_S (per phase, default 900), PGTLS_TEST_PORT_BASE;
+//   PGTLS_RUN_DIST=1 (after `npm run build`) runs the operator compiled, as in its image.
 import { readFileSync } from 'node:fs';
 import { startTestCluster, type TestCluster } from '../test/helpers/cluster.ts';
 import { makeCa, tmpDir } from '../test/helpers/tls.ts';
@@ -203,7 +204,7 @@ try {
   process.stderr.write(`scale: rotate wave ${rotate.wave_s}s\n`);
   const changeCa = await opsWave(c, 'ca', { issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: 'issuer-b' } }, samples);
   process.stderr.write(`scale: CA change wave ${changeCa.wave_s}s\n`);
-  result = { n: N, idle_window_s: IDLE_S, create: createStats, idle, rotate, changeCa, peakRssMiB: +Math.max(...samples.map((s) => s.rssMiB)).toFixed(0) };
+  result = { n: N, operator: process.env.PGTLS_RUN_DIST === '1' ? 'compiled (dist/)' : 'tsx', idle_window_s: IDLE_S, create: createStats, idle, rotate, changeCa, peakRssMiB: +Math.max(...samples.map((s) => s.rssMiB)).toFixed(0) };
 } finally {
   await c.destroy();
 }

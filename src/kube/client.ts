@@ -7,7 +7,6 @@ import {
   type DeleteOptions, type EvictTarget, type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef,
 } from './api.ts';
 import { isConditionTrue, type Condition } from './conditions.ts';
-import { shareAgents } from './shared-agent.ts';
 
 export type { KubeClient, KubeObject, ObjectRef, ResourceRef, ExecResult } from './api.ts';
 export { FIELD_MANAGER, statusCode, isNotFound, refOf } from './api.ts';
@@ -63,7 +62,6 @@ class ObjectApi extends k8s.KubernetesObjectApi {
 export class Kube implements KubeClient {
   readonly objects: ObjectApi;
   constructor(readonly kc: k8s.KubeConfig) {
-    shareAgents(kc);
     this.objects = ObjectApi.make(kc);
   }
 

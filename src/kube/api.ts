@@ -7,19 +7,6 @@
  * Object metadata as JSON. Timestamps are RFC 3339 strings on the wire; `Date`
  * is allowed so that client-node's model types (V1Pod, …) fit too.
  */
-export interface DeleteOptions {
-  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
-  /** Precondition: delete only the object with this uid. */
-  uid?: string;
-}
-
-export interface EvictTarget {
-  name: string;
-  namespace: string;
-  /** Precondition: evict only the pod with this uid. */
-  uid?: string;
-}
-
 export interface ObjectMeta {
   name?: string;
   namespace?: string;
@@ -92,6 +79,19 @@ export interface ListWatch<T extends KubeObject> {
   stop(): Promise<void>;
   list(namespace?: string): readonly T[];
   get(name: string, namespace?: string): T | undefined;
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  /** Precondition: delete only the object with this uid. */
+  uid?: string;
+}
+
+export interface EvictTarget {
+  name: string;
+  namespace: string;
+  /** Precondition: evict only the pod with this uid. */
+  uid?: string;
 }
 
 export interface KubeClient {

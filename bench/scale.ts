@@ -28,6 +28,8 @@ interface OperatorStats {
   requestsByKind: Record<string, number>;
   applies: { applied: number; skipped: number };
   queues: Record<string, { queued: number; active: number }>;
+  /** Connections the operator opened to the API server (keep-alive: few), when it reports them. */
+  http?: { connections: number; requests: number; retries: number };
 }
 
 interface Sample {
@@ -67,6 +69,7 @@ function rates(a: Sample, b: Sample) {
     writesPerS: +(delta(WRITES) / s).toFixed(2),
     appliesSkipped: b.stats.applies.skipped - a.stats.applies.skipped,
     appliesSent: b.stats.applies.applied - a.stats.applies.applied,
+    ...(a.stats.http && b.stats.http ? { connectionsOpened: b.stats.http.connections - a.stats.http.connections, requestsPerConnection: +((b.stats.http.requests - a.stats.http.requests) / Math.max(1, b.stats.http.connections - a.stats.http.connections)).toFixed(0) } : {}),
     cpuPercent: +((100 * (b.cpuS - a.cpuS)) / s).toFixed(1),
   };
 }

@@ -7,6 +7,7 @@ import {
   type DeleteOptions, type EvictTarget, type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef,
 } from './api.ts';
 import { isConditionTrue, type Condition } from './conditions.ts';
+import { KeepAliveHttpLibrary, makeApiClient } from './http-library.ts';
 
 export type { KubeClient, KubeObject, ObjectRef, ResourceRef, ExecResult } from './api.ts';
 export { FIELD_MANAGER, statusCode, isNotFound, refOf } from './api.ts';
@@ -35,8 +36,8 @@ type Body = object;
  * exactly as the API server speaks it, so the real client and the fake agree.
  */
 class ObjectApi extends k8s.KubernetesObjectApi {
-  static make(kc: k8s.KubeConfig): ObjectApi {
-    const api = kc.makeApiClient(ObjectApi);
+  static make(kc: k8s.KubeConfig, http: KeepAliveHttpLibrary): ObjectApi {
+    const api = makeApiClient(kc, ObjectApi, http);
     api.setDefaultNamespace(kc);
     return api;
   }
@@ -61,8 +62,10 @@ class ObjectApi extends k8s.KubernetesObjectApi {
 
 export class Kube implements KubeClient {
   readonly objects: ObjectApi;
+  /** Every call but watches and execs goes through it: keep-alive connections to the API server. */
+  readonly http = new KeepAliveHttpLibrary();
   constructor(readonly kc: k8s.KubeConfig) {
-    this.objects = ObjectApi.make(kc);
+    this.objects = ObjectApi.make(kc, this.http);
   }
 
   /** See loadKubeConfig: without a file, the in-cluster ServiceAccount. */
@@ -76,7 +79,7 @@ export class Kube implements KubeClient {
 
   /** A typed client-node API, for code outside the reconcilers (the local cluster, tests). */
   api<T extends k8s.ApiType>(ctor: new (config: k8s.Configuration) => T): T {
-    return this.kc.makeApiClient(ctor);
+    return makeApiClient(this.kc, ctor, this.http);
   }
 
   /** Runs one API call; a failure says what was being done to which object (the server's error is its cause). */

@@ -45,7 +45,18 @@ export class Controller {
     readonly name: string,
     private readonly reconciler: Reconciler,
     private readonly log: Logger,
-    private readonly opts: { workers?: number; baseDelayMs?: number } = {},
+    private readonly opts: {
+      workers?: number;
+      baseDelayMs?: number;
+      /**
+       * A reconcile that asks to run again at once (requeueAfterMs 0) runs again in
+       * the same worker, up to this many passes in a row, instead of going to the
+       * back of a queue that may hold a hundred others: a request moves through its
+       * steps until it waits on something outside (cert-manager, pods). 1: every
+       * pass goes through the queue.
+       */
+      followThrough?: number;
+    } = {},
   ) {
     this.queue = new WorkQueue({ baseDelayMs: opts.baseDelayMs ?? 500, observer: metrics.queue(name) });
   }
@@ -93,13 +104,24 @@ export class Controller {
     await Promise.all(this.workers);
   }
 
+  /** Reconciles key, again at once while it asks for that (bounded by followThrough). */
+  private async passes(key: string): Promise<Result | void> {
+    const max = Math.max(1, this.opts.followThrough ?? 1);
+    let res: Result | void = { requeueAfterMs: 0 };
+    for (let i = 0; i < max && this.running; i++) {
+      res = await this.reconciler.reconcile(parseKey(key));
+      if (res?.requeueAfterMs !== 0) return res;
+    }
+    return res;
+  }
+
   private async work(): Promise<void> {
     while (this.running) {
       const key = await this.queue.get();
       if (key === undefined) return;
       const started = Date.now();
       try {
-        const res = await this.reconciler.reconcile(parseKey(key));
+        const res = await this.passes(key);
         this.queue.forget(key);
         if (res?.requeueAfterMs !== undefined) this.queue.addAfter(key, res.requeueAfterMs);
         metrics.reconciled(this.name, started, res?.requeueAfterMs !== undefined ? 'requeue' : 'success');

@@ -41,11 +41,18 @@ export function provisionerController(kind: Kind): ControllerFactory {
   };
 }
 
+/**
+ * Steps a request may take in one worker's turn before it goes back to the
+ * queue: at 100 requests at once, each step otherwise waited for a full turn
+ * of the queue (~50 s apart at N = 100 with 4 workers).
+ */
+export const OPS_FOLLOW_THROUGH = 8;
+
 export function opsController(kind: Kind): ControllerFactory {
   return (ctx: OperatorContext) => {
     const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: kind.info.opsKind, plural: kind.info.opsPlural });
     metrics.trackOpsRequests(kind.info.opsKind, () => ops.list());
-    return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: tuningOf(ctx).opsWorkers }).watchFor(ops);
+    return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: tuningOf(ctx).opsWorkers, followThrough: OPS_FOLLOW_THROUGH }).watchFor(ops);
   };
 }
 

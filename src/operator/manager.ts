@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { KubeClient } from '../kube/api.ts';
 import { Kube } from '../kube/client.ts';
+import type { HttpStats } from '../kube/http-library.ts';
 import { SkipUnchangedApply } from '../kube/skip-unchanged-apply.ts';
 import type { Controller } from '../kube/controller.ts';
 import { EventRecorder } from '../kube/events.ts';
@@ -23,7 +24,7 @@ export interface Tuning {
   resyncMs: number;
 }
 
-export const DEFAULT_TUNING: Tuning = { workers: 4, opsWorkers: 4, resyncMs: 30_000 };
+export const DEFAULT_TUNING: Tuning = { workers: 4, opsWorkers: 8, resyncMs: 30_000 };
 
 /** What every controller gets: one context for the provisioners and the ops-manager. */
 export type OperatorContext = ProvisionerContext & { tuning?: Partial<Tuning> };
@@ -58,6 +59,8 @@ export interface ManagerOptions {
 export class Manager {
   private readonly ctx: OperatorContext;
   private readonly client: SkipUnchangedApply;
+  /** Connections opened to the API server and requests sent over them (the real client only). */
+  private readonly http?: HttpStats;
   private readonly elector?: LeaderElector;
   private running: Controller[] = [];
   private stopping = false;
@@ -67,7 +70,9 @@ export class Manager {
 
   constructor(private readonly opts: ManagerOptions) {
     // Applies that would change nothing are not sent: a database at rest costs no writes.
-    const kube = new SkipUnchangedApply(opts.kube ?? Kube.fromFile(opts.kubeconfig));
+    const base = opts.kube ?? Kube.fromFile(opts.kubeconfig);
+    if (base instanceof Kube) this.http = base.http.stats;
+    const kube = new SkipUnchangedApply(base);
     this.client = kube;
     const log = opts.log ?? createLogger('pgtls-operator');
     const clock = opts.clock ?? systemClock;
@@ -84,9 +89,10 @@ export class Manager {
   }
 
   /** What the operator did and has waiting: requests by verb, applies sent and skipped, work-queue depth per controller. */
-  stats(): { requests: Record<string, number>; requestsByKind: Record<string, number>; applies: { applied: number; skipped: number }; queues: Record<string, { queued: number; active: number }> } {
+  stats(): { requests: Record<string, number>; requestsByKind: Record<string, number>; applies: { applied: number; skipped: number }; queues: Record<string, { queued: number; active: number }>; http?: HttpStats } {
     const kube = this.client;
     return {
+      ...(this.http ? { http: { ...this.http } } : {}),
       requests: { ...kube.requests },
       requestsByKind: { ...kube.requestsByKind },
       applies: { ...kube.stats },

@@ -38,6 +38,41 @@ describe('controller concurrency', () => {
     await c.stop();
   });
 
+  it('followThrough: a key that asks to run again at once keeps its worker (bounded), ahead of the queue', async () => {
+    const order: string[] = [];
+    let passesOfA = 0;
+    const c = new Controller('test', {
+      async reconcile(k: ObjectKey) {
+        order.push(k.name);
+        if (k.name !== 'a') return;
+        passesOfA++;
+        return { requeueAfterMs: passesOfA < 5 ? 0 : 1_000_000 };
+      },
+    }, createLogger('test', 'silent'), { workers: 1, followThrough: 3 });
+    await c.start();
+    for (const k of ['a', 'b', 'c']) c.queue.add(`ns/${k}`);
+    for (let i = 0; i < 50 && order.length < 7; i++) await tick();
+    // Three passes of a in a row (the bound), then a goes behind b and c, and finishes its last two.
+    assert.deepEqual(order, ['a', 'a', 'a', 'b', 'c', 'a', 'a']);
+    await c.stop();
+  });
+
+  it('without followThrough every pass goes back through the queue', async () => {
+    const order: string[] = [];
+    let passesOfA = 0;
+    const c = new Controller('test', {
+      async reconcile(k: ObjectKey) {
+        order.push(k.name);
+        if (k.name === 'a' && ++passesOfA < 3) return { requeueAfterMs: 0 };
+      },
+    }, createLogger('test', 'silent'), { workers: 1 });
+    await c.start();
+    for (const k of ['a', 'b', 'c']) c.queue.add(`ns/${k}`);
+    for (let i = 0; i < 50 && order.length < 5; i++) await tick();
+    assert.deepEqual(order, ['a', 'b', 'c', 'a', 'a']);
+    await c.stop();
+  });
+
   it('tuning: defaults for what is not given', () => {
     assert.deepEqual(tuningOf({} as Parameters<typeof tuningOf>[0]), DEFAULT_TUNING);
     assert.deepEqual(tuningOf({ tuning: { workers: 8, resyncMs: undefined } } as Parameters<typeof tuningOf>[0]), { ...DEFAULT_TUNING, workers: 8 });

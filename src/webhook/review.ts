@@ -3,6 +3,7 @@
 import type { AdmissionKind } from './kinds.ts';
 import type { Lookups, Operation, UserInfo } from './facts.ts';
 import { diff } from './json-patch.ts';
+import { cnOnlyWarnings } from './cn-only-warning.ts';
 import { missingIssuerWarnings } from './issuer-check.ts';
 import { formatFieldError, formatInvalid, type FieldError } from './field-error.ts';
 
@@ -84,6 +85,6 @@ export async function validate(k: AdmissionKind, req: AdmissionRequest, lookups:
   const facts = await k.facts(req.object, req.operation, lookups);
   const errs = k.validate(req.object, req.operation === 'UPDATE' ? req.oldObject : undefined, facts);
   if (errs.length) return deny(k, req, errs);
-  const warnings = req.subResource ? [] : await missingIssuerWarnings(req.object, lookups);
+  const warnings = req.subResource ? [] : [...(await missingIssuerWarnings(req.object, lookups)), ...cnOnlyWarnings(req.object, req.operation === 'UPDATE' ? req.oldObject : undefined)];
   return warnings.length ? { ...allow(req.uid), warnings } : allow(req.uid);
 }

@@ -32,5 +32,5 @@ COPY --from=build /app/package.json /app/package.json
 USER 65534:65534
 WORKDIR /app
 ENV NODE_ENV=production
-ENTRYPOINT ["/usr/bin/node", "/app/dist/cli/main.js"]
+ENTRYPOINT ["/usr/bin/node", "--max-semi-space-size=4", "/app/dist/cli/main.js"]
 CMD ["operator"]

@@ -22,6 +22,15 @@ export interface OperatorImageSpec {
   appEntries: string[];
 }
 
+/**
+ * Node flags of the operator process, in its image and on the local cluster.
+ * V8's young generation at its default (16 MiB per semi-space, three of them)
+ * is mostly short-lived API answers; at 4 MiB the operator's RSS with 100
+ * databases at rest was 191 MiB instead of 221 (README, Scale), for a few more
+ * scavenges.
+ */
+export const OPERATOR_NODE_FLAGS = ['--max-semi-space-size=4'];
+
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
@@ -34,7 +43,7 @@ export function operatorImageSpec(version = packageVersion()): OperatorImageSpec
     dockerBase: 'debian:trixie-slim',
     user: '65534:65534',
     workingDir: '/app',
-    entrypoint: ['/usr/bin/node', '/app/dist/cli/main.js'],
+    entrypoint: ['/usr/bin/node', ...OPERATOR_NODE_FLAGS, '/app/dist/cli/main.js'],
     cmd: ['operator'],
     env: ['NODE_ENV=production'],
     appEntries: ['dist', 'node_modules', 'package.json'],

@@ -27,17 +27,20 @@ export function provisionerController(kind: Kind): ControllerFactory {
     const sts = new Informer<k8s.V1StatefulSet>(ctx.kube, { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets', labelSelector: selector });
     const pods = new Informer<k8s.V1Pod>(ctx.kube, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', labelSelector: selector });
     const certs = new Informer<KubeObject>(ctx.kube, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: selector });
+    // Read by the orphan-pause check only (renewalHooks); its events reconcile nothing here.
+    const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: info.opsKind, plural: info.opsPlural });
     const byInstance = (o: KubeObject) => {
       const name = o.metadata?.labels?.['app.kubernetes.io/instance'];
       return name ? [{ namespace: o.metadata?.namespace ?? '', name }] : [];
     };
     const tuning = tuningOf(ctx);
-    const reconciler = new DatabaseReconciler(ctx, kind.provisioner, renewalHooks(kind, ctx), { resyncMs: tuning.resyncMs });
+    const reconciler = new DatabaseReconciler(ctx, kind.provisioner, renewalHooks(kind, ctx, (ns) => (ops.hasSynced ? ops.list(ns) : [])), { resyncMs: tuning.resyncMs });
     return new Controller(`provisioner-${info.kind.toLowerCase()}`, reconciler, ctx.log, { workers: tuning.workers })
       .watchFor(dbs)
       .watchOwned(sts, info.kind)
       .watchMapped(pods, byInstance)
-      .watchMapped(certs, byInstance);
+      .watchMapped(certs, byInstance)
+      .watchMapped(ops, () => []);
   };
 }
 
@@ -62,14 +65,14 @@ export function opsController(kind: Kind): ControllerFactory {
  * the same rollout as an ops request's (reload, or restart for Pgpool), each
  * pod proven from the wire.
  */
-export function renewalHooks(kind: Kind, ctx: OperatorContext): ProvisionerHooks {
+export function renewalHooks(kind: Kind, ctx: OperatorContext, cachedOps?: (namespace: string) => readonly OpsObject[]): ProvisionerHooks {
   return {
     async filesChanged(db, staged) {
       await rollPods(ctx, kind, db, expectFor(asStagedTls(staged)), ctx.clock.now() + 120_000, new Set(), async (r) => {
         ctx.log.info({ db: `${db.metadata.namespace}/${db.metadata.name}`, pod: r.pod, path: r.path, ms: r.ms }, 'new files taken');
       });
     },
-    releaseOrphanPause: (db) => releaseOrphanPause(ctx, kind.info, db.metadata.namespace!, db.metadata.name!),
+    releaseOrphanPause: (db) => releaseOrphanPause(ctx, kind.info, db.metadata.namespace!, db.metadata.name!, cachedOps),
   };
 }
 

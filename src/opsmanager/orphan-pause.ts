@@ -29,7 +29,13 @@ export async function releaseOrphanPause(
   info: KindInfo,
   namespace: string,
   dbName: string,
+  cached?: (namespace: string) => readonly Pick<OpsObject, 'metadata' | 'status' | 'spec'>[],
 ): Promise<boolean> {
+  // A holder in the watch cache is enough to leave the pause alone (a request
+  // that ended since is seen on a later pass). Only when the cache shows none is
+  // the namespace's list read: during a wave of requests the provisioner passed
+  // by every paused database and listed all requests each time (N² at scale).
+  if (cached && pauseHolders([...cached(namespace)], dbName).length > 0) return false;
   const db = await ctx.kube.get<DbObject>(info.apiVersion, info.kind, dbName, namespace);
   if (!db || !isConditionTrue(db.status?.conditions, 'Paused')) return false;
   const ops = await ctx.kube.list<OpsObject>('ops.kubedb.com/v1alpha1', info.opsKind, { namespace });

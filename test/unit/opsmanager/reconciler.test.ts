@@ -360,6 +360,35 @@ describe('OpsReconciler: no database left paused (issue 11 items 3, 5, 7)', () =
     await r.reconcile({ namespace: NS, name: 'pg' });
     assert.equal(await paused(w), false, 'nobody holds it: resumed');
   });
+
+  it('a holder in the watch cache spares the list; a cache that shows none (stale or empty) defers to the live list', async () => {
+    const w = new World();
+    await w.setup();
+    w.createOps('rot', { rotateCertificates: true });
+    await untilPaused(w, 'rot');
+    let lists = 0;
+    const kube = new Proxy(w.ctx.kube, {
+      get(t, p, r) {
+        if (p === 'list') return (apiVersion: string, ...rest: unknown[]) => (apiVersion.startsWith('ops.') && lists++, (t.list as (...a: unknown[]) => unknown).call(t, apiVersion, ...rest));
+        return Reflect.get(t, p, r);
+      },
+    });
+    const ctx = { ...w.ctx, kube } as never;
+    const live = await w.ops('rot');
+    const run = async (cached: () => KubeObject[]) => new DatabaseReconciler(ctx, postgres.provisioner, { releaseOrphanPause: renewalHooks(postgres, ctx, cached as never).releaseOrphanPause }).reconcile({ namespace: NS, name: 'pg' });
+    await run(() => [live]);
+    assert.equal(lists, 0, 'the cached holder answered');
+    assert.equal(await paused(w), true);
+    // The request is gone, but a stale cache still shows it: the pause stays until the cache catches up.
+    await w.kube.patch(opsRef('rot'), { metadata: { finalizers: [] } });
+    await w.kube.delete(opsRef('rot'));
+    await run(() => [live]);
+    assert.equal(await paused(w), true, 'a stale holder only delays the release');
+    // A cache that shows no holder is never trusted to resume: the live list decides.
+    await run(() => []);
+    assert.equal(lists, 1);
+    assert.equal(await paused(w), false, 'nobody holds it: resumed');
+  });
 });
 
 describe('OpsReconciler: the last working copy is the request\'s own (issue 11 item 5)', () => {

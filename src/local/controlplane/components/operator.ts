@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Component } from '../component.ts';
 import type { ClusterConfig } from '../config.ts';
 import { repoRoot } from '../../../util/repo.ts';
+import { OPERATOR_NODE_FLAGS } from '../../../install/operator-image.ts';
 
 export const OPERATOR_NAMESPACE = 'pgtls-system';
 
@@ -21,6 +22,7 @@ export function buildOperator(cfg: ClusterConfig, dataDir: string, kubeconfig: s
     links: ['kube-apiserver', 'cert-manager', 'node-agent'],
     ports: [ports.webhook, ports.health],
     args: [
+      ...OPERATOR_NODE_FLAGS,
       join(repoRoot(), 'bin', 'pgtls.mjs'),
       'operator',
       `--kubeconfig=${kubeconfig}`,

@@ -51,11 +51,23 @@ export function provisionerController(kind: Kind): ControllerFactory {
  */
 export const OPS_FOLLOW_THROUGH = 8;
 
+/** The Progressing requests of the database a Certificate belongs to (its instance label). Pure. */
+export function requestsInProgressFor(ops: readonly OpsObject[], cert: KubeObject): { namespace: string; name: string }[] {
+  const db = cert.metadata?.labels?.['app.kubernetes.io/instance'];
+  const ns = cert.metadata?.namespace;
+  if (!db || !ns) return [];
+  return ops.filter((o) => o.metadata.namespace === ns && o.spec.databaseRef?.name === db && o.status?.phase === 'Progressing').map((o) => ({ namespace: ns, name: o.metadata.name! }));
+}
+
 export function opsController(kind: Kind): ControllerFactory {
   return (ctx: OperatorContext) => {
     const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: kind.info.opsKind, plural: kind.info.opsPlural });
     metrics.trackOpsRequests(kind.info.opsKind, () => ops.list());
-    return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: tuningOf(ctx).opsWorkers, followThrough: OPS_FOLLOW_THROUGH }).watchFor(ops);
+    // A request waiting on cert-manager moves when its Certificates change, not by polling alone.
+    const certs = new Informer<KubeObject>(ctx.kube, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: `app.kubernetes.io/name=${kind.info.resourceName}` });
+    return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: tuningOf(ctx).opsWorkers, followThrough: OPS_FOLLOW_THROUGH })
+      .watchFor(ops)
+      .watchMapped(certs, (c) => requestsInProgressFor(ops.list(c.metadata?.namespace), c));
   };
 }
 

@@ -19,6 +19,13 @@ function storedPlan(s: OpsScope): StoredPlan {
   return readStoredPlan(raw, { kind: s.kind.info.kind, spec: s.op.spec.tls as OpsTls | undefined, defaultAuth: s.kind.ops.defaultAuth(s.db) });
 }
 
+/**
+ * How often a request waiting on cert-manager looks again without an event. At
+ * 1 s, a hundred waiting requests (~20 API calls a look) kept the API server
+ * busy answering them while cert-manager issued (README, Scale).
+ */
+export const SYNC_POLL_MS = 5_000;
+
 /** Steps bounded by spec.timeout (the others are single API writes). */
 const TIMED: ReadonlySet<TlsStep> = new Set(['IssueCertificates', 'SyncCertificates', 'TrustBothCAs', 'UpdatePetSets', 'RollPods', 'DropOldCA']);
 
@@ -45,7 +52,8 @@ async function progress(s: StepScope): Promise<Result | void> {
       await issueCertificates(s, planned);
       break;
     case 'SyncCertificates':
-      if (!(await syncCertificates(s, planned, deadline))) return { requeueAfterMs: 1_000 };
+      // Certificate events wake the request (operator/controllers.ts); this poll is the safety net.
+      if (!(await syncCertificates(s, planned, deadline))) return { requeueAfterMs: SYNC_POLL_MS };
       break;
     case 'TrustBothCAs':
       wait = await trustBothCAs(s, plan, mat(), deadline);

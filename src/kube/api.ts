@@ -144,6 +144,14 @@ export function selectorString(sel: string | Record<string, string> | undefined)
   return Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',');
 }
 
+/** An exec that did not finish in its time: the command may still run, or may never have started. */
+export class ExecTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecTimeoutError';
+  }
+}
+
 /** An API error as the server reports it (a Status body), for the fake and for wrapping. */
 export class KubeApiError extends Error {
   readonly body: string;

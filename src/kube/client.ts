@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { Writable } from 'node:stream';
 import {
-  FIELD_MANAGER, KubeCallError, describeRef, isNotFound, selectorString, statusCode,
+  ExecTimeoutError, FIELD_MANAGER, KubeCallError, describeRef, isNotFound, selectorString, statusCode,
   type DeleteOptions, type EvictTarget, type ExecResult, type KubeClient, type KubeObject, type ListOptions, type ListWatch, type ObjectRef, type PodContainer, type ResourceRef,
 } from './api.ts';
 import { isConditionTrue, type Condition } from './conditions.ts';
@@ -216,7 +216,7 @@ function execInPod(kc: k8s.KubeConfig, pod: PodContainer, command: string[], tim
   const where = `exec ${command[0] ?? ''} in ${describeRef({ apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace })} (container ${pod.container})`;
   return new Promise<ExecResult>((resolve, reject) => {
     let status: k8s.V1Status | undefined;
-    const timer = setTimeout(() => reject(new Error(`${where} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => reject(new ExecTimeoutError(`${where} timed out after ${timeoutMs} ms`)), timeoutMs);
     new k8s.Exec(kc)
       .exec(pod.namespace, pod.name, pod.container, command, out.stream, err.stream, null, false, (s) => {
         status = s;

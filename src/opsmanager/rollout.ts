@@ -5,7 +5,7 @@
 // little, so a reload is repeated until the server serves what is expected,
 // within a deadline.
 import type { k8s } from '../kube/client.ts';
-import { statusCode } from '../kube/api.ts';
+import { ExecTimeoutError, statusCode, type ExecResult } from '../kube/api.ts';
 import { errorText } from '../kube/controller.ts';
 import type { DbObject } from '../api/objects.ts';
 import { expectFor, type Expect } from '../engines/engine.ts';
@@ -266,9 +266,26 @@ async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expec
   const { clock } = ctx;
   const name = pod.metadata!.name!;
   const t0 = clock.now();
-  const stale = await laggingFiles(ctx, k, pod);
+  // The file check and the reload are both safe to repeat: an exec that times out (a
+  // busy node or API server; seen at 100 databases at once) is a wait, bounded by the
+  // step's deadline, not a failure that spends the request's retries.
+  const timedOut = (err: unknown, what: string): string => {
+    if (!(err instanceof ExecTimeoutError)) throw err;
+    return `${name} to answer the ${what} (${err.message})`;
+  };
+  let stale: string[];
+  try {
+    stale = await laggingFiles(ctx, k, pod);
+  } catch (err) {
+    return timedOut(err, 'file check');
+  }
   if (stale.length > 0) return `${name} to hold the Secrets' files (${stale.join(', ')}) before its reload`;
-  const r = await ctx.kube.exec({ namespace: pod.metadata!.namespace!, name, container: k.engine.container }, [...k.engine.reloadCommand], 20_000);
+  let r: ExecResult;
+  try {
+    r = await ctx.kube.exec({ namespace: pod.metadata!.namespace!, name, container: k.engine.container }, [...k.engine.reloadCommand], 20_000);
+  } catch (err) {
+    return timedOut(err, 'reload');
+  }
   if (r.exitCode !== 0) throw new RolloutError(`reload in ${name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
   // The reload is asynchronous in the server: a few quick probes catch the usual case in this pass.
   let last: ProbeResult = { kind: 'error', error: 'not probed' };

@@ -7,7 +7,7 @@ import { requestsInProgressFor } from '../../../src/operator/controllers.ts';
 import type { OpsObject } from '../../../src/api/objects.ts';
 
 const op = (name: string, ns: string, db: string, phase?: string) => ({ metadata: { name, namespace: ns }, spec: { type: 'ReconfigureTLS', databaseRef: { name: db } }, status: phase ? { phase } : undefined }) as unknown as OpsObject;
-const cert = (ns: string, instance?: string) => ({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c', namespace: ns, labels: instance ? { 'app.kubernetes.io/instance': instance } : {} } });
+const cert = (ns: string, instance?: string) => ({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c', namespace: ns, labels: instance ? { 'app.kubernetes.io/instance': instance } : ({} as Record<string, string>) } });
 
 describe('Certificate → the requests it may unblock', () => {
   const ops = [op('rot', 'a', 'pg', 'Progressing'), op('old', 'a', 'pg', 'Successful'), op('next', 'a', 'pg'), op('other', 'a', 'pg2', 'Progressing'), op('elsewhere', 'b', 'pg', 'Progressing')];

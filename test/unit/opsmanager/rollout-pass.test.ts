@@ -8,6 +8,8 @@ import { postgres } from '../../../src/kinds/index.ts';
 import { selectorLabels } from '../../../src/kinds/info.ts';
 import { parseRestarting, rollPodsPass, secretSyncMark, SECRET_SYNC_ANNOTATION, type PodResult, type RolloutMark } from '../../../src/opsmanager/rollout.ts';
 import { readSecret } from '../../../src/provisioner/objects.ts';
+import { ExecTimeoutError } from '../../../src/kube/api.ts';
+import { readProgress } from '../../../src/opsmanager/ops-status.ts';
 import { DB, NS, World } from './world.ts';
 
 /** The first `lag` reloads of each pod are not seen by its server yet (a secret volume that lags). */
@@ -32,7 +34,46 @@ function memoryMark(): RolloutMark & { value?: string } {
   return m;
 }
 
+/** The first `n` execs of each kind (file check, reload) time out, as on a node too busy to answer. */
+function timingOut(w: World, n: number): { timeouts: number } {
+  const take = w.kube.execHandler;
+  const seen = new Map<string, number>();
+  const out = { timeouts: 0 };
+  w.kube.execHandler = async (pod, cmd) => {
+    const k = `${pod.name} ${cmd[0]}`;
+    const i = (seen.get(k) ?? 0) + 1;
+    seen.set(k, i);
+    if (i <= n) {
+      out.timeouts++;
+      throw new ExecTimeoutError(`exec ${cmd[0]} in Pod ${NS}/${pod.name} (container postgres) timed out after 20000 ms`);
+    }
+    return take(pod, cmd);
+  };
+  return out;
+}
+
 describe('rollout, one pass at a time', () => {
+  it('an exec that times out (file check or reload) is a wait: the request ends Successful, its retries unspent', async () => {
+    const w = new World();
+    await w.setup();
+    const t = timingOut(w, 2);
+    w.createOps('rot', { rotateCertificates: true });
+    const r = w.reconciler();
+    for (let i = 0; i < 200; i++) {
+      const phase = (await w.ops('rot')).status?.phase;
+      if (phase === 'Successful' || phase === 'Failed') break;
+      await r.reconcile({ namespace: NS, name: 'rot' });
+      await w.certManager();
+      w.clock.advance(1_000);
+    }
+    const op = await w.ops('rot');
+    assert.equal(op.status?.phase, 'Successful', JSON.stringify(op.status?.conditions?.filter((c) => c.status === 'False')));
+    assert.ok(t.timeouts >= 4, `the file check and the reload each timed out on every pod (${t.timeouts})`);
+    assert.equal(readProgress(op, w.clock.now()).retries, 0, 'no retry spent on a timeout');
+    const staged = await w.staged();
+    for (const pod of ['pg-0', 'pg-1']) assert.equal(w.served.get(pod), staged?.['server.crt']);
+  });
+
   it('a rotation whose servers lag is requeued, each pass short, and still ends Successful', async () => {
     const w = new World();
     await w.setup();

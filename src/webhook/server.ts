@@ -94,6 +94,9 @@ async function handle(opts: WebhookServerOptions, req: IncomingMessage, res: Ser
   send(res, 200, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
 }
 
+/** Idle connections stay open longer than the API server's client keeps them (90 s). */
+export const WEBHOOK_KEEP_ALIVE_MS = 120_000;
+
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const readCert = () => ({ cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile) });
   let loads = 1;
@@ -105,6 +108,11 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       if (!res.headersSent) send(res, 500, String(err));
     });
   });
+  // The API server's webhook client (Go) keeps idle connections up to 90 s; Node
+  // closes its own after 5 s, and a review sent on a connection Node was closing
+  // failed with EOF ("failed calling webhook …: EOF", seen at 100 databases).
+  server.keepAliveTimeout = WEBHOOK_KEEP_ALIVE_MS;
+  server.headersTimeout = WEBHOOK_KEEP_ALIVE_MS + 5_000;
   const reload = () => {
     try {
       // The whole context is replaced: the client CA must go with the new pair, or every review is refused.

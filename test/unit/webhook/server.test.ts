@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
 import { runOk } from '../../helpers/exec.ts';
 import { eventually } from '../../helpers/exec.ts';
@@ -100,6 +100,26 @@ describe('webhook server', () => {
       message: 'Postgres.kubedb.com "ha-postgres" is invalid: spec.version: Unsupported value: "9.6": supported values: "10", "15", "18.3"',
       details: { name: 'ha-postgres', group: 'kubedb.com', kind: 'Postgres', causes: [{ reason: 'FieldValueNotSupported', field: 'spec.version', message: 'Unsupported value: "9.6": supported values: "10", "15", "18.3"' }] },
     });
+  });
+
+  it('keeps an idle connection open past Node\'s default 5 s, as the API server\'s client (90 s idle) expects', async () => {
+    const agent = new Agent({ keepAlive: true, ca });
+    const get = () =>
+      new Promise<boolean>((resolve, reject) => {
+        const req = request(`${s.url}/healthz`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(req.reusedSocket));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      assert.equal(await get(), false);
+      await new Promise((r) => setTimeout(r, 6_000));
+      assert.equal(await get(), true, 'the second review reused the idle connection');
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers 404 for unknown kinds', async () => {

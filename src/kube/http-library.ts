@@ -12,8 +12,6 @@ import * as k8s from '@kubernetes/client-node';
 
 /** Free sockets close after this much idleness, well before the API server's own (90 s). */
 export const IDLE_SOCKET_MS = 30_000;
-/** Sockets per agent: bounds the operator's connections to the API server. */
-export const MAX_SOCKETS = 32;
 /** TLS identities kept (a rotated client certificate gets a new agent; the oldest is dropped). */
 const MAX_IDENTITIES = 4;
 
@@ -62,9 +60,8 @@ export class KeepAliveHttpLibrary implements k8s.PromiseHttpLibrary {
     return new Promise((resolve, reject) => {
       this.stats.requests++;
       const req = send(url, { method: ctx.getHttpMethod().toString(), headers: ctx.getHeaders(), agent, signal: ctx.getSignal() });
-      req.on('socket', (s) => {
+      req.on('socket', () => {
         if (!req.reusedSocket) this.stats.connections++;
-        void s;
       });
       req.on('error', (err: RequestError) => {
         err.reusedSocket = req.reusedSocket;
@@ -107,7 +104,9 @@ export class KeepAliveHttpLibrary implements k8s.PromiseHttpLibrary {
         old.destroy();
         this.agents.delete(k);
       }
-      const opts = { keepAlive: true, maxSockets: MAX_SOCKETS, timeout: IDLE_SOCKET_MS };
+      // No cap on sockets (Node's default): the workers bound how many calls are in
+      // flight, and a cap would queue the leader's Lease renewal behind slow calls.
+      const opts = { keepAlive: true, timeout: IDLE_SOCKET_MS };
       agent = https ? new HttpsAgent({ ...o, ...opts }) : new HttpAgent(opts);
       this.agents.set(key, agent);
     }

@@ -59,7 +59,11 @@ export class KeepAliveHttpLibrary implements k8s.PromiseHttpLibrary {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       this.stats.requests++;
-      const req = send(url, { method: ctx.getHttpMethod().toString(), headers: ctx.getHeaders(), agent, signal: ctx.getSignal() });
+      // Content-Length always: Node sends a DELETE's body without one (no chunking for
+      // DELETE), so the API server read the DeleteOptions (a uid precondition) as the
+      // next request on the connection: the delete went through unconditioned.
+      const headers = body === undefined ? ctx.getHeaders() : { ...ctx.getHeaders(), 'Content-Length': String(Buffer.byteLength(body)) };
+      const req = send(url, { method: ctx.getHttpMethod().toString(), headers, agent, signal: ctx.getSignal() });
       req.on('socket', () => {
         if (!req.reusedSocket) this.stats.connections++;
       });

@@ -23,6 +23,7 @@ describe('KeepAliveHttpLibrary (client-node calls over keep-alive connections)',
   const seen = new WeakMap<Socket, number>();
   let drop = false;
   let creates = 0;
+  const deletes: { length?: string; body: string }[] = [];
   const HELD = 40;
   const held: (() => void)[] = [];
 
@@ -45,6 +46,15 @@ describe('KeepAliveHttpLibrary (client-node calls over keep-alive connections)',
         res.end(JSON.stringify(body));
       };
       if (req.url === '/api/v1') return json(200, discovery);
+      if (req.method === 'DELETE') {
+        let text = '';
+        req.on('data', (c: Buffer) => (text += c.toString()));
+        req.on('end', () => {
+          deletes.push({ length: req.headers['content-length'], body: text });
+          json(200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
+        });
+        return;
+      }
       if (req.method === 'POST') {
         creates++;
         return json(201, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'made', namespace: 'a' } });
@@ -112,6 +122,15 @@ describe('KeepAliveHttpLibrary (client-node calls over keep-alive connections)',
       clearTimeout(timer);
       k.http.destroy();
     }
+  });
+
+  it('sends a DELETE\'s body (a uid precondition) with its length, and the connection stays usable', async () => {
+    const k = kube();
+    assert.equal(await k.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'a' }, { uid: 'u-1' }), true);
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: 'u-1' } });
+    assert.deepEqual(deletes.at(-1), { length: String(Buffer.byteLength(body)), body });
+    assert.equal((await k.get('v1', 'ConfigMap', 'cm', 'a'))?.metadata?.name, 'cm', 'the next call on the same connection is answered');
+    k.http.destroy();
   });
 
   it('reads an error answer as client-node does (404 → not found)', async () => {

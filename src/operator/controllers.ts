@@ -19,20 +19,25 @@ import { metrics } from '../observability/metrics.ts';
  * (a renewal updates the Certificate's status right after its Secret). Not
  * Secrets: the operator may read a Secret by name, never list or watch them.
  */
+/** Objects the operator made for databases of this kind carry this label. */
+const kindSelector = (kind: Kind) => `app.kubernetes.io/name=${kind.info.resourceName}`;
+
+/** The database an object belongs to, by its instance label. */
+function byInstance(o: KubeObject): { namespace: string; name: string }[] {
+  const name = o.metadata?.labels?.['app.kubernetes.io/instance'];
+  return name ? [{ namespace: o.metadata?.namespace ?? '', name }] : [];
+}
+
 export function provisionerController(kind: Kind): ControllerFactory {
   return (ctx: OperatorContext) => {
     const { info } = kind;
     const dbs = new Informer<DbObject>(ctx.kube, { apiVersion: info.apiVersion, kind: info.kind, plural: info.plural });
-    const selector = `app.kubernetes.io/name=${info.resourceName}`;
+    const selector = kindSelector(kind);
     const sts = new Informer<k8s.V1StatefulSet>(ctx.kube, { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets', labelSelector: selector });
     const pods = new Informer<k8s.V1Pod>(ctx.kube, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', labelSelector: selector });
     const certs = new Informer<KubeObject>(ctx.kube, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: selector });
     // Read by the orphan-pause check only (renewalHooks); its events reconcile nothing here.
     const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: info.opsKind, plural: info.opsPlural });
-    const byInstance = (o: KubeObject) => {
-      const name = o.metadata?.labels?.['app.kubernetes.io/instance'];
-      return name ? [{ namespace: o.metadata?.namespace ?? '', name }] : [];
-    };
     const tuning = tuningOf(ctx);
     const reconciler = new DatabaseReconciler(ctx, kind.provisioner, renewalHooks(kind, ctx, (ns) => (ops.hasSynced ? ops.list(ns) : [])), { resyncMs: tuning.resyncMs });
     return new Controller(`provisioner-${info.kind.toLowerCase()}`, reconciler, ctx.log, { workers: tuning.workers })
@@ -53,10 +58,9 @@ export const OPS_FOLLOW_THROUGH = 8;
 
 /** The Progressing requests of the database a Certificate belongs to (its instance label). Pure. */
 export function requestsInProgressFor(ops: readonly OpsObject[], cert: KubeObject): { namespace: string; name: string }[] {
-  const db = cert.metadata?.labels?.['app.kubernetes.io/instance'];
-  const ns = cert.metadata?.namespace;
-  if (!db || !ns) return [];
-  return ops.filter((o) => o.metadata.namespace === ns && o.spec.databaseRef?.name === db && o.status?.phase === 'Progressing').map((o) => ({ namespace: ns, name: o.metadata.name! }));
+  const [db] = byInstance(cert);
+  if (!db?.namespace) return [];
+  return ops.filter((o) => o.metadata.namespace === db.namespace && o.spec.databaseRef?.name === db.name && o.status?.phase === 'Progressing').map((o) => ({ namespace: db.namespace, name: o.metadata.name! }));
 }
 
 export function opsController(kind: Kind): ControllerFactory {
@@ -64,7 +68,7 @@ export function opsController(kind: Kind): ControllerFactory {
     const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: kind.info.opsKind, plural: kind.info.opsPlural });
     metrics.trackOpsRequests(kind.info.opsKind, () => ops.list());
     // A request waiting on cert-manager moves when its Certificates change, not by polling alone.
-    const certs = new Informer<KubeObject>(ctx.kube, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: `app.kubernetes.io/name=${kind.info.resourceName}` });
+    const certs = new Informer<KubeObject>(ctx.kube, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: kindSelector(kind) });
     return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: tuningOf(ctx).opsWorkers, followThrough: OPS_FOLLOW_THROUGH })
       .watchFor(ops)
       .watchMapped(certs, (c) => requestsInProgressFor(ops.list(c.metadata?.namespace), c));

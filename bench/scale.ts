@@ -15,6 +15,7 @@ import { operatorPorts } from '../src/local/controlplane/components/operator.ts'
 import { processState } from '../src/local/controlplane/supervisor.ts';
 import { describeCluster } from '../src/local/controlplane/cluster.ts';
 import { report } from './report.ts';
+import { histogramDelta, parseProm, type PromSample } from './prom-delta.ts';
 
 const N = Math.min(200, Math.max(1, Number(process.env.BENCH_SCALE_N ?? 5)));
 const IDLE_S = Math.min(600, Math.max(10, Number(process.env.BENCH_SCALE_IDLE_S ?? 60)));
@@ -76,6 +77,23 @@ function rates(a: Sample, b: Sample) {
 
 const depth = (s: Sample) => Object.values(s.stats.queues).reduce((a, q) => a + q.queued + q.active, 0);
 
+/** The operator's and the API server's Prometheus metrics, for where a wave's time goes. */
+async function scrape(c: TestCluster): Promise<{ operator: PromSample; apiserver: PromSample }> {
+  const port = operatorPorts(c.handle.cfg).health;
+  const op = await (await fetch(`http://${c.handle.cfg.host}:${port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  return { operator: parseProm(op), apiserver: parseProm(await c.kubectlOk(['get', '--raw', '/metrics'])) };
+}
+
+/** Per controller (reconcile time, queue wait), per API verb and resource, per admission webhook: count and mean. */
+function timeSpent(a: Awaited<ReturnType<typeof scrape>>, b: Awaited<ReturnType<typeof scrape>>) {
+  return {
+    reconcile: histogramDelta(a.operator, b.operator, 'pgtls_controller_reconcile_duration_seconds', ['controller']),
+    queueWait: histogramDelta(a.operator, b.operator, 'pgtls_workqueue_queue_duration_seconds', ['name']),
+    apiserver: histogramDelta(a.apiserver, b.apiserver, 'apiserver_request_duration_seconds', ['verb', 'resource', 'subresource'], 25),
+    webhooks: histogramDelta(a.apiserver, b.apiserver, 'apiserver_admission_webhook_admission_duration_seconds', ['name', 'operation']),
+  };
+}
+
 async function kubectlJson<T>(c: TestCluster, args: string[]): Promise<T> {
   return JSON.parse(await c.kubectlOk([...args, '-o', 'json'])) as T;
 }
@@ -111,6 +129,7 @@ async function opsWave(c: TestCluster, label: string, tls: object, samples: Samp
   }));
   const before = await sample(c);
   samples.push(before);
+  const prom0 = await scrape(c);
   await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
   const failed = new Map<string, string>();
   const perRequest = new Map<string, number>();
@@ -132,6 +151,7 @@ async function opsWave(c: TestCluster, label: string, tls: object, samples: Samp
     return out;
   }, samples);
   const after = samples[samples.length - 1]!;
+  const spent = timeSpent(prom0, await scrape(c));
   const times = [...perRequest.values()].filter((x) => Number.isFinite(x));
   const slowest = [...perRequest.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   return {
@@ -140,6 +160,7 @@ async function opsWave(c: TestCluster, label: string, tls: object, samples: Samp
     failed: Object.fromEntries(failed),
     slowest: slowest ? { name: slowest, steps_s: timelines.get(slowest) } : undefined,
     operator: { ...rates(before, after), peakQueueDepth: Math.max(...samples.filter((s) => s.at >= before.at).map(depth)), peakRssMiB: +Math.max(...samples.filter((s) => s.at >= before.at).map((s) => s.rssMiB)).toFixed(0) },
+    timeSpent: spent,
   };
 }
 
@@ -173,13 +194,14 @@ try {
       tls: { issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: 'issuer-a' } },
     },
   }));
+  const prom0 = await scrape(c);
   await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: dbs }));
   const created = await wave(c, 'create', async () => {
     const list = await kubectlJson<{ items: { metadata: { name: string }; status?: { phase?: string } }[] }>(c, ['-n', NS, 'get', 'pg']);
     return new Map(list.items.map((d) => [d.metadata.name, d.status?.phase === 'Ready' ? Date.now() : undefined]));
   }, samples);
   const ready = samples[samples.length - 1]!;
-  const createStats = { all_ready_s: +(created.ms / 1000).toFixed(1), operator: { ...rates(start, ready), peakQueueDepth: Math.max(...samples.map(depth)) } };
+  const createStats = { all_ready_s: +(created.ms / 1000).toFixed(1), operator: { ...rates(start, ready), peakQueueDepth: Math.max(...samples.map(depth)) }, timeSpent: timeSpent(prom0, await scrape(c)) };
   process.stderr.write(`scale: ${N} Ready in ${createStats.all_ready_s}s\n`);
 
   // At rest: what the operator does with N Ready databases and nothing to change.
@@ -187,6 +209,11 @@ try {
   const idle0 = await sample(c);
   await sleep(IDLE_S * 1000);
   const idle1 = await sample(c);
+  // What the resident memory is made of: V8's heap (used of total), buffers outside it, and the rest (code, malloc).
+  const mem = (await scrape(c)).operator;
+  const mib = (k: string) => +((mem.get(k) ?? 0) / 2 ** 20).toFixed(1);
+  const memory = { heapUsedMiB: mib('nodejs_heap_size_used_bytes'), heapTotalMiB: mib('nodejs_heap_size_total_bytes'), externalMiB: mib('nodejs_external_memory_bytes'), rssMiB: mib('process_resident_memory_bytes'),
+    spacesUsedMiB: Object.fromEntries([...mem.entries()].filter(([k]) => k.startsWith('nodejs_heap_space_size_used_bytes{')).map(([k, v]) => [/space="(\w+)"/.exec(k)?.[1] ?? k, +(v / 2 ** 20).toFixed(1)])) };
   const diff = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
     Object.fromEntries(Object.keys(b).map((k) => [k, b[k]! - (a[k] ?? 0)] as const).filter(([, n]) => n !== 0));
   const byKind = diff(idle0.stats.requestsByKind ?? {}, idle1.stats.requestsByKind ?? {});
@@ -198,6 +225,7 @@ try {
     leaseWritesPerS: +(leaseWrites / IDLE_S).toFixed(2),
     otherWritesPerS: +(dbWrites / IDLE_S).toFixed(2),
     rssMiB: +idle1.rssMiB.toFixed(0),
+    memory,
     requestsByVerb: diff(idle0.stats.requests, idle1.stats.requests),
     requestsByKind: byKind,
   };

@@ -61,9 +61,19 @@ export class Controller {
     this.queue = new WorkQueue({ baseDelayMs: opts.baseDelayMs ?? 500, observer: metrics.queue(name) });
   }
 
-  /** Reconcile the object itself on every change. */
-  watchFor<T extends KubeObject>(inf: Informer<T>): this {
-    inf.onAny((o) => this.queue.add(keyString(objectKey(o))));
+  /**
+   * Reconcile the object itself on every change; with `ignoreStatusOnly`, not
+   * on an update that changed only its status (controller-runtime's
+   * GenerationChangedPredicate, metadata changes kept): a controller that is
+   * the only writer of that status gains nothing from its own writes' echo.
+   */
+  watchFor<T extends KubeObject>(inf: Informer<T>, opts: { ignoreStatusOnly?: boolean } = {}): this {
+    const enqueue = (o: T) => this.queue.add(keyString(objectKey(o)));
+    inf.onAdd(enqueue).onDelete(enqueue);
+    inf.onUpdate((o, old) => {
+      if (opts.ignoreStatusOnly && old && statusOnlyChange(old, o)) return;
+      enqueue(o);
+    });
     this.informers.push(inf);
     return this;
   }
@@ -135,6 +145,24 @@ export class Controller {
       }
     }
   }
+}
+
+/**
+ * Whether an update changed nothing but status (pure): same generation (the
+ * spec), and the same labels, annotations, finalizers and deletion mark.
+ */
+export function statusOnlyChange(old: KubeObject, cur: KubeObject): boolean {
+  const a = old.metadata ?? {};
+  const b = cur.metadata ?? {};
+  const same = (x: unknown, y: unknown) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
+  return (
+    a.generation !== undefined &&
+    a.generation === b.generation &&
+    same(a.deletionTimestamp, b.deletionTimestamp) &&
+    same(a.finalizers, b.finalizers) &&
+    same(a.labels, b.labels) &&
+    same(a.annotations, b.annotations)
+  );
 }
 
 /** One line for logs and conditions: the server's message, or the error's own (which says what was being done). */

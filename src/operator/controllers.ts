@@ -70,7 +70,8 @@ export function opsController(kind: Kind): ControllerFactory {
     // A request waiting on cert-manager moves when its Certificates change, not by polling alone.
     const certs = new Informer<KubeObject>(ctx.kube, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: kindSelector(kind) });
     return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: tuningOf(ctx).opsWorkers, followThrough: OPS_FOLLOW_THROUGH })
-      .watchFor(ops)
+      // Only the ops-manager writes a request's status, and each step asks for its own next pass.
+      .watchFor(ops, { ignoreStatusOnly: true })
       .watchMapped(certs, (c) => requestsInProgressFor(ops.list(c.metadata?.namespace), c));
   };
 }

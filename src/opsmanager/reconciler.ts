@@ -100,7 +100,8 @@ export class OpsReconciler implements Reconciler {
     if (d.action === 'skip') {
       await this.store.writeStatus(op, { ...withCondition(op, { type: 'Skipped', status: 'True', reason: 'Skipped', message: d.message }, this.now()), phase: 'Skipped' });
       await this.event(op, 'Normal', 'Skipped', d.message);
-      return;
+      // Its own status write wakes nobody (ignoreStatusOnly): the clean-up pass comes from here.
+      return { requeueAfterMs: 0 };
     }
     const type = this.typeOf(op);
     if (!type) return this.fail(op, undefined, this.unsupported(op));
@@ -195,8 +196,11 @@ export class OpsReconciler implements Reconciler {
     return this.fail(op, db, msg);
   }
 
-  /** Restores the last working state (the type's rollback), resumes the database, ends Failed with the reason. */
-  private async fail(op: OpsObject, db: DbObject | undefined, message: string): Promise<void> {
+  /**
+   * Restores the last working state (the type's rollback), resumes the database, ends Failed with
+   * the reason. Asks for one more pass at once, which cleans up (ended()).
+   */
+  private async fail(op: OpsObject, db: DbObject | undefined, message: string): Promise<Result> {
     this.ctx.log.warn({ ops: `${op.metadata.namespace}/${op.metadata.name}`, err: message }, 'failing the request; restoring the last working state');
     const fresh = (await this.store.get(op.metadata.namespace!, op.metadata.name!)) ?? op;
     const type = this.typeOf(fresh);
@@ -221,6 +225,7 @@ export class OpsReconciler implements Reconciler {
       phase: 'Failed',
     });
     await this.event(fresh, 'Warning', 'Failed', message);
+    return { requeueAfterMs: 0 };
   }
 
   // ---- the end: cleanup, deletion ----

@@ -20,11 +20,13 @@ function storedPlan(s: OpsScope): StoredPlan {
 }
 
 /**
- * How often a request waiting on cert-manager looks again without an event. At
- * 1 s, a hundred waiting requests (~20 API calls a look) kept the API server
- * busy answering them while cert-manager issued (README, Scale).
+ * How often a request waiting on cert-manager looks again without an event: a
+ * safety net only, since its Certificates' events wake it (operator/controllers.ts).
+ * At 1 s, a hundred waiting requests (~8 API calls a look) kept the API server
+ * busy answering them while cert-manager issued (README, Scale); at 5 s they
+ * still took 20 passes a second.
  */
-export const SYNC_POLL_MS = 5_000;
+export const SYNC_POLL_MS = 15_000;
 
 /** Steps bounded by spec.timeout (the others are single API writes). */
 const TIMED: ReadonlySet<TlsStep> = new Set(['IssueCertificates', 'SyncCertificates', 'TrustBothCAs', 'UpdatePetSets', 'RollPods', 'DropOldCA']);
@@ -75,7 +77,8 @@ async function progress(s: StepScope): Promise<Result | void> {
       const done = stepCondition(condition, stepWords(step, path, subjectOf(s)).message, s.op.metadata.generation);
       s.op = await s.store.writeStatus(s.op, { ...withCondition(s.op, done, new Date(s.ctx.clock.now())), phase: 'Successful' });
       await s.store.recordProgress(s.op, { step: null, restarting: null });
-      return;
+      // The clean-up pass (ended()) comes from here, not from this status write's echo.
+      return { requeueAfterMs: 0 };
     }
   }
   if (wait !== undefined) return { requeueAfterMs: wait };

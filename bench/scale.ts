@@ -5,7 +5,8 @@
 // operator makes per second at rest and during the waves (from its health
 // endpoint), its work-queue depth, RSS and CPU. Bounded in count and time.
 //   BENCH_SCALE_N (default 5, at most 200), BENCH_SCALE_IDLE_S (default 60),
-//   BENCH_SCALE_WAVE_TIMEOUT_S (per phase, default 900), PGTLS_TEST_PORT_BASE;
+//   BENCH_SCALE_WAVE_TIMEOUT_S (per phase, default 900), BENCH_SCALE_WAVES=0 (create and
+//   rest only: a quick look at memory), PGTLS_TEST_PORT_BASE;
 //   PGTLS_RUN_DIST=1 (after `npm run build`) runs the operator compiled, as in its image.
 import { readFileSync } from 'node:fs';
 import { startTestCluster, type TestCluster } from '../test/helpers/cluster.ts';
@@ -20,6 +21,7 @@ import { histogramDelta, parseProm, type PromSample } from './prom-delta.ts';
 const N = Math.min(200, Math.max(1, Number(process.env.BENCH_SCALE_N ?? 5)));
 const IDLE_S = Math.min(600, Math.max(10, Number(process.env.BENCH_SCALE_IDLE_S ?? 60)));
 const WAVE_TIMEOUT_MS = Math.min(3600, Number(process.env.BENCH_SCALE_WAVE_TIMEOUT_S ?? 900)) * 1000;
+const WAVES = process.env.BENCH_SCALE_WAVES !== '0';
 const NS = 'scale';
 const WRITES = ['create', 'apply', 'patch', 'patchStatus', 'delete', 'exec'];
 const TICKS_PER_S = 100; // USER_HZ on Linux
@@ -98,8 +100,8 @@ async function kubectlJson<T>(c: TestCluster, args: string[]): Promise<T> {
   return JSON.parse(await c.kubectlOk([...args, '-o', 'json'])) as T;
 }
 
-/** Polls until every item is done (or the bounded wait ends), sampling the operator meanwhile. */
-async function wave(c: TestCluster, what: string, poll: () => Promise<Map<string, number | undefined>>, samples: Sample[]): Promise<{ doneAt: Map<string, number>; ms: number }> {
+/** Polls until every item is done (or the bounded wait ends: `incomplete` says how far it got), sampling the operator meanwhile. */
+async function wave(c: TestCluster, what: string, poll: () => Promise<Map<string, number | undefined>>, samples: Sample[]): Promise<{ doneAt: Map<string, number>; ms: number; incomplete?: string }> {
   const t0 = Date.now();
   const doneAt = new Map<string, number>();
   while (Date.now() - t0 < WAVE_TIMEOUT_MS) {
@@ -108,7 +110,9 @@ async function wave(c: TestCluster, what: string, poll: () => Promise<Map<string
     if (doneAt.size >= N) return { doneAt, ms: Date.now() - t0 };
     await sleep(2000);
   }
-  throw new Error(`${what}: ${doneAt.size} of ${N} done after ${WAVE_TIMEOUT_MS / 1000}s`);
+  const incomplete = `${what}: ${doneAt.size} of ${N} done after ${WAVE_TIMEOUT_MS / 1000}s`;
+  process.stderr.write(`scale: ${incomplete}\n`);
+  return { doneAt, ms: Date.now() - t0, incomplete };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -156,6 +160,7 @@ async function opsWave(c: TestCluster, label: string, tls: object, samples: Samp
   const slowest = [...perRequest.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   return {
     wave_s: +(w.ms / 1000).toFixed(1),
+    ...(w.incomplete ? { incomplete: w.incomplete } : {}),
     request_s: times.length ? Object.fromEntries(Object.entries(dist(times)).map(([k, v]) => [k, +(v / 1000).toFixed(1)])) : undefined,
     failed: Object.fromEntries(failed),
     slowest: slowest ? { name: slowest, steps_s: timelines.get(slowest) } : undefined,
@@ -231,18 +236,25 @@ try {
   };
   process.stderr.write(`scale: idle ${idle.requestsPerS} req/s, ${idle.writesPerS} writes/s (${idle.otherWritesPerS}/s besides the Lease), RSS ${idle.rssMiB} MiB\n`);
 
-  const rotate = await opsWave(c, 'rotate', { rotateCertificates: true }, samples);
-  process.stderr.write(`scale: rotate wave ${rotate.wave_s}s\n`);
-  const changeCa = await opsWave(c, 'ca', { issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: 'issuer-b' } }, samples);
-  process.stderr.write(`scale: CA change wave ${changeCa.wave_s}s\n`);
+  let rotate: Awaited<ReturnType<typeof opsWave>> | undefined;
+  let changeCa: Awaited<ReturnType<typeof opsWave>> | undefined;
+  if (WAVES) {
+    rotate = await opsWave(c, 'rotate', { rotateCertificates: true }, samples);
+    process.stderr.write(`scale: rotate wave ${rotate.wave_s}s\n`);
+    changeCa = await opsWave(c, 'ca', { issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: 'issuer-b' } }, samples);
+    process.stderr.write(`scale: CA change wave ${changeCa.wave_s}s\n`);
+  }
   result = { n: N, operator: process.env.PGTLS_RUN_DIST === '1' ? 'compiled (dist/)' : 'tsx', idle_window_s: IDLE_S, create: createStats, idle, rotate, changeCa, peakRssMiB: +Math.max(...samples.map((s) => s.rssMiB)).toFixed(0) };
 } finally {
   await c.destroy();
 }
-const r = result as { create: { all_ready_s: number }; idle: { requestsPerS: number; writesPerS: number; otherWritesPerS: number; rssMiB: number }; rotate: { wave_s: number; request_s?: { p50: number; p95: number; max: number } }; changeCa: { wave_s: number }; peakRssMiB: number };
+const r = result as { create: { all_ready_s: number }; idle: { requestsPerS: number; writesPerS: number; otherWritesPerS: number; rssMiB: number }; rotate?: { wave_s: number; incomplete?: string; request_s?: { p50: number; p95: number; max: number } }; changeCa?: { wave_s: number; incomplete?: string }; peakRssMiB: number };
 report(
   'scale',
   result,
   `N=${N}: all Ready ${r.create.all_ready_s}s; idle ${r.idle.requestsPerS} req/s, ${r.idle.writesPerS} writes/s (${r.idle.otherWritesPerS}/s besides the leader Lease), RSS ${r.idle.rssMiB} MiB; ` +
-    `rotate all ${r.rotate.wave_s}s (per request p50 ${r.rotate.request_s?.p50}s p95 ${r.rotate.request_s?.p95}s max ${r.rotate.request_s?.max}s); CA change all ${r.changeCa.wave_s}s; peak RSS ${r.peakRssMiB} MiB`,
+    (r.rotate && r.changeCa
+      ? `rotate ${r.rotate.incomplete ?? `all ${r.rotate.wave_s}s`} (per request p50 ${r.rotate.request_s?.p50}s p95 ${r.rotate.request_s?.p95}s max ${r.rotate.request_s?.max}s); CA change ${r.changeCa.incomplete ?? `all ${r.changeCa.wave_s}s`}; `
+      : 'no waves (BENCH_SCALE_WAVES=0); ') +
+    `peak RSS ${r.peakRssMiB} MiB`,
 );

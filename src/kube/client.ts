@@ -177,10 +177,33 @@ export class Kube implements KubeClient {
   }
 
   watch<T extends KubeObject>(ref: ResourceRef): ListWatch<T> {
-    const list = () => this.listObject<T>(ref.apiVersion, ref.kind, { namespace: ref.namespace, labelSelector: ref.labelSelector });
+    const list = async () => {
+      const l = await this.listObject<T>(ref.apiVersion, ref.kind, { namespace: ref.namespace, labelSelector: ref.labelSelector });
+      l.items = l.items.map(withoutManagedFields);
+      return l;
+    };
     // client-node's informer is typed for its model objects; ours are the same JSON.
     type Model = T & k8s.KubernetesObject;
-    return k8s.makeInformer<Model>(this.kc, resourcePath(ref), list as () => Promise<k8s.KubernetesListObject<Model>>, ref.labelSelector);
+    return new k8s.ListWatch<Model>(resourcePath(ref), new SlimWatch(this.kc), list as () => Promise<k8s.KubernetesListObject<Model>>, false, ref.labelSelector);
+  }
+}
+
+/**
+ * An object as a cache keeps it: without metadata.managedFields, which no
+ * controller here reads and which is often a third of an object's size
+ * (controller-runtime's TransformStripManagedFields). Pure.
+ */
+export function withoutManagedFields<T>(o: T): T {
+  const meta = (o as { metadata?: { managedFields?: unknown } } | undefined)?.metadata;
+  if (!meta || meta.managedFields === undefined) return o;
+  const { managedFields: _dropped, ...rest } = meta;
+  return { ...o, metadata: rest } as T;
+}
+
+/** client-node's Watch, handing the informer each object without its managedFields. */
+class SlimWatch extends k8s.Watch {
+  override watch(path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
+    return super.watch(path, query, (phase, obj, watchObj) => callback(phase, withoutManagedFields(obj), watchObj), done);
   }
 }
 

@@ -12,7 +12,12 @@ export class Informer<T extends KubeObject> {
   private restartDelayMs = 500;
   private synced = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** The version each handler saw last, kept once for all handlers (so each gets the true old one). */
   private readonly last = new Map<string, T>();
+  private readonly handlers = { add: [] as Handler<T>[], update: [] as Handler<T>[], delete: [] as Handler<T>[] };
+  /** Controllers sharing this informer (SharedInformers): it watches while any of them runs. */
+  private users = 0;
+  private starting: Promise<void> | undefined;
 
   constructor(
     kube: KubeClient,
@@ -33,6 +38,20 @@ export class Informer<T extends KubeObject> {
       }, this.restartDelayMs);
       this.restartDelayMs = Math.min(this.restartDelayMs * 2, 30_000);
     });
+    this.lw.on('add', (o) => {
+      this.last.set(Informer.keyOf(o), o);
+      for (const h of this.handlers.add) h(o);
+    });
+    this.lw.on('update', (o) => {
+      const key = Informer.keyOf(o);
+      const old = this.last.get(key);
+      this.last.set(key, o);
+      for (const h of this.handlers.update) h(o, old);
+    });
+    this.lw.on('delete', (o) => {
+      this.last.delete(Informer.keyOf(o));
+      for (const h of this.handlers.delete) h(o);
+    });
   }
 
   private static keyOf(o: KubeObject): string {
@@ -40,29 +59,18 @@ export class Informer<T extends KubeObject> {
   }
 
   onAdd(h: Handler<T>): this {
-    this.lw.on('add', (o) => {
-      this.last.set(Informer.keyOf(o), o);
-      h(o);
-    });
+    this.handlers.add.push(h);
     return this;
   }
 
   /** Called with the previous version when the informer saw it. */
   onUpdate(h: Handler<T>): this {
-    this.lw.on('update', (o) => {
-      const key = Informer.keyOf(o);
-      const old = this.last.get(key);
-      this.last.set(key, o);
-      h(o, old);
-    });
+    this.handlers.update.push(h);
     return this;
   }
 
   onDelete(h: Handler<T>): this {
-    this.lw.on('delete', (o) => {
-      this.last.delete(Informer.keyOf(o));
-      h(o);
-    });
+    this.handlers.delete.push(h);
     return this;
   }
 
@@ -71,12 +79,17 @@ export class Informer<T extends KubeObject> {
     return this.onAdd(h).onUpdate(h).onDelete(h);
   }
 
+  /** Starts watching for the first user; later users wait for the same start. */
   async start(): Promise<void> {
+    if (this.users++ > 0) return this.starting;
     this.stopped = false;
-    await this.lw.start();
+    this.starting = this.lw.start();
+    await this.starting;
   }
 
+  /** Stops watching when its last user stops. */
   async stop(): Promise<void> {
+    if (this.users > 0 && --this.users > 0) return;
     this.stopped = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     await this.lw.stop();

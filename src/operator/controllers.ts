@@ -1,7 +1,7 @@
 // The controllers the operator runs, for every kind in the kinds list: a
 // provisioner per database kind and an ops-manager per ops-request kind.
 import { Controller } from '../kube/controller.ts';
-import { Informer } from '../kube/informer.ts';
+import { Informer, type ResourceRef } from '../kube/informer.ts';
 import type { k8s } from '../kube/client.ts';
 import type { KubeObject } from '../kube/api.ts';
 import type { DbObject, OpsObject } from '../api/objects.ts';
@@ -22,6 +22,11 @@ import { metrics } from '../observability/metrics.ts';
 /** Objects the operator made for databases of this kind carry this label. */
 const kindSelector = (kind: Kind) => `app.kubernetes.io/name=${kind.info.resourceName}`;
 
+/** The term's shared informer for ref (a private one where the context has none: tests). */
+function informer<T extends KubeObject>(ctx: OperatorContext, ref: ResourceRef): Informer<T> {
+  return ctx.informers ? ctx.informers.get<T>(ref) : new Informer<T>(ctx.kube, ref);
+}
+
 /** The database an object belongs to, by its instance label. */
 function byInstance(o: KubeObject): { namespace: string; name: string }[] {
   const name = o.metadata?.labels?.['app.kubernetes.io/instance'];
@@ -31,13 +36,13 @@ function byInstance(o: KubeObject): { namespace: string; name: string }[] {
 export function provisionerController(kind: Kind): ControllerFactory {
   return (ctx: OperatorContext) => {
     const { info } = kind;
-    const dbs = new Informer<DbObject>(ctx.kube, { apiVersion: info.apiVersion, kind: info.kind, plural: info.plural });
+    const dbs = informer<DbObject>(ctx, { apiVersion: info.apiVersion, kind: info.kind, plural: info.plural });
     const selector = kindSelector(kind);
-    const sts = new Informer<k8s.V1StatefulSet>(ctx.kube, { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets', labelSelector: selector });
-    const pods = new Informer<k8s.V1Pod>(ctx.kube, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', labelSelector: selector });
-    const certs = new Informer<KubeObject>(ctx.kube, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: selector });
+    const sts = informer<k8s.V1StatefulSet>(ctx, { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets', labelSelector: selector });
+    const pods = informer<k8s.V1Pod>(ctx, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', labelSelector: selector });
+    const certs = informer<KubeObject>(ctx, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: selector });
     // Read by the orphan-pause check only (renewalHooks); its events reconcile nothing here.
-    const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: info.opsKind, plural: info.opsPlural });
+    const ops = informer<OpsObject>(ctx, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: info.opsKind, plural: info.opsPlural });
     const tuning = tuningOf(ctx);
     const reconciler = new DatabaseReconciler(ctx, kind.provisioner, renewalHooks(kind, ctx, (ns) => (ops.hasSynced ? ops.list(ns) : [])), { resyncMs: tuning.resyncMs });
     return new Controller(`provisioner-${info.kind.toLowerCase()}`, reconciler, ctx.log, { workers: tuning.workers })
@@ -65,10 +70,10 @@ export function requestsInProgressFor(ops: readonly OpsObject[], cert: KubeObjec
 
 export function opsController(kind: Kind): ControllerFactory {
   return (ctx: OperatorContext) => {
-    const ops = new Informer<OpsObject>(ctx.kube, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: kind.info.opsKind, plural: kind.info.opsPlural });
+    const ops = informer<OpsObject>(ctx, { apiVersion: 'ops.kubedb.com/v1alpha1', kind: kind.info.opsKind, plural: kind.info.opsPlural });
     metrics.trackOpsRequests(kind.info.opsKind, () => ops.list());
     // A request waiting on cert-manager moves when its Certificates change, not by polling alone.
-    const certs = new Informer<KubeObject>(ctx.kube, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: kindSelector(kind) });
+    const certs = informer<KubeObject>(ctx, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', labelSelector: kindSelector(kind) });
     return new Controller(`ops-${kind.info.kind.toLowerCase()}`, new OpsReconciler(ctx, kind), ctx.log, { workers: tuningOf(ctx).opsWorkers, followThrough: OPS_FOLLOW_THROUGH })
       // Only the ops-manager writes a request's status, and each step asks for its own next pass.
       .watchFor(ops, { ignoreStatusOnly: true })

@@ -1,6 +1,7 @@
 // The operator process: one Kube client, leader election, and the registered
 // controllers (provisioner and ops-manager per engine), started only while
 // this replica leads, so two replicas can run side by side.
+import { SharedInformers } from '../kube/shared-informers.ts';
 import { hostname } from 'node:os';
 import type { KubeClient } from '../kube/api.ts';
 import { Kube } from '../kube/client.ts';
@@ -27,7 +28,11 @@ export interface Tuning {
 export const DEFAULT_TUNING: Tuning = { workers: 4, opsWorkers: 8, resyncMs: 30_000 };
 
 /** What every controller gets: one context for the provisioners and the ops-manager. */
-export type OperatorContext = ProvisionerContext & { tuning?: Partial<Tuning> };
+export type OperatorContext = ProvisionerContext & {
+  tuning?: Partial<Tuning>;
+  /** The term's informers, shared by its controllers (made per term, so a new leader lists afresh). */
+  informers?: SharedInformers;
+};
 
 /** The tuning in force: the context's, defaults for the rest. */
 export function tuningOf(ctx: OperatorContext): Tuning {
@@ -110,10 +115,10 @@ export class Manager {
    * plain context.
    */
   private termContext(term: Term | undefined): OperatorContext {
-    if (!term) return this.ctx;
+    if (!term) return { ...this.ctx, informers: new SharedInformers(this.ctx.kube) };
     const kube = new FencedKube(this.ctx.kube, term);
     const clock = termClock(this.ctx.clock, term);
-    return { ...this.ctx, kube, clock, events: new EventRecorder(kube, 'pgtls-operator', hostname(), clock, this.ctx.log) };
+    return { ...this.ctx, kube, clock, events: new EventRecorder(kube, 'pgtls-operator', hostname(), clock, this.ctx.log), informers: new SharedInformers(kube) };
   }
 
   private async startControllers(term?: Term): Promise<void> {

@@ -43,6 +43,11 @@ describe('controller runtime against the real API server', { timeout: 10 * 60_00
       await eventually('add, update and delete', async () => seen.includes('delete:cm'));
       assert.deepEqual(seen.filter((s) => s.includes(':cm')), ['add:cm', 'update:cm:1->2', 'delete:cm']);
       assert.equal(inf.get('pre', NS)?.data?.v, '0');
+      // The cache keeps objects without managedFields (listed and watched alike); the API server sends them.
+      await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'watched' }, data: { v: '1' } } });
+      await eventually('the watched add', async () => seen.includes('add:watched'));
+      assert.ok((await core.readNamespacedConfigMap({ name: 'pre', namespace: NS })).metadata?.managedFields?.length, 'the API server sends managedFields');
+      for (const name of ['pre', 'watched']) assert.equal(inf.get(name, NS)?.metadata?.managedFields, undefined, `${name} cached with its managedFields`);
     } finally {
       await inf.stop();
     }

@@ -38,13 +38,13 @@ function deltaBy(before: PromSample, after: PromSample, metric: string, by: stri
   return out;
 }
 
-/** count and mean seconds of a histogram per group, largest total first, at most `top`. */
-export function histogramDelta(before: PromSample, after: PromSample, histogram: string, by: string[], top = 20): Record<string, { count: number; meanMs: number; totalS: number }> {
+/** count and mean seconds of a histogram per group (but those `skip` matches), largest total first, at most `top`. */
+export function histogramDelta(before: PromSample, after: PromSample, histogram: string, by: string[], top = 20, skip?: RegExp): Record<string, { count: number; meanMs: number; totalS: number }> {
   const sums = deltaBy(before, after, `${histogram}_sum`, by);
   const counts = deltaBy(before, after, `${histogram}_count`, by);
   return Object.fromEntries(
     [...counts.entries()]
-      .filter(([, n]) => n > 0)
+      .filter(([g, n]) => n > 0 && !skip?.test(g))
       .map(([g, n]) => [g, { count: n, meanMs: +((1000 * (sums.get(g) ?? 0)) / n).toFixed(1), totalS: +(sums.get(g) ?? 0).toFixed(1) }] as const)
       .sort((a, b) => b[1].totalS - a[1].totalS)
       .slice(0, top),

@@ -25,6 +25,10 @@ test('histogramDelta: count and mean per group between two scrapes, unchanged gr
   });
 });
 
+test('histogramDelta leaves out the groups skip matches', () => {
+  assert.deepEqual(Object.keys(histogramDelta(before, after, 'apiserver_request_duration_seconds', ['verb', 'resource', 'subresource'], 20, /^GET /)), ['POST events ']);
+});
+
 test('parseProm skips comments and reads label values with escaped quotes', () => {
   const s = parseProm('# TYPE a counter\na{x="q\\"r"} 3\nb 4\n');
   assert.equal(s.get('a{x="q\\"r"}'), 3);

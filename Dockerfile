@@ -32,5 +32,7 @@ COPY --from=build /app/package.json /app/package.json
 USER 65534:65534
 WORKDIR /app
 ENV NODE_ENV=production
+ENV MALLOC_MMAP_THRESHOLD_=131072
+ENV MALLOC_TRIM_THRESHOLD_=131072
 ENTRYPOINT ["/usr/bin/node", "--max-semi-space-size=4", "/app/dist/cli/main.js"]
 CMD ["operator"]

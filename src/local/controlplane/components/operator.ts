@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Component } from '../component.ts';
 import type { ClusterConfig } from '../config.ts';
 import { repoRoot } from '../../../util/repo.ts';
-import { OPERATOR_NODE_FLAGS } from '../../../install/operator-image.ts';
+import { OPERATOR_MALLOC_ENV, OPERATOR_NODE_FLAGS } from '../../../install/operator-image.ts';
 
 export const OPERATOR_NAMESPACE = 'pgtls-system';
 
@@ -36,6 +36,6 @@ export function buildOperator(cfg: ClusterConfig, dataDir: string, kubeconfig: s
     ],
     health: { url: `http://${cfg.host}:${ports.health}/readyz?leader=true` },
     // PGTLS_RUN_DIST=1 on `up` runs the compiled operator (dist/, as in its image) rather than tsx.
-    ...(process.env.PGTLS_RUN_DIST === '1' ? { env: { PGTLS_RUN_DIST: '1' } } : {}),
+    env: { ...OPERATOR_MALLOC_ENV, ...(process.env.PGTLS_RUN_DIST === '1' ? { PGTLS_RUN_DIST: '1' } : {}) },
   };
 }

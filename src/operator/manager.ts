@@ -2,6 +2,7 @@
 // controllers (provisioner and ops-manager per engine), started only while
 // this replica leads, so two replicas can run side by side.
 import { SharedInformers } from '../kube/shared-informers.ts';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeClient } from '../kube/api.ts';
 import { Kube } from '../kube/client.ts';
@@ -82,7 +83,9 @@ export class Manager {
     const log = opts.log ?? createLogger('pgtls-operator');
     const clock = opts.clock ?? systemClock;
     this.ctx = { kube, log, clock, events: new EventRecorder(kube, 'pgtls-operator', hostname(), clock, log), tuning: opts.tuning };
-    this.identity = opts.identity ?? `${hostname()}-${process.pid}`;
+    // Unique per process, as client-go's (hostname_uuid): a pid is reused, in a container always 1, and a
+    // restarted operator that took its dead predecessor's identity would hold its lease at once.
+    this.identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
     if (opts.leaderElection) {
       this.elector = new LeaderElector(
         kube,

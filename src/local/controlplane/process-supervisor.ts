@@ -93,10 +93,27 @@ export class ProcessSupervisor extends EventEmitter<{ log: [string] }> {
    */
   async start(c: Component, timeoutMs: number, say: (msg: string) => void = () => {}): Promise<{ pid: number; restarts: number }> {
     if (this.stopping) throw new ComponentError('the supervisor is stopping');
+    const deadline = Date.now() + timeoutMs;
     const prev = this.managed.get(c.name);
     if (prev) {
       const st = processState(this.dirs, c);
-      if (prev.rec.state === 'running' && st.state === 'running' && st.pid === prev.pid) return { pid: prev.pid, restarts: prev.rec.restarts };
+      if (prev.rec.state === 'running' && st.state === 'running' && st.pid === prev.pid) {
+        // Already ours (restarted after a crash a moment ago, or adopted): started means healthy, for it too.
+        // A caller that went on before it answered would meet a component that is not serving yet.
+        const outcome = await this.gate(prev, deadline);
+        if (outcome === 'healthy') return { pid: prev.pid, restarts: prev.rec.restarts };
+        if (outcome === 'stopping') throw new ComponentError(`${c.name}: the supervisor is stopping`);
+        if (outcome === 'timeout') {
+          throw new ComponentError(
+            `${c.name} did not become ready within ${Math.round(timeoutMs / 1000)}s (${c.health?.url}). ` +
+              `Last lines of ${logFile(this.dirs, c.name)}:\n${tailLog(this.dirs, c.name)}`,
+          );
+        }
+        // It exited while we waited (the watcher counted it): a gated start of our own replaces its pending restart.
+        const cur = this.managed.get(c.name);
+        // Unless the watcher's restart already ran: then that one is waited for in turn, within what is left.
+        if (cur && cur !== prev) return this.start(c, Math.max(1, deadline - Date.now()), say);
+      }
       this.forget(prev);
     }
     const rec: SupervisedRecord = { name: c.name, state: 'starting', restarts: 0, failures: 0, component: c };
@@ -308,7 +325,9 @@ export class ProcessSupervisor extends EventEmitter<{ log: [string] }> {
       if (!m.child) {
         const st = processState(this.dirs, m.c);
         if (st.state !== 'running' || st.pid !== m.pid) {
-          this.onExit(m, { code: null, signal: null });
+          // Recorded on it as on a child's exit, so a start waiting on its health sees it went.
+          m.exit = { code: null, signal: null };
+          this.onExit(m, m.exit);
           continue;
         }
       }

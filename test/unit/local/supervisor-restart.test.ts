@@ -29,7 +29,7 @@ function home(): SupervisorHome {
  * and exits with code 3 on the first `crashFirst` of them (before serving).
  * Node itself refuses the fail-start flag (exit code 9), as every component does.
  */
-function server(name: string, dir: string, crashFirst = 0): Component {
+function server(name: string, dir: string, crashFirst = 0, laterStartsServeAfterMs = 0): Component {
   const port = nextPort++;
   const counter = join(dir, `${name}.starts`);
   const script = `
@@ -37,7 +37,7 @@ function server(name: string, dir: string, crashFirst = 0): Component {
     const n = (fs.existsSync(${JSON.stringify(counter)}) ? Number(fs.readFileSync(${JSON.stringify(counter)}, 'utf8')) : 0) + 1;
     fs.writeFileSync(${JSON.stringify(counter)}, String(n));
     if (n <= ${crashFirst}) { console.error('fatal error: concurrent map read and map write (start ' + n + ')'); process.exit(3); }
-    require('node:http').createServer((q, r) => r.end('ok')).listen(${port}, '127.0.0.1', () => console.log('serving, start ' + n));
+    setTimeout(() => require('node:http').createServer((q, r) => r.end('ok')).listen(${port}, '127.0.0.1', () => console.log('serving, start ' + n)), n > 1 ? ${laterStartsServeAfterMs} : 0);
   `;
   return { name, binary: process.execPath, args: ['-e', script], links: [], ports: [port], health: { url: `http://127.0.0.1:${port}/healthz` } };
 }
@@ -234,6 +234,25 @@ describe('process supervisor', () => {
     await sleep(2500);
     assert.equal(processState(h, c).state, 'stale');
     assert.equal(readFileSync(join(h.home, 'pending.starts'), 'utf8'), '1');
+  });
+
+  it('a start that finds the process it restarted itself running waits for its health too', async () => {
+    // A caller that asks for a start right after a crash (`pgtls up` after a kill) meets the restart in flight:
+    // it resolves when that one answers, not at once (the operator's webhook answered 502 meanwhile).
+    const h = home();
+    const c = server('slowrestart', h.home, 0, 1500);
+    stopLater(h, c);
+    const sup = supervisor(h);
+    const { pid } = await sup.start(c, 10_000);
+    process.kill(pid, 'SIGKILL');
+    const second = await until('the restart', () => {
+      const st = processState(h, c);
+      return st.state === 'running' && st.pid !== pid ? st.pid : undefined;
+    });
+    const r = await sup.start(c, 10_000);
+    assert.equal(r.pid, second, 'the restarted process is kept, not a second one started');
+    assert.ok((await fetch(c.health!.url).catch(() => undefined))?.ok, 'healthy when start resolves');
+    assert.equal(readFileSync(join(h.home, 'slowrestart.starts'), 'utf8'), '2');
   });
 
   it('watches a process someone else started during the back-off instead of starting a second one', async () => {

@@ -12,7 +12,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.mjs scripts/
+COPY scripts/build.mjs scripts/operator-bundle.mjs scripts/
 COPY src/ src/
 RUN npm run build
 # Only what runs: the compiled operator, package.json ("type": "module") and the runtime dependencies.
@@ -34,5 +34,5 @@ WORKDIR /app
 ENV NODE_ENV=production
 ENV MALLOC_MMAP_THRESHOLD_=131072
 ENV MALLOC_TRIM_THRESHOLD_=131072
-ENTRYPOINT ["/usr/bin/node", "--max-semi-space-size=4", "/app/dist/cli/main.js"]
+ENTRYPOINT ["/usr/bin/node", "--max-semi-space-size=4", "/app/dist/bundle/operator.js"]
 CMD ["operator"]

@@ -2,7 +2,7 @@
 // Postgres with 1 and 3 replicas, PgBouncer and Pgpool, without and with TLS,
 // one at a time; then the operator's RSS with 20 Postgres databases.
 import { readFileSync } from 'node:fs';
-import { k8s } from '../src/kube/client.ts';
+import { k8s } from '../src/kube/client-node.ts';
 import { apply, caIssuer, setup, type Env } from '../test/e2e/fixtures/provisioner/harness.ts';
 import { report } from './report.ts';
 

@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import type { HomeLayout } from '../local/home.ts';
 import type { ClusterConfig } from '../local/controlplane/config.ts';
-import { k8s, isNotFound, type Kube } from '../kube/client.ts';
+import { isNotFound, type Kube } from '../kube/client.ts';
+import { k8s } from '../kube/client-node.ts';
 import { chartPath, runHelm } from './helm.ts';
 import { operatorImageSpec } from './operator-image.ts';
 

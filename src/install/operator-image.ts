@@ -51,7 +51,7 @@ export function operatorImageSpec(version = packageVersion()): OperatorImageSpec
     dockerBase: 'debian:trixie-slim',
     user: '65534:65534',
     workingDir: '/app',
-    entrypoint: ['/usr/bin/node', ...OPERATOR_NODE_FLAGS, '/app/dist/cli/main.js'],
+    entrypoint: ['/usr/bin/node', ...OPERATOR_NODE_FLAGS, '/app/dist/bundle/operator.js'],
     cmd: ['operator'],
     env: ['NODE_ENV=production', ...Object.entries(OPERATOR_MALLOC_ENV).map(([k, v]) => `${k}=${v}`)],
     appEntries: ['dist', 'node_modules', 'package.json'],

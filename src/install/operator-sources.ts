@@ -10,7 +10,7 @@ import { imagesRoot } from '../images/index.ts';
 import type { OperatorImageSpec } from './operator-image.ts';
 
 /** Files and trees (relative to the repository) the operator image depends on. */
-export const OPERATOR_SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'src'];
+export const OPERATOR_SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'scripts/operator-bundle.mjs', 'src'];
 
 /** The files under `rel` (or `rel` itself), relative to `root`. */
 function files(root: string, rel: string): string[] {

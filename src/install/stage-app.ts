@@ -29,7 +29,7 @@ export async function stageOperatorApp(dir: string, opts: StageOptions = {}): Pr
   const root = repoRoot();
   const timeoutMs = opts.timeoutMs ?? 900_000;
   if (opts.build ?? true) await run(process.execPath, [join(root, 'scripts', 'build.mjs')], root, timeoutMs);
-  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run npm run build');
+  if (!existsSync(join(root, 'dist', 'bundle', 'operator.js'))) throw new Error('dist/ is missing: run npm run build');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });

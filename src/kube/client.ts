@@ -1,6 +1,10 @@
-// The Kubernetes client layer: the only place that imports @kubernetes/client-node
-// at run time. `Kube` implements the KubeClient seam (api.ts) over HTTP.
-import * as k8s from '@kubernetes/client-node';
+// The Kubernetes client layer: with http-library.ts, the only place the operator
+// imports @kubernetes/client-node at run time. `Kube` implements the KubeClient
+// seam (api.ts) over HTTP. Named imports only, never the package's namespace:
+// the operator's bundle (dist/bundle) then keeps just these, not the ~14 MB of
+// generated API classes it does not call. Typed APIs: client-node.ts.
+import { Exec, HttpMethod, KubeConfig, KubernetesObjectApi, ListWatch as InformerListWatch, PatchStrategy, Watch } from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { Writable } from 'node:stream';
 import {
   ExecTimeoutError, FIELD_MANAGER, KubeCallError, describeRef, isNotFound, selectorString, statusCode,
@@ -11,7 +15,9 @@ import { KeepAliveHttpLibrary, makeApiClient } from './http-library.ts';
 
 export type { KubeClient, KubeObject, ObjectRef, ResourceRef, ExecResult } from './api.ts';
 export { FIELD_MANAGER, statusCode, isNotFound, refOf } from './api.ts';
-export { k8s };
+export type { k8s };
+export { HttpMethod, PatchStrategy };
+
 
 /**
  * A kubeconfig file, or without one the pod's ServiceAccount (in-cluster:
@@ -19,7 +25,7 @@ export { k8s };
  * it). PGTLS_SERVICEACCOUNT_ROOT prefixes the ServiceAccount paths (tests).
  */
 export function loadKubeConfig(file: string | undefined): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
+  const kc = new KubeConfig();
   if (file) kc.loadFromFile(file);
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster(process.env.PGTLS_SERVICEACCOUNT_ROOT ?? '');
   else throw new Error('no --kubeconfig given and not running in a pod (KUBERNETES_SERVICE_HOST is unset)');
@@ -35,7 +41,7 @@ type Body = object;
  * the CRD), and turns dates into Date objects. `send` sends and returns JSON
  * exactly as the API server speaks it, so the real client and the fake agree.
  */
-class ObjectApi extends k8s.KubernetesObjectApi {
+class ObjectApi extends KubernetesObjectApi {
   static make(kc: k8s.KubeConfig, http: KeepAliveHttpLibrary): ObjectApi {
     const api = makeApiClient(kc, ObjectApi, http);
     api.setDefaultNamespace(kc);
@@ -94,14 +100,14 @@ export class Kube implements KubeClient {
   async apply<T extends KubeObject>(obj: T, fieldManager = FIELD_MANAGER): Promise<T> {
     const ref = refFor(obj);
     return this.call('apply', ref, async () =>
-      this.objects.send<T>(k8s.HttpMethod.PATCH, await this.objects.path(ref, 'read'), { body: obj, contentType: k8s.PatchStrategy.ServerSideApply, query: { fieldManager, force: 'true' } }),
+      this.objects.send<T>(HttpMethod.PATCH, await this.objects.path(ref, 'read'), { body: obj, contentType: PatchStrategy.ServerSideApply, query: { fieldManager, force: 'true' } }),
     );
   }
 
   async get<T extends KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
     const ref = { apiVersion, kind, name, namespace };
     try {
-      return await this.call('get', ref, async () => this.objects.send<T>(k8s.HttpMethod.GET, await this.objects.path(ref, 'read')));
+      return await this.call('get', ref, async () => this.objects.send<T>(HttpMethod.GET, await this.objects.path(ref, 'read')));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -115,7 +121,7 @@ export class Kube implements KubeClient {
 
   private async listObject<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions): Promise<{ metadata?: { resourceVersion?: string }; items: T[] }> {
     const path = await this.objects.path({ apiVersion, kind, namespace: opts.namespace }, 'list');
-    const list = await this.objects.send<{ metadata?: { resourceVersion?: string }; items: T[] }>(k8s.HttpMethod.GET, path, { query: { labelSelector: selectorString(opts.labelSelector) } });
+    const list = await this.objects.send<{ metadata?: { resourceVersion?: string }; items: T[] }>(HttpMethod.GET, path, { query: { labelSelector: selectorString(opts.labelSelector) } });
     // Items of a list carry no apiVersion/kind; callers treat them as whole objects.
     list.items = (list.items ?? []).map((o) => ({ ...o, apiVersion, kind }));
     return list;
@@ -124,13 +130,13 @@ export class Kube implements KubeClient {
   async create<T extends KubeObject>(obj: T): Promise<T> {
     const ref = refFor(obj);
     return this.call('create', ref, async () =>
-      this.objects.send<T>(k8s.HttpMethod.POST, await this.objects.path(ref, 'create'), { body: obj, query: { fieldManager: FIELD_MANAGER } }),
+      this.objects.send<T>(HttpMethod.POST, await this.objects.path(ref, 'create'), { body: obj, query: { fieldManager: FIELD_MANAGER } }),
     );
   }
 
   async patch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>, fieldManager = FIELD_MANAGER): Promise<T> {
     return this.call('patch', ref, async () =>
-      this.objects.send<T>(k8s.HttpMethod.PATCH, await this.objects.path(ref, 'read'), { body: patch, contentType: k8s.PatchStrategy.MergePatch, query: { fieldManager } }),
+      this.objects.send<T>(HttpMethod.PATCH, await this.objects.path(ref, 'read'), { body: patch, contentType: PatchStrategy.MergePatch, query: { fieldManager } }),
     );
   }
 
@@ -138,14 +144,14 @@ export class Kube implements KubeClient {
     const body: Record<string, unknown> = { status };
     if (opts.resourceVersion) body.metadata = { resourceVersion: opts.resourceVersion };
     return this.call('patch the status of', ref, async () =>
-      this.objects.send<T>(k8s.HttpMethod.PATCH, `${await this.objects.path(ref, 'read')}/status`, { body, contentType: k8s.PatchStrategy.MergePatch, query: { fieldManager: FIELD_MANAGER } }),
+      this.objects.send<T>(HttpMethod.PATCH, `${await this.objects.path(ref, 'read')}/status`, { body, contentType: PatchStrategy.MergePatch, query: { fieldManager: FIELD_MANAGER } }),
     );
   }
 
   async delete(ref: ObjectRef, opts: DeleteOptions = {}): Promise<boolean> {
     const body = opts.uid ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: opts.uid } } : undefined;
     try {
-      await this.call('delete', ref, async () => this.objects.send(k8s.HttpMethod.DELETE, await this.objects.path(ref, 'read'), { query: { propagationPolicy: opts.propagationPolicy }, body }));
+      await this.call('delete', ref, async () => this.objects.send(HttpMethod.DELETE, await this.objects.path(ref, 'read'), { query: { propagationPolicy: opts.propagationPolicy }, body }));
       return true;
     } catch (err) {
       // 409 with a uid precondition: the name now belongs to another object, which is not ours to delete.
@@ -158,7 +164,7 @@ export class Kube implements KubeClient {
     const ref = { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace };
     try {
       await this.call('evict', ref, async () =>
-        this.objects.send(k8s.HttpMethod.POST, `${await this.objects.path(ref, 'read')}/eviction`, {
+        this.objects.send(HttpMethod.POST, `${await this.objects.path(ref, 'read')}/eviction`, {
           body: {
             apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.name, namespace: pod.namespace },
             ...(pod.uid ? { deleteOptions: { preconditions: { uid: pod.uid } } } : {}),
@@ -184,7 +190,7 @@ export class Kube implements KubeClient {
     };
     // client-node's informer is typed for its model objects; ours are the same JSON.
     type Model = T & k8s.KubernetesObject;
-    return new k8s.ListWatch<Model>(resourcePath(ref), new SlimWatch(this.kc), list as () => Promise<k8s.KubernetesListObject<Model>>, false, ref.labelSelector);
+    return new InformerListWatch<Model>(resourcePath(ref), new SlimWatch(this.kc), list as () => Promise<k8s.KubernetesListObject<Model>>, false, ref.labelSelector);
   }
 }
 
@@ -196,12 +202,13 @@ export class Kube implements KubeClient {
 export function withoutManagedFields<T>(o: T): T {
   const meta = (o as { metadata?: { managedFields?: unknown } } | undefined)?.metadata;
   if (!meta || meta.managedFields === undefined) return o;
-  const { managedFields: _dropped, ...rest } = meta;
+  const rest = { ...meta };
+  delete rest.managedFields;
   return { ...o, metadata: rest } as T;
 }
 
 /** client-node's Watch, handing the informer each object without its managedFields. */
-class SlimWatch extends k8s.Watch {
+class SlimWatch extends Watch {
   override watch(path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
     return super.watch(path, query, (phase, obj, watchObj) => callback(phase, withoutManagedFields(obj), watchObj), done);
   }
@@ -240,7 +247,7 @@ function execInPod(kc: k8s.KubeConfig, pod: PodContainer, command: string[], tim
   return new Promise<ExecResult>((resolve, reject) => {
     let status: k8s.V1Status | undefined;
     const timer = setTimeout(() => reject(new ExecTimeoutError(`${where} timed out after ${timeoutMs} ms`)), timeoutMs);
-    new k8s.Exec(kc)
+    new Exec(kc)
       .exec(pod.namespace, pod.name, pod.container, command, out.stream, err.stream, null, false, (s) => {
         status = s;
       })

@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import * as k8s from '@kubernetes/client-node';
+import { createConfiguration, ResponseContext, ServerConfiguration, wrapHttpLibrary } from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 
 /** Free sockets close after this much idleness, well before the API server's own (90 s). */
 export const IDLE_SOCKET_MS = 30_000;
@@ -82,7 +83,7 @@ export class KeepAliveHttpLibrary implements k8s.PromiseHttpLibrary {
           const data = Buffer.concat(chunks);
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-          resolve(new k8s.ResponseContext(res.statusCode ?? 0, headers, { text: async () => data.toString('utf8'), binary: async () => data }));
+          resolve(new ResponseContext(res.statusCode ?? 0, headers, { text: async () => data.toString('utf8'), binary: async () => data }));
         });
       });
       req.end(body);
@@ -125,10 +126,10 @@ export function makeApiClient<T extends k8s.ApiType>(kc: k8s.KubeConfig, ctor: n
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('No active cluster!');
   return new ctor(
-    k8s.createConfiguration({
-      baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+    createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: kc },
-      httpApi: k8s.wrapHttpLibrary(http),
+      httpApi: wrapHttpLibrary(http),
     }),
   );
 }

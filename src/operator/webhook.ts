@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { k8s, type Kube } from '../kube/client.ts';
+import { HttpMethod, PatchStrategy, type Kube } from '../kube/client.ts';
 import { startWebhookServer, type WebhookServer } from '../webhook/server.ts';
 import { kubeLookups } from '../webhook/kube-lookups.ts';
 import { registerWebhooks, type WebhookEndpoint } from '../webhook/registration.ts';
@@ -177,9 +177,9 @@ export class Admission {
     let last = '';
     while (!this.stopped && this.mayRegister && Date.now() < deadline) {
       try {
-        await this.kube.objects.send(k8s.HttpMethod.PATCH, path, {
+        await this.kube.objects.send(HttpMethod.PATCH, path, {
           body,
-          contentType: k8s.PatchStrategy.ServerSideApply,
+          contentType: PatchStrategy.ServerSideApply,
           query: { fieldManager: 'pgtls-webhook-probe', force: 'true', dryRun: 'All' },
         });
         last = 'the dry run was accepted (webhook not called yet)';

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { k8s } from '../../src/kube/client.ts';
+import { k8s } from '../../src/kube/client-node.ts';
 import { ensurePki } from '../../src/local/controlplane/pki.ts';
 import { egressConfigPath, egressSocketPath, NET_GATEWAY } from '../../src/local/controlplane/components/net-gateway.ts';
 import { netnsUnsupportedReason, listNetns } from '../../src/local/net/netns.ts';

@@ -2,7 +2,8 @@
 // reconcile loop with back-off, Events, and leader election.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { k8s, statusCode } from '../../src/kube/client.ts';
+import { statusCode } from '../../src/kube/client.ts';
+import { k8s } from '../../src/kube/client-node.ts';
 import { Informer } from '../../src/kube/informer.ts';
 import { Controller, type ObjectKey } from '../../src/kube/controller.ts';
 import { EventRecorder } from '../../src/kube/events.ts';

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { k8s } from '../../src/kube/client.ts';
+import { k8s } from '../../src/kube/client-node.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually, run, runOk, sleep } from '../helpers/exec.ts';
 import { makeCa, tmpDir, writeSecretFiles, x509Field } from '../helpers/tls.ts';

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { k8s } from '../../src/kube/client.ts';
+import { k8s } from '../../src/kube/client-node.ts';
 import { localAddress } from '../../src/local/node/resolve.ts';
 import { processState, startProcess, waitHealthy } from '../../src/local/controlplane/supervisor.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import pg from 'pg';
-import { k8s } from '../../src/kube/client.ts';
+import { k8s } from '../../src/kube/client-node.ts';
 import { processState, startProcess, waitHealthy } from '../../src/local/controlplane/supervisor.ts';
 import { startTestCluster, testPortBase, type TestCluster } from '../helpers/cluster.ts';
 import { eventually, run, sleep } from '../helpers/exec.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { k8s } from '../../src/kube/client.ts';
+import { k8s } from '../../src/kube/client-node.ts';
 import { kubeconfigPath } from '../../src/local/controlplane/cluster.ts';
 import { operatorPorts } from '../../src/local/controlplane/components/operator.ts';
 import { repoRoot } from '../../src/util/repo.ts';

@@ -16,7 +16,7 @@ import { eventually } from '../helpers/exec.ts';
 import { createCaIssuers, fixture, postgresManifest, secretFiles, secretText, waitOps } from '../helpers/ops.ts';
 import { readFileSync } from 'node:fs';
 import { localAddress } from '../../src/local/node/resolve.ts';
-import { k8s } from '../../src/kube/client.ts';
+import { k8s } from '../../src/kube/client-node.ts';
 
 const NS = 'demo';
 const PRIMARY = 'ha-postgres-0';

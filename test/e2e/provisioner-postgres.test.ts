@@ -5,7 +5,8 @@
 // deletionPolicy.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { k8s, statusCode } from '../../src/kube/client.ts';
+import { statusCode } from '../../src/kube/client.ts';
+import { k8s } from '../../src/kube/client-node.ts';
 import { eventually, sleep } from '../helpers/exec.ts';
 import { apply, caIssuer, certFiles, password, psql, psqlOk, setup, status, waitReady, type Env, type PsqlTarget } from './fixtures/provisioner/harness.ts';
 

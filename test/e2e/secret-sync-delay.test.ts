@@ -10,7 +10,7 @@ import { eventually, runOk } from '../helpers/exec.ts';
 import { createCaIssuers, postgresManifest, secretFiles, servedSerial, waitOps } from '../helpers/ops.ts';
 import { SECRET_SYNC_ANNOTATION } from '../../src/opsmanager/rollout.ts';
 import { expectedSecretFiles, filesMark } from '../../src/opsmanager/pod-files.ts';
-import { k8s } from '../../src/kube/client.ts';
+import { k8s } from '../../src/kube/client-node.ts';
 
 const NS = 'demo';
 const DELAY_S = 60;

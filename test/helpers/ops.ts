@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { k8s } from '../../src/kube/client.ts';
+import { k8s } from '../../src/kube/client-node.ts';
 import { probeTls } from '../../src/engines/shared/probe.ts';
 import { localAddress } from '../../src/local/node/resolve.ts';
 import type { TestCluster } from './cluster.ts';

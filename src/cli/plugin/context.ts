@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { k8s, Kube, statusCode } from '../../kube/client.ts';
+import { Kube, statusCode } from '../../kube/client.ts';
+import { k8s } from '../../kube/client-node.ts';
 import { serverMessage } from '../../kube/api.ts';
 import { homeLayout } from '../../local/home.ts';
 import { PluginError } from './errors.ts';

@@ -5,7 +5,8 @@
 // today's agent that still have loopback IPs are answered as they are. The
 // answer is always loopback; anything else is refused, never dialled.
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import { k8s, type Kube } from '../../kube/client.ts';
+import { type Kube } from '../../kube/client.ts';
+import { k8s } from '../../kube/client-node.ts';
 import { isLoopbackIp, mirrorPlanForServer } from './addresses.ts';
 import { podReady, targetPort } from './routes.ts';
 import { hostMirror, inPodCidr, type AddressPlan } from './topology.ts';

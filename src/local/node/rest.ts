@@ -2,7 +2,7 @@
 // settings. The node agent sends status patches and reads watch streams
 // line by line; doing that directly keeps every byte it sends visible.
 import { request as httpsRequest, Agent, type RequestOptions } from 'node:https';
-import { k8s } from '../../kube/client.ts';
+import { k8s } from '../../kube/client-node.ts';
 
 export class RestError extends Error {
   constructor(

@@ -75,7 +75,7 @@ describe('the Dockerfile and the image built here', () => {
     assert.match(build, /RUN npm run build/);
     assert.match(build, /npm ci --omit=dev --omit=optional/);
     const ignore = readFileSync(join(repoRoot(), '.dockerignore'), 'utf8');
-    for (const src of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'src/']) assert.ok(ignore.includes(`!${src}`), `.dockerignore lets ${src} in`);
+    for (const src of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'scripts/operator-bundle.mjs', 'src/']) assert.ok(ignore.includes(`!${src}`), `.dockerignore lets ${src} in`);
   });
 
   it('the chart runs the image\'s entrypoint with the `operator` command, as the image\'s user', () => {

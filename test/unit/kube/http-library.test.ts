@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import { Kube, k8s, isNotFound } from '../../../src/kube/client.ts';
+import { Kube, isNotFound } from '../../../src/kube/client.ts';
+import { k8s } from '../../../src/kube/client-node.ts';
 import { runOk } from '../../helpers/exec.ts';
 import { tmpDir } from '../../helpers/tls.ts';
 

@@ -1,7 +1,8 @@
 // Reads what `status` shows: the database, its pods, their certificates from
 // the wire (pgwire SSLRequest, then the TLS handshake) and the alias Secrets.
 import type { V1Pod } from '@kubernetes/client-node';
-import { k8s, statusCode } from '../../../kube/client.ts';
+import { statusCode } from '../../../kube/client.ts';
+import { k8s } from '../../../kube/client-node.ts';
 import type { Condition } from '../../../kube/conditions.ts';
 import { probeTls, type ProbeResult } from '../../../engines/shared/probe.ts';
 import { apiError, type PluginContext } from '../context.ts';

@@ -1,13 +1,16 @@
-// Issue 9 figures: the operator started as the image starts it (compiled
-// JavaScript from dist/, `node dist/cli/main.js operator`) against today's
+// Issue 9 figures: the operator started as the image starts it (bundled,
+// `node dist/bundle/operator.js operator`), compiled but not bundled (`node
+// dist/cli/main.js operator`, all of client-node loaded) and through today's
 // loader (`node --import tsx src/cli/main.ts operator`): start → health
 // endpoint up, → leading with its webhook called by the API server; RSS idle
-// and with 20 Postgres databases. Runs alternate between the two, the first
-// (which has cert-manager issue the webhook certificate) is a warm-up.
+// and with 20 Postgres databases. Each runs with the image's node flags and
+// malloc settings. Runs alternate, the first (which has cert-manager issue
+// the webhook certificate) is a warm-up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../src/util/repo.ts';
+import { OPERATOR_MALLOC_ENV, OPERATOR_NODE_FLAGS } from '../src/install/operator-image.ts';
 import { OPERATOR_USER, operatorClusterRole, operatorClusterRoleBinding } from '../src/operator/rbac.ts';
 import { kubeconfigPath } from '../src/local/controlplane/cluster.ts';
 import { startTestCluster } from '../test/helpers/cluster.ts';
@@ -24,10 +27,16 @@ const rssMiB = (pid: number) => {
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-type Mode = 'compiled' | 'tsx';
-const entry = (m: Mode) => (m === 'compiled' ? [join(repoRoot(), 'dist', 'cli', 'main.js')] : ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts')]);
+type Mode = 'bundled' | 'compiled' | 'tsx';
+const MODES: Mode[] = ['bundled', 'compiled', 'tsx'];
+const ENTRY: Record<Mode, string[]> = {
+  bundled: [join(repoRoot(), 'dist', 'bundle', 'operator.js')],
+  compiled: [join(repoRoot(), 'dist', 'cli', 'main.js')],
+  tsx: ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts')],
+};
+const entry = (m: Mode) => [...OPERATOR_NODE_FLAGS, ...ENTRY[m]];
 
-if (!existsSync(join(repoRoot(), 'dist', 'cli', 'main.js'))) {
+if (!existsSync(join(repoRoot(), 'dist', 'bundle', 'operator.js'))) {
   process.stderr.write('building dist/ (npm run build)\n');
   const b = spawn(process.execPath, [join(repoRoot(), 'scripts', 'build.mjs')], { stdio: 'inherit' });
   await new Promise((r) => b.once('exit', r));
@@ -38,8 +47,8 @@ const dir = tmpDir('pgtls-bench-op-');
 const webhookPort = c.portBase + 30;
 const healthPort = c.portBase + 31;
 const runs: { mode: Mode; health_ms: number; leading_ms: number; rss_mib: number }[] = [];
-const withDbs: Record<Mode, number[]> = { compiled: [], tsx: [] };
-const helpMs: Record<Mode, number[]> = { compiled: [], tsx: [] };
+const withDbs: Record<Mode, number[]> = { bundled: [], compiled: [], tsx: [] };
+const helpMs: Record<Mode, number[]> = { bundled: [], compiled: [], tsx: [] };
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, child: ChildProcess): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -58,7 +67,7 @@ async function start(mode: Mode): Promise<{ child: ChildProcess; health_ms: numb
   const child = spawn(
     process.execPath,
     [...entry(mode), 'operator', `--kubeconfig=${kubeconfigPath(c.layout, 'operator')}`, `--webhook-port=${webhookPort}`, `--health-port=${healthPort}`, `--cert-dir=${join(dir, 'cert')}`, `--identity=bench-${mode}`],
-    { cwd: repoRoot(), stdio: ['ignore', log, log], detached: true },
+    { cwd: repoRoot(), stdio: ['ignore', log, log], detached: true, env: { ...process.env, ...OPERATOR_MALLOC_ENV } },
   );
   const get = (p: string) => fetch(`http://127.0.0.1:${healthPort}${p}`);
   await until('health', async () => ((await get('/healthz')).ok ? true : undefined), 120_000, child);
@@ -89,17 +98,17 @@ try {
   await c.kube.apply(operatorClusterRoleBinding({ user: OPERATOR_USER }));
   // Module loading alone: `operator --help`.
   for (let i = 0; i < RUNS; i++) {
-    for (const mode of ['compiled', 'tsx'] as Mode[]) {
+    for (const mode of MODES) {
       const t = performance.now();
       const p = spawn(process.execPath, [...entry(mode), 'operator', '--help'], { stdio: 'ignore' });
       await new Promise((r) => p.once('exit', r));
       helpMs[mode].push(Math.round(performance.now() - t));
     }
   }
-  const warm = await start('compiled');
+  const warm = await start('bundled');
   await stop(warm.child);
   for (let i = 0; i < RUNS; i++) {
-    for (const mode of ['compiled', 'tsx'] as Mode[]) {
+    for (const mode of MODES) {
       const r = await start(mode);
       await sleep(10_000);
       runs.push({ mode, health_ms: Math.round(r.health_ms), leading_ms: Math.round(r.leading_ms), rss_mib: await sampleRss(r.child.pid!, 3) });
@@ -107,9 +116,9 @@ try {
       await stop(r.child);
     }
   }
-  // With databases: create them under the compiled operator, then measure each mode against them.
+  // With databases: create them under the bundled operator, then measure each mode against them.
   await c.kubectlOk(['create', 'namespace', NS]);
-  const first = await start('compiled');
+  const first = await start('bundled');
   const dbs = Array.from({ length: DATABASES }, (_, i) => ({
     apiVersion: 'kubedb.com/v1',
     kind: 'Postgres',
@@ -125,7 +134,7 @@ try {
     await sleep(2000);
   }
   await stop(first.child);
-  for (const mode of ['compiled', 'tsx'] as Mode[]) {
+  for (const mode of MODES) {
     const r = await start(mode);
     await sleep(20_000);
     withDbs[mode].push(await sampleRss(r.child.pid!, 5));
@@ -143,9 +152,11 @@ const summary = (mode: Mode) => ({
   rss_mib_idle_median: median(of(mode, 'rss_mib')),
   rss_mib_with_databases: withDbs[mode][0],
 });
-const result = { runs, databases: DATABASES, compiled: summary('compiled'), tsx: summary('tsx'), help_ms: helpMs };
+const result = { runs, databases: DATABASES, bundled: summary('bundled'), compiled: summary('compiled'), tsx: summary('tsx'), help_ms: helpMs };
+const line = (k: keyof ReturnType<typeof summary>, unit: string) => `${MODES.map((m) => result[m][k]).join(' / ')} ${unit}`;
 report(
   'operator-start',
   result,
-  `compiled vs tsx: \`operator --help\` ${result.compiled.help_ms_median} vs ${result.tsx.help_ms_median} ms; start → health ${result.compiled.health_ms_median} vs ${result.tsx.health_ms_median} ms; → leading, webhook called ${result.compiled.leading_ms_median} vs ${result.tsx.leading_ms_median} ms; RSS idle ${result.compiled.rss_mib_idle_median} vs ${result.tsx.rss_mib_idle_median} MiB, with ${DATABASES} Postgres ${result.compiled.rss_mib_with_databases} vs ${result.tsx.rss_mib_with_databases} MiB`,
+  `bundled / compiled / tsx: \`operator --help\` ${line('help_ms_median', 'ms')}; start → health ${line('health_ms_median', 'ms')}; → leading, webhook called ${line('leading_ms_median', 'ms')}; ` +
+    `RSS idle ${line('rss_mib_idle_median', 'MiB')}, with ${DATABASES} Postgres ${line('rss_mib_with_databases', 'MiB')}`,
 );

@@ -255,6 +255,8 @@ const DEBIAN_PACKAGES = {
   pgbouncer: '/usr/sbin/pgbouncer',
   pgpool2: '/usr/sbin/pgpool',
   openssl: '/usr/bin/openssl',
+  // The node agent's probes and port-forwards into a pod's network namespace (src/local/node/netns-dial.ts).
+  socat: '/usr/bin/socat',
   // Image building (src/images): root filesystems from Debian, OCI export.
   mmdebstrap: '/usr/bin/mmdebstrap',
   'debian-archive-keyring': '/usr/share/keyrings/debian-archive-keyring.gpg',

@@ -92,7 +92,7 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
     assert.match(out, /prometheusrule\.monitoring\.coreos\.com\/pgtls created \(server dry run\)/);
   });
 
-  it('the compiled operator runs in-cluster with only the chart\'s ServiceAccount and roles: leads, serves its webhook, exports metrics', async () => {
+  it('the bundled operator runs in-cluster with only the chart\'s ServiceAccount and roles: leads, serves its webhook, exports metrics', async () => {
     await c.kubectlOk(['apply', '-f', '-'], await template('--show-only', 'templates/serviceaccount.yaml', '--show-only', 'templates/rbac.yaml'));
     const token = (await c.kubectlOk(['-n', RELEASE_NS, 'create', 'token', 'pgtls', '--duration=2h'])).trim();
     // What the kubelet projects into a pod, under a root the test owns.
@@ -112,7 +112,8 @@ describe('Helm chart and the in-cluster operator', { timeout: 30 * 60_000, skip:
     op = spawn(
       process.execPath,
       [
-        join(app, 'dist', 'cli', 'main.js'),
+        // What the image runs: the operator's bundle.
+        join(app, 'dist', 'bundle', 'operator.js'),
         'operator',
         `--namespace=${RELEASE_NS}`,
         '--webhook-host=127.0.0.1',

@@ -11,7 +11,7 @@ import { existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../src/util/repo.ts';
 import { OPERATOR_MALLOC_ENV, OPERATOR_NODE_FLAGS } from '../src/install/operator-image.ts';
-import { OPERATOR_USER, operatorClusterRole, operatorClusterRoleBinding } from '../src/operator/rbac.ts';
+import { OPERATOR_USER, operatorRbac } from '../src/operator/rbac.ts';
 import { kubeconfigPath } from '../src/local/controlplane/cluster.ts';
 import { startTestCluster } from '../test/helpers/cluster.ts';
 import { tmpDir } from '../test/helpers/tls.ts';
@@ -53,7 +53,10 @@ const helpMs: Record<Mode, number[]> = { bundled: [], compiled: [], tsx: [] };
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, child: ChildProcess): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`operator exited (${child.exitCode}) before ${what}; see ${dir}`);
+    if (child.exitCode !== null) {
+      const logs = MODES.map((m) => join(dir, `operator-${m}.log`)).filter((f) => existsSync(f));
+      throw new Error(`operator exited (${child.exitCode}) before ${what}:\n${logs.map((f) => `${f}:\n${readFileSync(f, 'utf8').slice(-3000)}`).join('\n')}`);
+    }
     const v = await fn().catch(() => undefined);
     if (v !== undefined) return v;
     await sleep(20);
@@ -94,8 +97,9 @@ async function sampleRss(pid: number, n: number): Promise<number> {
 }
 
 try {
-  await c.kube.apply(operatorClusterRole());
-  await c.kube.apply(operatorClusterRoleBinding({ user: OPERATOR_USER }));
+  // Its namespace, ClusterRole and namespace Role, as `pgtls up` gives them (least privilege: its own
+  // Issuers and Certificates only in pgtls-system).
+  for (const o of operatorRbac({ user: OPERATOR_USER })) await c.kube.apply(o);
   // Module loading alone: `operator --help`.
   for (let i = 0; i < RUNS; i++) {
     for (const mode of MODES) {

@@ -48,7 +48,7 @@ export function registerOperatorCommand(program: Command, action: (o: OperatorOp
       '--allow-certificate-names <patterns>',
       "names certificates may carry beyond a database's own, comma-separated: DNS names or wildcards (*.example.com), IPs or CIDRs, uri:<glob>, email:<glob>",
       listArg,
-  )
+    )
     .option('--allowed-cluster-issuers <names>', 'the only ClusterIssuers databases may use, comma-separated (an empty value allows none; default: any)', listArg)
     .option('--workers <n>', 'databases reconciled at once, per kind (default 4)', workersArg)
     .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 8)', workersArg)

@@ -166,22 +166,28 @@ describe('kubectl pgtls (plugin) on the local cluster', { timeout: 20 * 60_000 }
     }
   });
 
-  it('exit codes of the outcome: 5 when the wait runs out (the request goes on; tls follow picks it up), 3 when it fails', async () => {
-    const r = await plugin(['tls', 'rotate', 'pg/pg', '-n', NS, '--wait-timeout', '1s']);
+  it('exit codes of the outcome: 5 when the wait runs out (the request goes on; tls follow picks it up), 3 when it fails, 0 when it succeeds', async () => {
+    // An Issuer whose CA Secret does not exist never issues: the CertificateSynced step runs until
+    // spec.timeout (10 s), so a 1 s wait always runs out first, however fast the machine (a rotate can
+    // finish within 1 s), exit 5.
+    const r = await plugin(['tls', 'add', 'pg/plain', '-n', NS, '--issuer', 'broken-issuer', '--timeout', '10s', '--wait-timeout', '1s']);
     assert.equal(r.code, 5, r.stdout + r.stderr);
     const name = /postgresopsrequest\.ops\.kubedb\.com\/(\S+) created/.exec(r.stdout)![1]!;
     assert.match(r.stdout, new RegExp(`gave up following after 1s; PostgresOpsRequest demo/${name} is still \\S+ \\(it goes on; follow it again with: kubectl pgtls tls follow postgresopsrequest/${name} -n demo\\)`));
-    const f = await plugin(['tls', 'follow', `pgops/${name}`, '-n', NS, '-o', 'json']);
-    assert.equal(f.code, 0, f.stderr);
-    assert.equal(JSON.parse(f.stdout).phase, 'Successful');
-
-    // An Issuer whose CA Secret does not exist never issues: the CertificateSynced step runs past
-    // spec.timeout, the request ends Failed (the database keeps its last working state), exit 3.
-    const failed = await plugin(['tls', 'add', 'pg/plain', '-n', NS, '--issuer', 'broken-issuer', '--timeout', '10s'], 300_000);
+    // Followed again, it ends Failed past its timeout (the database keeps its last working state), exit 3.
+    const failed = await plugin(['tls', 'follow', `pgops/${name}`, '-n', NS], 300_000);
     assert.equal(failed.code, 3, failed.stdout + failed.stderr);
     assert.match(failed.stdout, /^ {2}✗ Failed\s+\S+ {2}.*CertificateSynced/m);
     assert.match(failed.stdout, /: Failed after \S+: /);
     assert.equal((await status('pg/plain')).tls.enabled, false);
+
+    // A request that ended Successful, followed: exit 0, its phase in JSON.
+    const rotated = await plugin(['tls', 'rotate', 'pg/pg', '-n', NS], 300_000);
+    assert.equal(rotated.code, 0, rotated.stdout + rotated.stderr);
+    const done = /postgresopsrequest\.ops\.kubedb\.com\/(\S+) created/.exec(rotated.stdout)![1]!;
+    const f = await plugin(['tls', 'follow', `pgops/${done}`, '-n', NS, '-o', 'json']);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal(JSON.parse(f.stdout).phase, 'Successful');
   });
 
   it('the port-forward path (any cluster) reads the same certificates and connects', async () => {

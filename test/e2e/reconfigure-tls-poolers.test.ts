@@ -90,7 +90,10 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
     ]);
     // The guides' backend is ha-postgres without TLS (Pgpool's admission requires that); one replica keeps this file quick.
     await c.kubectlOk(['apply', '-f', '-'], postgresManifest('ha-postgres', NS, { replicas: 1 }));
-    await eventually('ha-postgres Ready', async () => (await phase('pg', 'ha-postgres')) === 'Ready', 180_000, 1000);
+    // On a timeout the message says where it stood (once seen on the kubelet runtime in CI, not reproduced).
+    await eventually('ha-postgres Ready', async () => (await phase('pg', 'ha-postgres')) === 'Ready', 180_000, 1000).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\n${await c.snapshot(NS)}`);
+    });
     await c.kubectlOk(['apply', '-f', '-'], fixture('pgbouncer-pb-catalog.yaml'));
     await c.kubectlOk(['apply', '-f', '-'], fixture('pgpool-pgpool-catalog.yaml'));
     await eventually('pb and pgpool Ready', async () => (await phase('pb', 'pb')) === 'Ready' && (await phase('pp', 'pgpool')) === 'Ready', 180_000, 1000);

@@ -23,6 +23,8 @@ export interface TestCluster {
   createNamespace(name: string): Promise<void>;
   /** Node agent log lines that mention `needle` (the last `max`), for a failure's message. */
   agentLog(needle: string, max?: number): string;
+  /** What a namespace holds and its recent Events, and the operator's last log lines: for a failure's message. */
+  snapshot(namespace: string): Promise<string>;
   stop(): Promise<void>;
   restart(): Promise<void>;
   destroy(): Promise<void>;
@@ -89,6 +91,19 @@ export async function startTestCluster(opts: { portBase?: number; operator?: boo
       const file = join(layout.logs, 'node-agent.log');
       if (!existsSync(file)) return '(no node agent log)';
       return readFileSync(file, 'utf8').split('\n').filter((l) => l.includes(needle)).slice(-max).join('\n');
+    },
+    snapshot: async (namespace) => {
+      const parts: string[] = [];
+      const get = async (title: string, args: string[], lastLines = 40) => {
+        const r = await run('kubectl', args, { env });
+        parts.push(`--- ${title}\n${(r.stdout + r.stderr).trim().split('\n').slice(-lastLines).join('\n')}`);
+      };
+      await get(`${namespace}: objects`, ['-n', namespace, 'get', 'pg,pb,pp,sts,pods,certificates', '-o', 'wide']);
+      await get(`${namespace}: events`, ['-n', namespace, 'get', 'events', '--sort-by=.lastTimestamp']);
+      await get('operator log', ['-n', 'pgtls-system', 'logs', '-l', 'app.kubernetes.io/component=operator', '--tail=30', '--prefix']);
+      const opLog = join(layout.logs, 'operator.log');
+      if (existsSync(opLog)) parts.push(`--- operator log (process)\n${readFileSync(opLog, 'utf8').trim().split('\n').slice(-30).join('\n')}`);
+      return parts.join('\n');
     },
     stop: () => down(layout, { log }),
     restart: async () => {

@@ -19,7 +19,7 @@ import type { ProvisionerContext } from '../provisioner/context.ts';
 import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
 import { governingServiceName } from '../provisioner/specs/services.ts';
 import { dialPod } from '../provisioner/dial.ts';
-import { checkPodFiles, filesMark } from './pod-files.ts';
+import { filesMark, reloadWhenFilesCurrent } from './pod-files.ts';
 
 export { expectFor, type Expect };
 
@@ -91,13 +91,16 @@ async function nudgeSecretVolumes(ctx: RolloutContext, pod: k8s.V1Pod, mark: str
 
 /**
  * Files first: a reload before the kubelet has written them changes nothing, and the wire cannot show
- * a trust bundle or a config line (a new CA trusted, an old one dropped). Returns the paths that still
- * lag (the pod nudged once for them), or an empty list when it may reload.
+ * a trust bundle or a config line (a new CA trusted, an old one dropped). One exec checks the files
+ * and reloads only if they are current; else the pod is nudged once for them and the paths that
+ * still lag are returned.
  */
-async function laggingFiles(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod): Promise<string[]> {
-  const files = await checkPodFiles(ctx.kube, pod, k.engine.container, pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '');
-  if (files.stale.length > 0) await nudgeSecretVolumes(ctx, pod, filesMark(files.want));
-  return files.stale;
+async function reloadWhenCurrent(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod): Promise<{ stale: string[] } | { result: ExecResult }> {
+  const db = pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '';
+  const r = await reloadWhenFilesCurrent(ctx.kube, pod, k.engine.container, db, k.engine.reloadCommand, 20_000);
+  if (r.reloaded) return { result: r.result };
+  await nudgeSecretVolumes(ctx, pod, filesMark(r.want));
+  return { stale: r.stale };
 }
 
 /** Reload one pod until it serves `e`; bounded by the deadline. */
@@ -109,13 +112,13 @@ export async function reloadPod(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e:
   let last: ProbeResult = { kind: 'error', error: 'not probed' };
   while (clock.now() < deadline && attempts < 600) {
     attempts++;
-    const stale = await laggingFiles(ctx, k, pod);
-    if (stale.length > 0) {
-      if (attempts % 10 === 0) ctx.log.warn({ pod: name, attempts, stale }, 'waiting for the kubelet to write the Secret files into the pod');
+    const done = await reloadWhenCurrent(ctx, k, pod);
+    if ('stale' in done) {
+      if (attempts % 10 === 0) ctx.log.warn({ pod: name, attempts, stale: done.stale }, 'waiting for the kubelet to write the Secret files into the pod');
       await clock.sleep(Math.min(1000, 100 * attempts));
       continue;
     }
-    const r = await ctx.kube.exec({ namespace: pod.metadata!.namespace!, name, container: k.engine.container }, [...k.engine.reloadCommand], 20_000);
+    const r = done.result;
     if (r.exitCode !== 0) throw new RolloutError(`reload in ${name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
     // The reload is asynchronous in the server: give it a few probes before reloading again.
     for (let i = 0; i < 10; i++) {
@@ -266,26 +269,18 @@ async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expec
   const { clock } = ctx;
   const name = pod.metadata!.name!;
   const t0 = clock.now();
-  // The file check and the reload are both safe to repeat: an exec that times out (a
-  // busy node or API server; seen at 100 databases at once) is a wait, bounded by the
+  // The file check with its reload is safe to repeat: an exec that times out (a busy
+  // node or API server; seen at 100 databases at once) is a wait, bounded by the
   // step's deadline, not a failure that spends the request's retries.
-  const timedOut = (err: unknown, what: string): string => {
+  let done: { stale: string[] } | { result: ExecResult };
+  try {
+    done = await reloadWhenCurrent(ctx, k, pod);
+  } catch (err) {
     if (!(err instanceof ExecTimeoutError)) throw err;
-    return `${name} to answer the ${what} (${err.message})`;
-  };
-  let stale: string[];
-  try {
-    stale = await laggingFiles(ctx, k, pod);
-  } catch (err) {
-    return timedOut(err, 'file check');
+    return `${name} to answer the file check and reload (${err.message})`;
   }
-  if (stale.length > 0) return `${name} to hold the Secrets' files (${stale.join(', ')}) before its reload`;
-  let r: ExecResult;
-  try {
-    r = await ctx.kube.exec({ namespace: pod.metadata!.namespace!, name, container: k.engine.container }, [...k.engine.reloadCommand], 20_000);
-  } catch (err) {
-    return timedOut(err, 'reload');
-  }
+  if ('stale' in done) return `${name} to hold the Secrets' files (${done.stale.join(', ')}) before its reload`;
+  const r = done.result;
   if (r.exitCode !== 0) throw new RolloutError(`reload in ${name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
   // The reload is asynchronous in the server: a few quick probes catch the usual case in this pass.
   let last: ProbeResult = { kind: 'error', error: 'not probed' };

@@ -2,7 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { k8s } from '../../../src/kube/client.ts';
-import { checkPodFiles, expectedSecretFiles, filesMark, staleFiles } from '../../../src/opsmanager/pod-files.ts';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expectedSecretFiles, filesMark, reloadWhenFilesCurrent, staleFromCheck } from '../../../src/opsmanager/pod-files.ts';
 import { FakeKube } from '../../helpers/fake-kube.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -51,32 +55,70 @@ describe('pod files: a reload waits until the kubelet has written the Secrets in
     assert.equal(expectedSecretFiles(pod, 'pgbouncer', 'pb', new Map([['pb-config', undefined]])).length, 0);
   });
 
-  it('reads sha256sum output: a different or missing file is stale', () => {
+  it('reads the check: a FAILED or unreported file is stale; output with no verdict at all cannot tell', () => {
     const want = [
       { path: '/a', sha256: sha('1') },
       { path: '/b c', sha256: sha('2') },
       { path: '/d', sha256: sha('3') },
     ];
-    const out = `${sha('1')}  /a\n${sha('x')}  /b c\n`;
-    assert.deepEqual(staleFiles(want, out), ['/b c', '/d']);
-    assert.deepEqual(staleFiles(want, `${sha('1')}  /a\n${sha('2')} */b c\n${sha('3')}  /d\n`), []);
+    assert.deepEqual(staleFromCheck(want, '/a: OK\n/b c: FAILED\npgtls: stale files\n'), ['/b c', '/d']);
+    assert.deepEqual(staleFromCheck(want, '/a: OK\n/b c: OK\n/d: FAILED open or read\n'), ['/d']);
+    assert.equal(staleFromCheck(want, "sha256sum: unrecognized option '-c'\npgtls: stale files\n"), undefined);
     assert.match(filesMark(want), /^[0-9a-f]{16}$/);
     assert.notEqual(filesMark(want), filesMark(want.slice(1)));
   });
 
-  it('compares inside the container; a container without sha256sum leaves the wire as the only proof', async () => {
-    const kube = new FakeKube();
-    await kube.create({ apiVersion: 'v1', kind: 'Pod', ...pod } as never);
-    for (const [name, data] of secrets) await kube.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'demo' }, data } as never);
-    const files = new Map<string, string>([['/etc/config/pgbouncer.ini', '[pgbouncer]\n'], ['/etc/config/backend-ca.crt', 'CA'], ['/var/run/pgbouncer/tls/backend/ca.crt', 'OLD CA'], ['/var/run/pgbouncer/tls/serving/server/tls.crt', 'CERT']]);
-    kube.execHandler = (_p, cmd) => {
-      if (cmd[0] !== 'sha256sum') return { exitCode: 127, stdout: '', stderr: 'not found' };
-      return { exitCode: 0, stdout: cmd.slice(2).map((f) => `${sha(files.get(f) ?? '')}  ${f}`).join('\n') + '\n', stderr: '' };
-    };
-    assert.deepEqual((await checkPodFiles(kube, pod, 'pgbouncer', 'pb')).stale, ['/var/run/pgbouncer/tls/backend/ca.crt']);
-    files.set('/var/run/pgbouncer/tls/backend/ca.crt', 'CA');
-    assert.deepEqual((await checkPodFiles(kube, pod, 'pgbouncer', 'pb')).stale, []);
-    kube.execHandler = () => ({ exitCode: 127, stdout: '', stderr: 'sha256sum: not found' });
-    assert.deepEqual((await checkPodFiles(kube, pod, 'pgbouncer', 'pb')).stale, []);
+  it('checks and reloads in one exec, run here by the real sh and sha256sum: stale files are named and nothing reloads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgtls-pod-files-'));
+    try {
+      const p: k8s.V1Pod = {
+        ...pod,
+        spec: {
+          containers: [{ name: 'pgbouncer', volumeMounts: [{ name: 'config', mountPath: `${dir}/config` }, { name: 'backend-ca', mountPath: `${dir}/backend` }] }],
+          volumes: [
+            { name: 'config', secret: { secretName: 'pb-config' } },
+            { name: 'backend-ca', secret: { secretName: 'pb-config', items: [{ key: 'backend-ca.crt', path: 'ca.crt' }] } },
+          ],
+        },
+      };
+      const kube = new FakeKube();
+      await kube.create({ apiVersion: 'v1', kind: 'Pod', ...p } as never);
+      for (const [name, data] of secrets) await kube.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'demo' }, data } as never);
+      mkdirSync(`${dir}/config`);
+      mkdirSync(`${dir}/backend`);
+      writeFileSync(`${dir}/config/pgbouncer.ini`, '[pgbouncer]\n');
+      writeFileSync(`${dir}/config/backend-ca.crt`, 'CA');
+      writeFileSync(`${dir}/backend/ca.crt`, 'OLD CA');
+      const reload = ['/bin/sh', '-c', `echo reloaded >> ${dir}/reloads`];
+      const execs: string[][] = [];
+      let path = process.env.PATH!;
+      kube.execHandler = (_p, cmd) => {
+        execs.push(cmd);
+        const r = spawnSync(cmd[0] === 'sh' ? '/bin/sh' : cmd[0]!, cmd.slice(1), { encoding: 'utf8', env: { PATH: path } });
+        return { exitCode: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+      };
+      const reloads = () => (existsSync(`${dir}/reloads`) ? readFileSync(`${dir}/reloads`, 'utf8').split('\n').filter(Boolean).length : 0);
+
+      const first = await reloadWhenFilesCurrent(kube, p, 'pgbouncer', 'pb', reload, 5000);
+      assert.equal(first.reloaded, false);
+      assert.deepEqual(!first.reloaded && first.stale, [`${dir}/backend/ca.crt`]);
+      assert.equal(reloads(), 0, 'no reload while a file lags');
+      assert.equal(execs.length, 1);
+
+      writeFileSync(`${dir}/backend/ca.crt`, 'CA');
+      const second = await reloadWhenFilesCurrent(kube, p, 'pgbouncer', 'pb', reload, 5000);
+      assert.ok(second.reloaded && second.result.exitCode === 0, JSON.stringify(second));
+      assert.equal(reloads(), 1);
+      assert.equal(execs.length, 2, 'the check and the reload were one exec');
+
+      // A container without sha256sum reloads at once: the wire stays the only proof.
+      writeFileSync(`${dir}/backend/ca.crt`, 'OLD CA');
+      path = dir;
+      const third = await reloadWhenFilesCurrent(kube, p, 'pgbouncer', 'pb', reload, 5000);
+      assert.ok(third.reloaded && third.result.exitCode === 0, JSON.stringify(third));
+      assert.equal(reloads(), 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -34,7 +34,7 @@ function memoryMark(): RolloutMark & { value?: string } {
   return m;
 }
 
-/** The first `n` execs of each kind (file check, reload) time out, as on a node too busy to answer. */
+/** The first `n` execs of each kind (the checked reload) time out, as on a node too busy to answer. */
 function timingOut(w: World, n: number): { timeouts: number } {
   const take = w.kube.execHandler;
   const seen = new Map<string, number>();
@@ -53,7 +53,7 @@ function timingOut(w: World, n: number): { timeouts: number } {
 }
 
 describe('rollout, one pass at a time', () => {
-  it('an exec that times out (file check or reload) is a wait: the request ends Successful, its retries unspent', async () => {
+  it('an exec that times out (the checked reload) is a wait: the request ends Successful, its retries unspent', async () => {
     const w = new World();
     await w.setup();
     const t = timingOut(w, 2);
@@ -68,7 +68,7 @@ describe('rollout, one pass at a time', () => {
     }
     const op = await w.ops('rot');
     assert.equal(op.status?.phase, 'Successful', JSON.stringify(op.status?.conditions?.filter((c) => c.status === 'False')));
-    assert.ok(t.timeouts >= 4, `the file check and the reload each timed out on every pod (${t.timeouts})`);
+    assert.ok(t.timeouts >= 4, `the checked reload timed out twice on every pod (${t.timeouts})`);
     assert.equal(readProgress(op, w.clock.now()).retries, 0, 'no retry spent on a timeout');
     const staged = await w.staged();
     for (const pod of ['pg-0', 'pg-1']) assert.equal(w.served.get(pod), staged?.['server.crt']);

@@ -34,5 +34,5 @@ WORKDIR /app
 ENV NODE_ENV=production
 ENV MALLOC_MMAP_THRESHOLD_=131072
 ENV MALLOC_TRIM_THRESHOLD_=131072
-ENTRYPOINT ["/usr/bin/node", "--max-semi-space-size=4", "/app/dist/bundle/operator.js"]
+ENTRYPOINT ["/usr/bin/node", "--max-semi-space-size=4", "--max-old-space-size=256", "/app/dist/bundle/operator.js"]
 CMD ["operator"]

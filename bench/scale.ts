@@ -16,6 +16,8 @@ import { operatorPorts } from '../src/local/controlplane/components/operator.ts'
 import { processState } from '../src/local/controlplane/supervisor.ts';
 import { describeCluster } from '../src/local/controlplane/cluster.ts';
 import { report } from './report.ts';
+import { OPERATOR_NODE_FLAGS } from '../src/install/operator-image.ts';
+import { DEFAULT_TUNING } from '../src/operator/manager.ts';
 import { histogramDelta, parseProm, type PromSample } from './prom-delta.ts';
 
 const N = Math.min(200, Math.max(1, Number(process.env.BENCH_SCALE_N ?? 5)));
@@ -245,7 +247,7 @@ try {
     changeCa = await opsWave(c, 'ca', { issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: 'issuer-b' } }, samples);
     process.stderr.write(`scale: CA change wave ${changeCa.wave_s}s\n`);
   }
-  result = { n: N, operator: process.env.PGTLS_RUN_DIST === '1' ? 'compiled (dist/)' : 'tsx', idle_window_s: IDLE_S, create: createStats, idle, rotate, changeCa, peakRssMiB: +Math.max(...samples.map((s) => s.rssMiB)).toFixed(0) };
+  result = { n: N, operator: process.env.PGTLS_RUN_DIST === '1' ? 'bundled (dist/bundle)' : 'tsx', nodeFlags: OPERATOR_NODE_FLAGS, tuning: DEFAULT_TUNING, idle_window_s: IDLE_S, create: createStats, idle, rotate, changeCa, peakRssMiB: +Math.max(...samples.map((s) => s.rssMiB)).toFixed(0) };
 } finally {
   await c.destroy();
 }

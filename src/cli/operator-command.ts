@@ -51,7 +51,7 @@ export function registerOperatorCommand(program: Command, action: (o: OperatorOp
     )
     .option('--allowed-cluster-issuers <names>', 'the only ClusterIssuers databases may use, comma-separated (an empty value allows none; default: any)', listArg)
     .option('--workers <n>', 'databases reconciled at once, per kind (default 4)', workersArg)
-    .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 8)', workersArg)
+    .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 16)', workersArg)
     .option('--resync <seconds>', 'a Ready database is checked again after this long without an event (default 30)', resyncArg)
     .action(action);
 }

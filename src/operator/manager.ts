@@ -26,7 +26,7 @@ export interface Tuning {
   resyncMs: number;
 }
 
-export const DEFAULT_TUNING: Tuning = { workers: 4, opsWorkers: 8, resyncMs: 30_000 };
+export const DEFAULT_TUNING: Tuning = { workers: 4, opsWorkers: 16, resyncMs: 30_000 };
 
 /** What every controller gets: one context for the provisioners and the ops-manager. */
 export type OperatorContext = ProvisionerContext & {

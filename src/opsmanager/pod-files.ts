@@ -4,8 +4,10 @@
 // certificate, but not a new trust bundle or a new config line: for those the
 // files themselves are compared (sha256 inside the container) before a reload.
 import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
 import type { k8s } from '../kube/client.ts';
 import type { ExecResult, KubeClient } from '../kube/api.ts';
+import { isSecretKey } from '../observability/redact.ts';
 
 export interface ExpectedFile {
   path: string;
@@ -34,7 +36,7 @@ function secretMounts(pod: k8s.V1Pod, container: string): { secret: string; moun
   return out;
 }
 
-/** What the container's Secret files should hold now (pure): only Secrets named for this database (`<db>-…`). */
+/** What the container's Secret files should hold now (pure): only Secrets named for this database (`<db>-…`), no key or password files. */
 export function expectedSecretFiles(pod: k8s.V1Pod, container: string, db: string, secrets: ReadonlyMap<string, SecretData>): ExpectedFile[] {
   const files: ExpectedFile[] = [];
   for (const m of secretMounts(pod, container)) {
@@ -42,7 +44,12 @@ export function expectedSecretFiles(pod: k8s.V1Pod, container: string, db: strin
     const data = secrets.get(m.secret);
     if (!data) continue; // optional and absent: the kubelet mounts nothing from it
     const items = m.items ?? Object.keys(data).map((key) => ({ key, path: key }));
-    for (const it of items) if (data[it.key] !== undefined) files.push({ path: join(m.mountPath, it.path), sha256: sha256(data[it.key]!) });
+    for (const it of items) {
+      // The digests travel in the exec's URL, which an API server may log or audit: none of a key or a
+      // password file (a weak password's is guessable). The wire proves a key with its certificate.
+      if (data[it.key] === undefined || isSecretKey(basename(it.path)) || isSecretKey(it.key)) continue;
+      files.push({ path: join(m.mountPath, it.path), sha256: sha256(data[it.key]!) });
+    }
   }
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -51,6 +51,9 @@ describe('pod files: a reload waits until the kubelet has written the Secrets in
       { path: '/var/run/pgbouncer/tls/backend/ca.crt', sha256: sha('CA') },
       { path: '/var/run/pgbouncer/tls/serving/server/tls.crt', sha256: sha('CERT') },
     ]);
+    // No digest of a key or a password file: the list travels in the exec's URL.
+    const withSecrets = new Map(secrets).set('pb-config', { ...secrets.get('pb-config'), 'userlist.txt': b64('"u" "p"'), 'server.key': b64('KEY') });
+    assert.deepEqual(expectedSecretFiles(pod, 'pgbouncer', 'pb', withSecrets).map((f) => f.path), ['/etc/config/backend-ca.crt', '/etc/config/pgbouncer.ini', '/var/run/pgbouncer/tls/backend/ca.crt', '/var/run/pgbouncer/tls/serving/server/tls.crt']);
     // An optional Secret that does not exist mounts nothing.
     assert.equal(expectedSecretFiles(pod, 'pgbouncer', 'pb', new Map([['pb-config', undefined]])).length, 0);
   });
@@ -83,7 +86,10 @@ describe('pod files: a reload waits until the kubelet has written the Secrets in
       };
       const kube = new FakeKube();
       await kube.create({ apiVersion: 'v1', kind: 'Pod', ...p } as never);
-      for (const [name, data] of secrets) await kube.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'demo' }, data } as never);
+      // A password file in the same Secret (never written here): its digest must not travel in the exec.
+      const userlist = '"postgres" "hunter2"\n';
+      const withUserlist = new Map(secrets).set('pb-config', { ...secrets.get('pb-config'), 'userlist.txt': b64(userlist) });
+      for (const [name, data] of withUserlist) await kube.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'demo' }, data } as never);
       mkdirSync(`${dir}/config`);
       mkdirSync(`${dir}/backend`);
       writeFileSync(`${dir}/config/pgbouncer.ini`, '[pgbouncer]\n');
@@ -110,6 +116,8 @@ describe('pod files: a reload waits until the kubelet has written the Secrets in
       assert.ok(second.reloaded && second.result.exitCode === 0, JSON.stringify(second));
       assert.equal(reloads(), 1);
       assert.equal(execs.length, 2, 'the check and the reload were one exec');
+      assert.ok(!execs.flat().join(' ').includes(sha(userlist)), 'no digest of a password file in the exec');
+      assert.ok(execs.flat().join(' ').includes(sha('CA')), 'the trust bundle is checked');
 
       // A container without sha256sum reloads at once: the wire stays the only proof.
       writeFileSync(`${dir}/backend/ca.crt`, 'OLD CA');

@@ -5,7 +5,7 @@
 // little, so a reload is repeated until the server serves what is expected,
 // within a deadline.
 import type { k8s } from '../kube/client.ts';
-import { ExecTimeoutError, statusCode, type ExecResult } from '../kube/api.ts';
+import { ExecTimeoutError, statusCode } from '../kube/api.ts';
 import { errorText } from '../kube/controller.ts';
 import type { DbObject } from '../api/objects.ts';
 import { expectFor, type Expect } from '../engines/engine.ts';
@@ -19,7 +19,7 @@ import type { ProvisionerContext } from '../provisioner/context.ts';
 import type { StagedTls } from '../provisioner/specs/tls-staging.ts';
 import { governingServiceName } from '../provisioner/specs/services.ts';
 import { dialPod } from '../provisioner/dial.ts';
-import { filesMark, reloadWhenFilesCurrent } from './pod-files.ts';
+import { filesMark, reloadWhenFilesCurrent, type CheckedReload } from './pod-files.ts';
 
 export { expectFor, type Expect };
 
@@ -95,12 +95,11 @@ async function nudgeSecretVolumes(ctx: RolloutContext, pod: k8s.V1Pod, mark: str
  * and reloads only if they are current; else the pod is nudged once for them and the paths that
  * still lag are returned.
  */
-async function reloadWhenCurrent(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod): Promise<{ stale: string[] } | { result: ExecResult }> {
+async function reloadWhenCurrent(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod): Promise<CheckedReload> {
   const db = pod.metadata?.labels?.['app.kubernetes.io/instance'] ?? '';
   const r = await reloadWhenFilesCurrent(ctx.kube, pod, k.engine.container, db, k.engine.reloadCommand, 20_000);
-  if (r.reloaded) return { result: r.result };
-  await nudgeSecretVolumes(ctx, pod, filesMark(r.want));
-  return { stale: r.stale };
+  if (!r.reloaded) await nudgeSecretVolumes(ctx, pod, filesMark(r.want));
+  return r;
 }
 
 /** Reload one pod until it serves `e`; bounded by the deadline. */
@@ -113,7 +112,7 @@ export async function reloadPod(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e:
   while (clock.now() < deadline && attempts < 600) {
     attempts++;
     const done = await reloadWhenCurrent(ctx, k, pod);
-    if ('stale' in done) {
+    if (!done.reloaded) {
       if (attempts % 10 === 0) ctx.log.warn({ pod: name, attempts, stale: done.stale }, 'waiting for the kubelet to write the Secret files into the pod');
       await clock.sleep(Math.min(1000, 100 * attempts));
       continue;
@@ -272,14 +271,14 @@ async function reloadPass(ctx: RolloutContext, k: Kind, pod: k8s.V1Pod, e: Expec
   // The file check with its reload is safe to repeat: an exec that times out (a busy
   // node or API server; seen at 100 databases at once) is a wait, bounded by the
   // step's deadline, not a failure that spends the request's retries.
-  let done: { stale: string[] } | { result: ExecResult };
+  let done: CheckedReload;
   try {
     done = await reloadWhenCurrent(ctx, k, pod);
   } catch (err) {
     if (!(err instanceof ExecTimeoutError)) throw err;
     return `${name} to answer the file check and reload (${err.message})`;
   }
-  if ('stale' in done) return `${name} to hold the Secrets' files (${done.stale.join(', ')}) before its reload`;
+  if (!done.reloaded) return `${name} to hold the Secrets' files (${done.stale.join(', ')}) before its reload`;
   const r = done.result;
   if (r.exitCode !== 0) throw new RolloutError(`reload in ${name} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
   // The reload is asynchronous in the server: a few quick probes catch the usual case in this pass.

@@ -3,6 +3,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { intArg } from './args.ts';
 import type { OperatorOptions } from './operator.ts';
+import { OWN_CLIENT_CA_POLICIES, type OwnClientCaPolicy } from '../provisioner/specs/client-ca.ts';
 
 /** Concurrency: at least one worker, and a bound that a typo cannot blow through. */
 function workersArg(v: string): number {
@@ -15,6 +16,11 @@ function resyncArg(v: string): number {
   const n = intArg(v);
   if (n < 1 || n > 3600) throw new InvalidArgumentError('must be between 1 and 3600 (seconds)');
   return n;
+}
+
+function ownClientCaArg(v: string): OwnClientCaPolicy {
+  if (!(OWN_CLIENT_CA_POLICIES as readonly string[]).includes(v)) throw new InvalidArgumentError(`supported values: ${OWN_CLIENT_CA_POLICIES.join(', ')}`);
+  return v as OwnClientCaPolicy;
 }
 
 /** A comma-separated list; empty items dropped, so "" is the empty list. */
@@ -50,6 +56,11 @@ export function registerOperatorCommand(program: Command, action: (o: OperatorOp
       listArg,
     )
     .option('--allowed-cluster-issuers <names>', 'the only ClusterIssuers databases may use, comma-separated (an empty value allows none; default: any)', listArg)
+    .option(
+      '--own-client-ca <when>',
+      "when a Pgpool's client certificates come from a CA of its own: cluster-issuers (when its issuer is a ClusterIssuer) or always",
+      ownClientCaArg,
+    )
     .option('--workers <n>', 'databases reconciled at once, per kind (default 4)', workersArg)
     .option('--ops-workers <n>', 'ops requests advanced at once, per kind (default 16)', workersArg)
     .option('--resync <seconds>', 'a Ready database is checked again after this long without an event (default 30)', resyncArg)

@@ -12,6 +12,7 @@ import { metrics } from '../observability/metrics.ts';
 import { servedCertificateControllers } from '../observability/served-cert-prober.ts';
 import { formatAddress, parseListenAddress, sameAddress, startEndpoints, type ListenAddress, type RunningEndpoints } from '../observability/http-server.ts';
 import { configureCertificatePolicy } from '../certs/policy.ts';
+import { configureOwnClientCa, ownClientCaPolicy, type OwnClientCaPolicy } from '../provisioner/specs/client-ca.ts';
 
 export interface OperatorOptions {
   /** Absent: in-cluster, with the pod's ServiceAccount. */
@@ -41,6 +42,8 @@ export interface OperatorOptions {
   allowCertificateNames?: string[];
   /** When set, the only ClusterIssuers databases may use. */
   allowedClusterIssuers?: string[];
+  /** When a Pgpool's client certificates come from a CA of its own (provisioner/specs/client-ca.ts). */
+  ownClientCa?: OwnClientCaPolicy;
   workers?: number;
   opsWorkers?: number;
   resync?: number;
@@ -65,7 +68,8 @@ export async function operatorCommand(opts: OperatorOptions): Promise<void> {
   const log = createLogger('pgtls-operator');
   // Before anything admits or builds a certificate; a bad pattern stops the start with its message.
   configureCertificatePolicy({ allowedNames: opts.allowCertificateNames ?? [], ...(opts.allowedClusterIssuers ? { allowedClusterIssuers: opts.allowedClusterIssuers } : {}) });
-  log.info({ allowCertificateNames: opts.allowCertificateNames ?? [], allowedClusterIssuers: opts.allowedClusterIssuers ?? 'any' }, 'certificate policy');
+  configureOwnClientCa(opts.ownClientCa ?? 'cluster-issuers');
+  log.info({ allowCertificateNames: opts.allowCertificateNames ?? [], allowedClusterIssuers: opts.allowedClusterIssuers ?? 'any', ownClientCa: ownClientCaPolicy() }, 'certificate policy');
   const kube = Kube.fromFile(opts.kubeconfig);
   if (opts.installCrds) {
     await installApi(kube);

@@ -26,7 +26,6 @@ export const OPERATOR_ROLE = 'pgtls:operator';
 export const OWNED_NAMES = {
   lease: 'pgtls-operator',
   webhookConfigurations: { mutating: 'pgtls-mutators', validating: 'pgtls-validators' },
-  webhookIssuers: ['pgtls-webhook-selfsigned', 'pgtls-webhook-ca'],
   /** The Postgres a server-side dry run creates to check that the API server calls the webhook. */
   webhookProbe: 'pgtls-webhook-probe',
 } as const;
@@ -92,6 +91,8 @@ export function operatorClusterRules(): PolicyRule[] {
     { apiGroups: ['cert-manager.io'], resources: ['certificates/status'], verbs: ['patch'] },
     // Admission checks that an issuer exists.
     { apiGroups: ['cert-manager.io'], resources: ['issuers', 'clusterissuers'], verbs: ['get'] },
+    // A Pgpool's own client CA (a self-signed Issuer and a CA Issuer in its namespace), the webhook's serving certificate's.
+    { apiGroups: ['cert-manager.io'], resources: ['issuers'], verbs: ['create', 'patch'] },
   ];
 }
 
@@ -101,8 +102,6 @@ export function operatorNamespaceRules(): PolicyRule[] {
     // Leader election: the Lease is created once (a create cannot be named), then only ours is touched.
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'patch'], resourceNames: [OWNED_NAMES.lease] },
-    // The webhook's serving certificate: a self-signed Issuer and a CA Issuer (its Certificates are covered above).
-    { apiGroups: ['cert-manager.io'], resources: ['issuers'], verbs: ['create', 'patch'], resourceNames: [...OWNED_NAMES.webhookIssuers] },
     // The readiness check: a server-side dry run of this Postgres must be refused by our webhook.
     { apiGroups: ['kubedb.com'], resources: ['postgreses'], verbs: ['create'], resourceNames: [OWNED_NAMES.webhookProbe] },
   ];

@@ -13,6 +13,7 @@ import type { DbRef } from './specs/owner.ts';
 import { governingServiceName } from './specs/services.ts';
 import type { StagedTls } from './specs/tls-staging.ts';
 import { stageCertSecrets, type CertSecretNames } from './staging.ts';
+import { buildClientCaObjects, clientCaNames, usesOwnClientCa, withOwnClientIssuer } from './specs/client-ca.ts';
 
 export interface TlsDb {
   metadata?: { name?: string; namespace?: string; uid?: string };
@@ -34,21 +35,37 @@ export function certSecretNames(db: TlsDb): CertSecretNames {
 export function databaseSecrets(db: TlsDb & { spec: { authSecret?: { name?: string } } }): string[] {
   const name = db.metadata!.name!;
   const c = certSecretNames(db);
-  return [db.spec.authSecret?.name || authSecretName(name), configSecretName(name), stagedTlsSecretName(name), c.server, c.client, c.exporter];
+  return [db.spec.authSecret?.name || authSecretName(name), configSecretName(name), stagedTlsSecretName(name), c.server, c.client, c.exporter, clientCaNames(name).ca];
 }
 
-/** Certificates for the TLS spec; the server certificate covers `<db>`, extra Services and every pod. */
-export function databaseCertificates(info: KindInfo, db: TlsDb, extraServices: string[] = []): KubeObject[] {
+export interface CertificateOptions {
+  /** Services beyond `<db>` and the governing one that the server certificate covers. */
+  extraServices?: string[];
+  /**
+   * The engine logs client certificates in by their CN alone (Pgpool-II):
+   * when the policy says so, the `client` certificate comes from a CA of the
+   * database's own (specs/client-ca.ts), whose objects come first.
+   */
+  cnOnlyCertLogin?: boolean;
+}
+
+/**
+ * Certificates (and, with a client CA of its own, its Issuers) for the TLS
+ * spec; the server certificate covers `<db>`, extra Services and every pod.
+ */
+export function databaseCertificates(info: KindInfo, db: TlsDb, opts: CertificateOptions = {}): KubeObject[] {
   if (!db.spec.tls?.issuerRef) return [];
   const ref = refOf(db);
   const gov = governingServiceName(ref.name);
-  return buildCertificates({
+  const own = !!opts.cnOnlyCertLogin && usesOwnClientCa(db.spec.tls);
+  const certificates = buildCertificates({
     info,
     db: ref,
-    tls: db.spec.tls,
-    services: [ref.name, ...extraServices, gov],
+    tls: own ? withOwnClientIssuer(db.spec.tls, ref.name) : db.spec.tls,
+    services: [ref.name, ...(opts.extraServices ?? []), gov],
     podDomains: [`*.${gov}.${ref.namespace}.svc`, `*.${gov}.${ref.namespace}.svc.cluster.local`],
   });
+  return own ? [...(buildClientCaObjects(info, ref) as KubeObject[]), ...certificates] : certificates;
 }
 
 /** Checked material from cert-manager's secrets (undefined when TLS is off); WaitFor until sound. */

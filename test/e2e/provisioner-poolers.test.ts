@@ -3,7 +3,9 @@
 // without TLS; clients use psql from this process on loopback addresses.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { caIssuer, certFiles, execIn, password, psql, psqlOk, setup, status, waitReady, apply, type Env } from './fixtures/provisioner/harness.ts';
+import { readFileSync } from 'node:fs';
+import { caIssuer, certFiles, execIn, password, psql, psqlOk, secretData, setup, status, waitReady, apply, type Env } from './fixtures/provisioner/harness.ts';
+import { eventually, runOk } from '../helpers/exec.ts';
 
 const NS = 'demo';
 const storage = { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } };
@@ -39,7 +41,7 @@ const pgbouncer = (name: string, backend: string, tls: boolean) => ({
 });
 
 // The guide's `pgpool`; with TLS as its add-TLS request leaves it (require, cert), from its own Issuer.
-const pgpool = (name: string, backend: string, tls: boolean) => ({
+const pgpool = (name: string, backend: string, tls: boolean, ref: object = { ...issuerRef, name: 'pp-issuer' }) => ({
   apiVersion: 'kubedb.com/v1alpha2',
   kind: 'Pgpool',
   metadata: { name, namespace: NS },
@@ -48,7 +50,7 @@ const pgpool = (name: string, backend: string, tls: boolean) => ({
     replicas: 1,
     postgresRef: { name: backend, namespace: NS },
     deletionPolicy: 'WipeOut',
-    ...(tls ? { sslMode: 'require', clientAuthMode: 'cert', tls: { issuerRef: { ...issuerRef, name: 'pp-issuer' } } } : {}),
+    ...(tls ? { sslMode: 'require', clientAuthMode: 'cert', tls: { issuerRef: ref } } : {}),
   },
 });
 
@@ -56,12 +58,15 @@ const pemCount = (s: string) => (s.match(/-----BEGIN CERTIFICATE-----/g) ?? []).
 
 describe('provisioner: PgBouncer and Pgpool', { timeout: 20 * 60_000 }, () => {
   let env: Env;
+  let sharedCa: string;
 
   before(async () => {
     // Every pod the operator makes here must pass Pod Security `restricted`.
     env = await setup(NS, { restricted: true });
     await caIssuer(env, NS, 'ca-issuer');
     await caIssuer(env, NS, 'pp-issuer', '/CN=pp-ca/O=kubedb');
+    // A ClusterIssuer every namespace may ask to sign (its CA Secret in cert-manager's namespace).
+    sharedCa = await caIssuer(env, 'cert-manager', 'shared-ca', '/CN=shared-ca/O=platform', 'ClusterIssuer');
     for (const o of [
       postgres('pg-plain', false),
       postgres('pg-tls', true),
@@ -69,6 +74,9 @@ describe('provisioner: PgBouncer and Pgpool', { timeout: 20 * 60_000 }, () => {
       pgbouncer('pb-tls', 'pg-tls', true),
       pgpool('pp-plain', 'pg-plain', false),
       pgpool('pp-tls', 'pg-tls', true),
+      pgpool('pp-ci', 'pg-tls', true, { name: 'shared-ca', kind: 'ClusterIssuer', apiGroup: 'cert-manager.io' }),
+      // A CN=postgres client certificate the same ClusterIssuer signs for anyone who asks (here, this namespace).
+      { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'minted-postgres', namespace: NS }, spec: { secretName: 'minted-postgres', commonName: 'postgres', usages: ['digital signature', 'key encipherment', 'client auth'], issuerRef: { name: 'shared-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' } } },
     ]) {
       await apply(env, o);
     }
@@ -188,5 +196,33 @@ describe('provisioner: PgBouncer and Pgpool', { timeout: 20 * 60_000 }, () => {
     const pgCa = await certFiles(env, NS, 'pg-tls-client-cert');
     const direct = { namespace: NS, service: 'pg-tls', port: 5432, user: 'postgres', password: pw, sslmode: 'verify-full', ca: pgCa.ca };
     assert.equal(await psqlOk(env, direct, 'SELECT v FROM t_pp'), 'through-pp-tls');
+  });
+
+  // Issue 11 item 6 on Pgpool: it logs a client certificate in by CN alone, so on a ClusterIssuer it gets a client CA of its own.
+  it('Pgpool on a ClusterIssuer: a client CA of its own signs its client certificate, and ca.pem trusts that CA, not the ClusterIssuer\'s', async () => {
+    await waitReady(env, 'pp', NS, 'pp-ci');
+    const issuers = (await env.c.kubectlOk(['get', 'issuers.cert-manager.io', '-n', NS, '-o', 'jsonpath={.items[*].metadata.name}'])).split(/\s+/);
+    for (const i of ['pp-ci-client-ca-selfsigned', 'pp-ci-client-ca-issuer']) assert.ok(issuers.includes(i), `Issuer ${i} in ${issuers.join(' ')}`);
+    const subjectOf = (file: string) => runOk('openssl', ['x509', '-in', file, '-noout', '-subject', '-nameopt', 'RFC2253']);
+    const client = await certFiles(env, NS, 'pp-ci-client-cert');
+    assert.equal((await subjectOf(client.ca)).trim(), 'subject=CN=pp-ci client CA,OU=pgtls:demo/pp-ci');
+    const server = await certFiles(env, NS, 'pp-ci-server-cert');
+    assert.equal(readFileSync(server.ca, 'utf8').trim(), readFileSync(sharedCa, 'utf8').trim(), 'the server certificate is the ClusterIssuer\'s');
+    const caPem = await execIn(env, NS, 'pp-ci-0', ['cat', '/opt/pgpool-II/tls/ca.pem']);
+    assert.equal(pemCount(caPem), 2, 'its own client CA, then the backend\'s');
+    assert.ok(caPem.startsWith(readFileSync(client.ca, 'utf8').trim()), 'ca.pem starts with its own client CA');
+    assert.ok(!caPem.includes(readFileSync(sharedCa, 'utf8').trim().split('\n')[1]!), 'the ClusterIssuer\'s CA is not trusted for clients');
+  });
+
+  it('through that Pgpool its own client certificate logs in; a CN=postgres certificate the same ClusterIssuer signed for someone else is refused', async () => {
+    const client = await certFiles(env, NS, 'pp-ci-client-cert');
+    const server = await certFiles(env, NS, 'pp-ci-server-cert');
+    const via = { namespace: NS, service: 'pp-ci', port: 9999, user: 'postgres', sslmode: 'verify-full', ca: server.ca, cert: client };
+    assert.equal(await psqlOk(env, via, 'SELECT current_user'), 'postgres');
+    await eventually('Certificate minted-postgres issued', async () => (await secretData(env, NS, 'minted-postgres').catch(() => undefined))?.['tls.crt'] || undefined, 60_000, 1000);
+    const minted = await certFiles(env, NS, 'minted-postgres');
+    const refused = await psql(env, { ...via, cert: minted }, 'SELECT current_user');
+    assert.notEqual(refused.code, 0, 'a certificate minted for someone else must not log in');
+    assert.match(refused.stderr, /unknown ca/);
   });
 });

@@ -9,6 +9,9 @@ import { StepFailed, type StepScope } from '../ops-type.ts';
 
 type Certificate = KubeObject & { metadata: { name: string; generation?: number }; status?: { revision?: number; conditions?: Condition[] } };
 
+/** The Certificates among a database's cert-manager objects (the rest are its own client CA's Issuers). */
+const certificatesOnly = (objs: KubeObject[]) => objs.filter((o) => o.kind === 'Certificate');
+
 function getCertificate(s: StepScope, name: string): Promise<Certificate | undefined> {
   return s.ctx.kube.get<Certificate>('cert-manager.io/v1', 'Certificate', name, s.op.metadata.namespace);
 }
@@ -20,7 +23,7 @@ function revisionsBefore(s: StepScope): Record<string, number> | undefined {
 
 /** What `cmctl renew` does: cert-manager re-issues a Certificate whose Issuing condition is True. */
 export async function issueCertificates(s: StepScope, planned: DbObject): Promise<void> {
-  const certs = s.kind.provisioner.certificates(planned);
+  const certs = certificatesOnly(s.kind.provisioner.certificates(planned));
   // The revisions before, recorded once, so a resumed step knows what "re-issued" means.
   if (!revisionsBefore(s)) {
     const revisions: Record<string, number> = {};
@@ -45,14 +48,16 @@ export async function issueCertificates(s: StepScope, planned: DbObject): Promis
   }
 }
 
-/** Applies the planned Certificates; true once cert-manager has issued every one (Ready, not Issuing, current generation, re-issued when rotating). */
+/** Applies the planned Certificates (and Issuers); true once cert-manager has issued every Certificate (Ready, not Issuing, current generation, re-issued when rotating). */
 export async function syncCertificates(s: StepScope, planned: DbObject, deadline: number): Promise<boolean> {
   if (s.ctx.clock.now() > deadline) throw new StepFailed('certificates were not issued in time');
   const revisions = revisionsBefore(s) ?? {};
   let allOk = true;
   let conds = s.op.status?.conditions ?? [];
   const now = new Date(s.ctx.clock.now());
-  for (const c of s.kind.provisioner.certificates(planned)) {
+  const objects = s.kind.provisioner.certificates(planned);
+  for (const o of objects) if (o.kind !== 'Certificate') await s.ctx.kube.apply(o);
+  for (const c of certificatesOnly(objects)) {
     await s.ctx.kube.apply(c);
     const name = c.metadata!.name!;
     const got = await getCertificate(s, name);

@@ -39,7 +39,7 @@ export interface PgpoolFilesInput {
   tls: PgpoolTlsView;
   backend: PoolerBackend;
   pcp: User;
-  /** ca.crt of Pgpool's server certificate; empty without TLS. */
+  /** The CA(s) Pgpool trusts for client certificates (those that sign its `client` certificate); empty without TLS. */
   ownCaPem: string;
   /** The catalog's spec.version (4.3.5, 4.6.1): 4.4 renamed the socket settings. */
   serverVersion: string;

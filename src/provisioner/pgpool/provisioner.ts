@@ -24,6 +24,9 @@ import { POOLER_UID } from '../pgbouncer/provisioner.ts';
 
 export type PgpoolDb = Pgpool & DbObject;
 
+/** Pgpool-II logs client certificates in by CN alone: its client CA may be its own (specs/client-ca.ts). */
+export const pgpoolCertificates = (info: KindInfo, db: PgpoolDb) => databaseCertificates(info, db, { cnOnlyCertLogin: true });
+
 
 /** The config secret's files as the spec, the staged material and the backend say now. */
 export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, material: StagedTls | undefined, serverVersion: string): Promise<Record<string, string>> {
@@ -33,8 +36,9 @@ export async function pgpoolConfigFiles(ctx: ProvisionerContext, db: PgpoolDb, m
   if (!auth?.password) throw new WaitFor(`secret ${authName} with a password`);
   const backend = await resolveBackend(ctx.kube, { name: db.spec.postgresRef.name, namespace: db.spec.postgresRef.namespace || ns }, ns);
   const tls = material ? pgpoolTlsView(db) : { ...pgpoolTlsView(db), sslMode: 'disable' as const, clientAuthMode: pgpoolTlsView(db).clientAuthMode === 'cert' ? ('md5' as const) : pgpoolTlsView(db).clientAuthMode };
-  // Pgpool's own trust bundle (the staged one: old and new CA during a change).
-  const ownCaPem = material?.['ca.crt'] ?? '';
+  // Pgpool's trust for client certificates: the CA(s) that sign its `client`
+  // certificate (its own client CA, or the issuer's), as staged.
+  const ownCaPem = material?.['client-ca.crt'] ?? material?.['ca.crt'] ?? '';
   const tunables = await pgpoolSpecConfig(ctx, db);
   const synced = db.spec.syncUsers ? await syncedUsers(ctx.kube, backend) : [];
   return renderPgpoolFiles({ tls, backend, pcp: { name: auth.username || PGPOOL_PCP_USER, password: auth.password }, ownCaPem, serverVersion, syncedUsers: synced, tunables });
@@ -63,7 +67,7 @@ async function applyPgpool(info: KindInfo, ctx: ProvisionerContext, db: PgpoolDb
   const authName = db.spec.authSecret?.name || authSecretName(ref.name);
   await createIfAbsent(kube, buildAuthSecret(info, ref, authName, PGPOOL_PCP_USER));
   // During an ops request the ops-manager owns the Certificates (and passes `staged`).
-  if (staged === undefined) for (const c of databaseCertificates(info, db)) await kube.apply(c);
+  if (staged === undefined) for (const c of pgpoolCertificates(info, db)) await kube.apply(c);
   // Pgpool with ssl = on and no certificate does not start: stage first.
   const material = staged === undefined ? await stageDatabase(ctx, db) : (staged ?? undefined);
   await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
@@ -87,7 +91,7 @@ export function pgpoolProvisioner(info: KindInfo): KindProvisioner<PgpoolDb> {
     apply: (ctx, db, staged) => applyPgpool(info, ctx, db, staged),
     stage: (ctx, db, extraCas = []) => stageDatabase(ctx, db, extraCas),
     health: (ctx, db, pods) => poolerHealth(db, pods, PGPOOL_PORT, ctx.kube),
-    certificates: (db) => databaseCertificates(info, db),
+    certificates: (db) => pgpoolCertificates(info, db),
     secretsOf: databaseSecrets,
   };
 }

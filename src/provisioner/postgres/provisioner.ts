@@ -32,7 +32,7 @@ export function postgresTlsView(db: Postgres): { sslMode: SslMode; clientAuthMod
 }
 
 /** Certificates the TLS spec asks for; the server certificate also covers the standby Service. */
-export const postgresCertificates = (info: KindInfo, db: Postgres) => databaseCertificates(info, db, [`${db.metadata!.name}-standby`]);
+export const postgresCertificates = (info: KindInfo, db: Postgres) => databaseCertificates(info, db, { extraServices: [`${db.metadata!.name}-standby`] });
 
 /** Everything the database needs; TLS files come only from checked material. */
 async function applyPostgres(info: KindInfo, ctx: ProvisionerContext, db: PgDb, staged?: StagedTls | null): Promise<void> {

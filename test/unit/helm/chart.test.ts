@@ -149,10 +149,10 @@ describe('helm lint and template', { skip: skipHelm }, () => {
       return dep.spec.template.spec.containers[0]!.args;
     };
     const byDefault = await args();
-    for (const f of ['--workers=4', '--ops-workers=16', '--resync=30']) assert.ok(byDefault.includes(f), f);
+    for (const f of ['--workers=4', '--ops-workers=16', '--resync=30', '--own-client-ca=cluster-issuers']) assert.ok(byDefault.includes(f), f);
     assert.ok(!byDefault.some((a) => a.startsWith('--allow-certificate-names') || a.startsWith('--allowed-cluster-issuers')), 'no policy flags by default (any ClusterIssuer, own names only)');
-    const set = await args('certificatePolicy.allowCertificateNames={*.db.example.com,10.0.0.0/8}', 'certificatePolicy.allowedClusterIssuers={ca-a,ca-b}', 'workers=8', 'opsWorkers=2', 'resyncSeconds=60');
-    for (const f of ['--allow-certificate-names=*.db.example.com,10.0.0.0/8', '--allowed-cluster-issuers=ca-a,ca-b', '--workers=8', '--ops-workers=2', '--resync=60']) assert.ok(set.includes(f), `${f} in ${set.join(' ')}`);
+    const set = await args('certificatePolicy.allowCertificateNames={*.db.example.com,10.0.0.0/8}', 'certificatePolicy.allowedClusterIssuers={ca-a,ca-b}', 'certificatePolicy.ownClientCa=always', 'workers=8', 'opsWorkers=2', 'resyncSeconds=60');
+    for (const f of ['--allow-certificate-names=*.db.example.com,10.0.0.0/8', '--allowed-cluster-issuers=ca-a,ca-b', '--own-client-ca=always', '--workers=8', '--ops-workers=2', '--resync=60']) assert.ok(set.includes(f), `${f} in ${set.join(' ')}`);
     // An empty list allows no ClusterIssuer at all, which differs from leaving the value unset.
     assert.ok((await args('certificatePolicy.allowedClusterIssuers={}')).includes('--allowed-cluster-issuers='));
   });

@@ -113,8 +113,8 @@ describe('operator RBAC', () => {
     assert.ok(!secretVerbs.includes('watch'), `secrets verbs: ${secretVerbs.join(',')}`);
     // No update anywhere except the finalizers subresource (blockOwnerDeletion).
     for (const [, r] of rules) if (r.verbs.includes('update')) assert.ok(r.resources.every((x) => x.endsWith('/finalizers')), `update on ${r.resources.join(',')}`);
-    // Issuers are written only in the operator's namespace, and only by name.
-    for (const [s, r] of touches('issuers')) if (r.verbs.some((v) => v !== 'get')) assert.ok(s === 'Role' && r.resourceNames?.length);
+    // Issuers are created and patched (a Pgpool's own client CA), never deleted: the garbage collector removes them with their Pgpool.
+    for (const [, r] of touches('issuers')) assert.deepEqual(r.verbs.filter((v) => !['get', 'create', 'patch'].includes(v)), [], `issuers verbs: ${r.verbs.join(',')}`);
     assert.ok(!touches('clusterissuers').some(([, r]) => r.verbs.some((v) => v !== 'get')), 'ClusterIssuers are only read');
   });
 

@@ -11,6 +11,7 @@ import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually, run, runOk } from '../helpers/exec.ts';
 import { createCaIssuers, fixture, libpqEnv, pgbench, PG_BIN, podUids, postgresManifest, secretFiles, secretText, servedSerial, waitOps, writeBundle } from '../helpers/ops.ts';
 import { localAddress } from '../../src/local/node/resolve.ts';
+import { makeCa, tmpDir } from '../helpers/tls.ts';
 
 const NS = 'demo';
 
@@ -205,6 +206,48 @@ describe('ReconfigureTLS for PgBouncer (reload) and Pgpool (restart)', { timeout
     await ops('ppops', 'pgpool-change-issuer.yaml', 'ppops-change-issuer');
     const subject = await c.kubectlOk(['-n', NS, 'exec', 'pgpool-0', '--', 'openssl', 'x509', '-in', '/opt/pgpool-II/tls/ca.pem', '-inform', 'PEM', '-subject', '-nameopt', 'RFC2253', '-noout']);
     assert.equal(subject.trim(), 'subject=O=kubedb-updated,CN=ca-updated');
+  });
+
+  // Issue 11 item 6: Pgpool-II logs a client certificate in by its CN alone, so while it is on a
+  // ClusterIssuer its client certificates come from a CA of its own; back on an Issuer, KubeDB's layout.
+  it('Pgpool change issuer to a ClusterIssuer and back: a client CA of its own while on it, client-certificate logins throughout', async () => {
+    const ca = await makeCa(tmpDir(), '/CN=platform-ca/O=platform');
+    await c.kubectlOk(['create', 'secret', 'tls', 'platform-ca', `--cert=${ca.crt}`, `--key=${ca.key}`, '--namespace=cert-manager']);
+    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'platform-ca' }, spec: { ca: { secretName: 'platform-ca' } } }));
+    const changeIssuer = async (name: string, issuerRef: object) => {
+      await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: 'PgpoolOpsRequest', metadata: { name, namespace: NS }, spec: { type: 'ReconfigureTLS', databaseRef: { name: 'pgpool' }, tls: { issuerRef }, timeout: '5m', apply: 'IfReady' } }));
+      const st = await waitOps(c, 'ppops', NS, name);
+      timings[`ppops/${name}`] = st.ms;
+      assert.equal(st.phase, 'Successful', JSON.stringify(st.conditions, null, 1));
+    };
+    const caPemSubject = async () => (await c.kubectlOk(['-n', NS, 'exec', 'pgpool-0', '--', 'openssl', 'x509', '-in', '/opt/pgpool-II/tls/ca.pem', '-subject', '-nameopt', 'RFC2253', '-noout'])).trim();
+    /** psql through the Service with a client certificate (no password), the server verified against its own CA. */
+    const certLogin = async (clientSecret: string) => {
+      const client = await secretFiles(c, NS, clientSecret);
+      const server = await secretFiles(c, NS, 'pgpool-server-cert');
+      const env = await libpqEnv(c, NS, 'pgpool', 9999, { ca: server['ca.crt']!, cert: client['tls.crt']!, key: client['tls.key']! });
+      return run(join(PG_BIN, 'psql'), ['-Atc', 'select current_user'], { env: { ...process.env, ...env }, timeoutMs: 20_000 });
+    };
+
+    await changeIssuer('ppops-to-cluster-issuer', { name: 'platform-ca', kind: 'ClusterIssuer', apiGroup: 'cert-manager.io' });
+    assert.equal(await caPemSubject(), 'subject=CN=pgpool client CA,OU=pgtls:demo/pgpool');
+    assert.equal(await subjectOf('pgpool-client-cert'), 'subject=OU = pgtls:demo/pgpool, CN = pgpool client CA');
+    assert.equal(await subjectOf('pgpool-server-cert'), 'subject=CN = platform-ca, O = platform');
+    const own = await certLogin('pgpool-client-cert');
+    assert.equal(own.code, 0, own.stderr);
+    assert.equal(own.stdout.trim(), 'postgres');
+    // What anyone may have the ClusterIssuer sign: CN=postgres.
+    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'minted-postgres', namespace: NS }, spec: { secretName: 'minted-postgres', commonName: 'postgres', usages: ['digital signature', 'key encipherment', 'client auth'], issuerRef: { name: 'platform-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' } } }));
+    await eventually('Certificate minted-postgres issued', async () => (await secretText(c, NS, 'minted-postgres', 'tls.crt').catch(() => '')) || undefined, 60_000, 1000);
+    const minted = await certLogin('minted-postgres');
+    assert.notEqual(minted.code, 0, 'a certificate the ClusterIssuer signed for someone else must not log in');
+    assert.match(minted.stderr, /unknown ca/);
+
+    await changeIssuer('ppops-back-to-issuer', { name: 'pp-new-issuer', kind: 'Issuer', apiGroup: 'cert-manager.io' });
+    assert.equal(await caPemSubject(), 'subject=O=kubedb-updated,CN=ca-updated');
+    assert.equal(await subjectOf('pgpool-client-cert'), 'subject=CN = ca-updated, O = kubedb-updated');
+    const back = await certLogin('pgpool-client-cert');
+    assert.equal(back.code, 0, back.stderr);
   });
 
   it('Pgpool with 2 replicas: each pod leaves the Service and drains before it restarts: no connection or login through the Service is refused', async () => {

@@ -1,6 +1,6 @@
-// Client-certificate login on Pgpool: Pgpool-II (4.3 to 4.6) takes the user
-// from the certificate's CN alone (no subject map, unlike PostgreSQL's
-// clientname=DN, which pgtls uses with a per-database marker). pgtls closes
+// Client-certificate login on Pgpool: Pgpool-II takes the user from the
+// certificate's CN alone (4.3, tested; its current docs show no map either),
+// unlike PostgreSQL's clientname=DN, which pgtls uses with a per-database marker. pgtls closes
 // what it can: a Pgpool whose issuer is a ClusterIssuer (or every Pgpool, with
 // --own-client-ca=always) trusts a client CA of its own. What stays open is
 // the engine's limit, not a reason to refuse; admission says what it is when a

@@ -1,10 +1,11 @@
 // A client CA of a database's own: the CA its servers trust for client
 // certificates, and the only one that signs its `client` certificate.
 //
-// Why: Pgpool-II (4.3 to 4.6) logs a certificate in by its CN alone; it has no
-// subject map like PostgreSQL's (engines/postgres/ident.ts). When its `client`
-// certificate comes from a ClusterIssuer, any namespace may have that CA sign
-// CN=postgres, and Pgpool would take it. With a CA that exists only for this
+// Why: Pgpool-II logs a certificate in by its CN alone (4.3, tested; its
+// current docs describe no map either), with no subject map like PostgreSQL's
+// (engines/postgres/ident.ts). When its `client` certificate comes from a
+// ClusterIssuer, any namespace may have that CA sign CN=postgres, and Pgpool
+// would take it. With a CA that exists only for this
 // database, nothing signed elsewhere verifies. KubeDB itself makes such
 // per-database issuers for Postgres's gRPC certificates (`<db>-grpc-selfsigned`,
 // `<db>-grpc-issuer`). Pure: the spec in, cert-manager objects out.

@@ -58,7 +58,7 @@ export function registerOperatorCommand(program: Command, action: (o: OperatorOp
     .option('--allowed-cluster-issuers <names>', 'the only ClusterIssuers databases may use, comma-separated (an empty value allows none; default: any)', listArg)
     .option(
       '--own-client-ca <when>',
-      "when a Pgpool's client certificates come from a CA of its own: cluster-issuers (when its issuer is a ClusterIssuer) or always",
+      "when a Postgres's or Pgpool's client certificates come from a CA of its own: cluster-issuers (when its issuer is a ClusterIssuer) or always",
       ownClientCaArg,
     )
     .option('--workers <n>', 'databases reconciled at once, per kind (default 4)', workersArg)

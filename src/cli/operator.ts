@@ -42,7 +42,7 @@ export interface OperatorOptions {
   allowCertificateNames?: string[];
   /** When set, the only ClusterIssuers databases may use. */
   allowedClusterIssuers?: string[];
-  /** When a Pgpool's client certificates come from a CA of its own (provisioner/specs/client-ca.ts). */
+  /** When a Postgres's or Pgpool's client certificates come from a CA of its own (provisioner/specs/client-ca.ts). */
   ownClientCa?: OwnClientCaPolicy;
   workers?: number;
   opsWorkers?: number;

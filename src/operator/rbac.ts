@@ -91,7 +91,7 @@ export function operatorClusterRules(): PolicyRule[] {
     { apiGroups: ['cert-manager.io'], resources: ['certificates/status'], verbs: ['patch'] },
     // Admission checks that an issuer exists.
     { apiGroups: ['cert-manager.io'], resources: ['issuers', 'clusterissuers'], verbs: ['get'] },
-    // A Pgpool's own client CA (a self-signed Issuer and a CA Issuer in its namespace), the webhook's serving certificate's.
+    // A database's own client CA (a self-signed Issuer and a CA Issuer in its namespace), the webhook's serving certificate's.
     { apiGroups: ['cert-manager.io'], resources: ['issuers'], verbs: ['create', 'patch'] },
   ];
 }

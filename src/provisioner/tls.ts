@@ -42,11 +42,11 @@ export interface CertificateOptions {
   /** Services beyond `<db>` and the governing one that the server certificate covers. */
   extraServices?: string[];
   /**
-   * The engine logs client certificates in by their CN alone (Pgpool-II):
-   * when the policy says so, the `client` certificate comes from a CA of the
-   * database's own (specs/client-ca.ts), whose objects come first.
+   * The kind may have a client CA of its own (specs/client-ca.ts): when the
+   * policy says so, its `client` certificate comes from that CA, whose objects
+   * come first.
    */
-  cnOnlyCertLogin?: boolean;
+  ownClientCa?: boolean;
 }
 
 /**
@@ -57,7 +57,7 @@ export function databaseCertificates(info: KindInfo, db: TlsDb, opts: Certificat
   if (!db.spec.tls?.issuerRef) return [];
   const ref = refOf(db);
   const gov = governingServiceName(ref.name);
-  const own = !!opts.cnOnlyCertLogin && usesOwnClientCa(db.spec.tls);
+  const own = !!opts.ownClientCa && usesOwnClientCa(db.spec.tls);
   const certificates = buildCertificates({
     info,
     db: ref,

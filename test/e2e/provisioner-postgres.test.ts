@@ -165,4 +165,26 @@ describe('provisioner: Postgres lifecycle', { timeout: 20 * 60_000 }, () => {
     await env.c.kubectlOk(['patch', 'pg', 'dp-dnt', '-n', NS, '--type=merge', '-p', '{"spec":{"deletionPolicy":"Delete"}}']);
     await eventually('dp-dnt deleted', async () => !(await dbExists('dp-dnt')), 60_000, 500);
   });
+
+  // Issue 11 item 6: on a ClusterIssuer anyone may ask for a CN=postgres certificate with this
+  // database's marker in its subject; its client certificates come from a CA of its own instead.
+  it('Postgres on a ClusterIssuer (2 replicas, cert auth): its own client CA; the standby clones and streams; a marker-bearing CN=postgres certificate from the ClusterIssuer is refused', async () => {
+    await caIssuer(env, 'cert-manager', 'platform-ca', '/CN=platform-ca/O=platform', 'ClusterIssuer');
+    const clusterIssuer = { name: 'platform-ca', kind: 'ClusterIssuer', apiGroup: 'cert-manager.io' };
+    await apply(env, postgres('pg-shared', { replicas: 2, sslMode: 'verify-full', clientAuthMode: 'cert', tls: { issuerRef: clusterIssuer } }));
+    // What a tenant who may use the ClusterIssuer can ask for without pgtls: the marker is only a subject value.
+    await apply(env, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'forged', namespace: NS }, spec: { secretName: 'forged', commonName: 'postgres', subject: { organizationalUnits: ['pgtls:demo/pg-shared'] }, usages: ['digital signature', 'key encipherment', 'client auth'], issuerRef: { name: 'platform-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' } } });
+    await waitReady(env, 'pg', NS, 'pg-shared', 240_000);
+    const own = await certFiles(env, NS, 'pg-shared-client-cert');
+    const server = await certFiles(env, NS, 'pg-shared-server-cert');
+    const t: PsqlTarget = { namespace: NS, service: 'pg-shared', port: 5432, user: 'postgres', sslmode: 'verify-full', ca: server.ca, cert: own };
+    assert.equal(await psqlOk(env, t, 'SELECT current_user'), 'postgres');
+    // The standby cloned over verify-full (the primary checked against the server's CA) and streams.
+    assert.equal(await eventually('the standby streams', async () => (await psqlOk(env, t, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) === '1' || undefined, 120_000, 1000), true);
+    await eventually('Secret forged', async () => (await env.c.kubectl(['get', 'secret', 'forged', '-n', NS])).code === 0 || undefined, 60_000, 1000);
+    const forged = await certFiles(env, NS, 'forged');
+    const refused = await psql(env, { ...t, cert: forged }, 'SELECT current_user');
+    assert.notEqual(refused.code, 0, 'a certificate the ClusterIssuer signed outside pgtls must not log in, marker or not');
+    assert.match(refused.stderr, /unknown ca|certificate verify failed/);
+  });
 });

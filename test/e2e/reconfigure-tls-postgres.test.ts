@@ -163,6 +163,53 @@ describe('ReconfigureTLS for Postgres (guide flows, by reload)', { timeout: 30 *
     assert.deepEqual(await podUids(c, NS, SELECTOR), uids);
   });
 
+  // Issue 11 item 6: on a ClusterIssuer, anyone who may ask it could put this database's marker in a
+  // CN=postgres subject; there the client certificates come from a CA of the database's own.
+  it('change issuer to a ClusterIssuer under pgbench, and back: a client CA of its own while on it; 0 failed transactions; a forged marker certificate refused', async () => {
+    const d = tmpDir();
+    const ca = await makeCa(d, '/CN=platform-ca/O=platform');
+    const platformCa = readFileSync(ca.crt, 'utf8');
+    await c.kubectlOk(['create', 'secret', 'tls', 'platform-ca', `--cert=${ca.crt}`, `--key=${ca.key}`, '--namespace=cert-manager']);
+    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'platform-ca' }, spec: { ca: { secretName: 'platform-ca' } } }));
+    const changeIssuer = async (name: string, issuerRef: object) => {
+      await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: 'PostgresOpsRequest', metadata: { name, namespace: NS }, spec: { type: 'ReconfigureTLS', databaseRef: { name: 'ha-postgres' }, tls: { issuerRef } } }));
+      const st = await waitOps(c, 'pgops', NS, name);
+      timings[name] = st.ms;
+      assert.equal(st.phase, 'Successful', JSON.stringify(st.conditions, null, 1));
+      return st;
+    };
+    const both = writeBundle(newCa, platformCa);
+    const bench = pgbench(['-n', '-c', '4', '-j', '2', '-T', '12', '-S'], await libpqEnv(c, NS, 'ha-postgres', 5432, await clientTls(both)));
+    await new Promise((r) => setTimeout(r, 1500));
+    const st = await changeIssuer('to-cluster-issuer', { name: 'platform-ca', kind: 'ClusterIssuer', apiGroup: 'cert-manager.io' });
+    const b = await bench;
+    assert.equal(b.code, 0, b.output);
+    assert.equal(b.failed + b.aborted, 0, b.output);
+    assert.ok(st.conditions!.some((x) => x.type === 'ReloadPods' && x.status === 'True'));
+    // The client certificate's CA is the database's own; the server certificate's is the ClusterIssuer's.
+    const subject = async (secret: string) => (await runOk('openssl', ['x509', '-in', (await secretFiles(c, NS, secret))['ca.crt']!, '-noout', '-subject', '-nameopt', 'RFC2253'])).trim();
+    assert.equal(await subject('ha-postgres-client-cert'), 'subject=CN=ha-postgres client CA,OU=pgtls:demo/ha-postgres');
+    assert.equal(await subject('ha-postgres-server-cert'), 'subject=O=platform,CN=platform-ca');
+    assert.match(await exec('ha-postgres-0', 'psql -U postgres -h /var/run/postgresql -Atc "show ssl_ca_file"'), /^\/tls\/certs\/client\/ca\.crt$/m);
+    const login = await libpqEnv(c, NS, 'ha-postgres', 5432, await clientTls(writeBundle(platformCa)));
+    assert.equal((await runOk(join(PG_BIN, 'psql'), ['-Atc', 'select current_user'], { env: { ...process.env, ...login } })).trim(), 'postgres');
+    await eventually('standbys stream over TLS', async () => (await exec('ha-postgres-0', 'psql -U postgres -h /var/run/postgresql -Atc "select count(*) from pg_stat_replication r join pg_stat_ssl s using (pid) where s.ssl"')).trim() === '2', 60_000, 500);
+    // CN=postgres with the marker, signed by the ClusterIssuer outside pgtls: refused.
+    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'forged', namespace: NS }, spec: { secretName: 'forged', commonName: 'postgres', subject: { organizationalUnits: ['pgtls:demo/ha-postgres'] }, usages: ['digital signature', 'key encipherment', 'client auth'], issuerRef: { name: 'platform-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' } } }));
+    await eventually('Secret forged', async () => (await secretText(c, NS, 'forged', 'tls.crt').catch(() => '')) || undefined, 60_000, 1000);
+    const f = await secretFiles(c, NS, 'forged');
+    const forged = { ...login, PGSSLCERT: f['tls.crt']!, PGSSLKEY: f['tls.key']! };
+    const r = await runOk(join(PG_BIN, 'psql'), ['-Atc', 'select current_user'], { env: { ...process.env, ...forged } }).catch((e: Error) => e.message);
+    assert.match(r, /unknown ca|certificate verify failed/);
+    assert.deepEqual(await podUids(c, NS, SELECTOR), uids, 'by reload: no pod restarted');
+
+    await changeIssuer('back-to-issuer', { name: 'pg-new-issuer', kind: 'Issuer', apiGroup: 'cert-manager.io' });
+    assert.match(await exec('ha-postgres-0', 'psql -U postgres -h /var/run/postgresql -Atc "show ssl_ca_file"'), /^\/tls\/certs\/server\/ca\.crt$/m);
+    const back = await libpqEnv(c, NS, 'ha-postgres', 5432, await clientTls(writeBundle(newCa)));
+    assert.equal((await runOk(join(PG_BIN, 'psql'), ['-Atc', 'select current_user'], { env: { ...process.env, ...back } })).trim(), 'postgres');
+    await eventually('standbys stream over TLS', async () => (await exec('ha-postgres-0', 'psql -U postgres -h /var/run/postgresql -Atc "select count(*) from pg_stat_replication r join pg_stat_ssl s using (pid) where s.ssl"')).trim() === '2', 60_000, 500);
+  });
+
   it('queues requests: one Progressing at a time, an older pending request of the same type is Skipped', async () => {
     const rot = (name: string) => ({ apiVersion: 'ops.kubedb.com/v1alpha1', kind: 'PostgresOpsRequest', metadata: { name, namespace: NS }, spec: { type: 'ReconfigureTLS', databaseRef: { name: 'ha-postgres' }, tls: { rotateCertificates: true } } });
     await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [rot('q1'), rot('q2'), rot('q3')] }));

@@ -23,7 +23,8 @@ function revisionsBefore(s: StepScope): Record<string, number> | undefined {
 
 /** What `cmctl renew` does: cert-manager re-issues a Certificate whose Issuing condition is True. */
 export async function issueCertificates(s: StepScope, planned: DbObject): Promise<void> {
-  const certs = certificatesOnly(s.kind.provisioner.certificates(planned));
+  // A client CA of the database's own is not re-issued: it keeps its key, so a new copy would change nothing.
+  const certs = certificatesOnly(s.kind.provisioner.certificates(planned)).filter((c) => !(c as { spec?: { isCA?: boolean } }).spec?.isCA);
   // The revisions before, recorded once, so a resumed step knows what "re-issued" means.
   if (!revisionsBefore(s)) {
     const revisions: Record<string, number> = {};

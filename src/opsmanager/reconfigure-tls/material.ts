@@ -90,7 +90,9 @@ export async function material(s: OpsScope, plan: TlsPlan, planned: DbObject): P
   const last = await lastWorking(s);
   const target = plan.operation === 'remove' ? null : await s.kind.provisioner.stage!(s.ctx, planned);
   if (target === undefined) throw new StepFailed('the planned database has no TLS material');
-  return { last, target, caChange: !!(last && target) && !sameCas(last['ca.crt'], target['ca.crt']) };
+  // Either trust bundle: the servers' CA, or the CA of the client certificates (a client CA of its own comes or goes).
+  const caChange = !!(last && target) && (!sameCas(last['ca.crt'], target['ca.crt']) || !sameCas(last['client-ca.crt'] ?? last['ca.crt'], target['client-ca.crt'] ?? target['ca.crt']));
+  return { last, target, caChange };
 }
 
 function sameCas(a: string, b: string): boolean {

@@ -25,7 +25,7 @@ import { POOLER_UID } from '../pgbouncer/provisioner.ts';
 export type PgpoolDb = Pgpool & DbObject;
 
 /** Pgpool-II logs client certificates in by CN alone: its client CA may be its own (specs/client-ca.ts). */
-export const pgpoolCertificates = (info: KindInfo, db: PgpoolDb) => databaseCertificates(info, db, { cnOnlyCertLogin: true });
+export const pgpoolCertificates = (info: KindInfo, db: PgpoolDb) => databaseCertificates(info, db, { ownClientCa: true });
 
 
 /** The config secret's files as the spec, the staged material and the backend say now. */

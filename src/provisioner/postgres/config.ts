@@ -1,7 +1,7 @@
 // The files of a Postgres config secret: postgresql.conf for the primary and
 // for standbys, pg_hba.conf, and the replication passfile. Rendering is the
 // engine's; this maps the KubeDB object onto the engine's input.
-import { KUBEDB_POSTGRES_DATA_DIR, renderPostgresConfig, type PostgresConfigInput } from '../../engines/postgres/index.ts';
+import { KUBEDB_POSTGRES_DATA_DIR, KUBEDB_POSTGRES_TLS, renderPostgresConfig, type PostgresConfigInput, type PostgresTlsPaths } from '../../engines/postgres/index.ts';
 import { tlsEnabled, type ClientAuthMode, type SslMode } from '../../engines/types.ts';
 import { governingServiceName } from '../specs/services.ts';
 import { databaseMarker } from '../../certs/policy.ts';
@@ -19,6 +19,21 @@ export const PASSFILE = `${SOCKET_DIR}/pgpass`;
 export interface PostgresTlsView {
   sslMode: SslMode;
   clientAuthMode: ClientAuthMode;
+  /** Its client certificates come from a CA of its own (specs/client-ca.ts). */
+  ownClientCa?: boolean;
+}
+
+/**
+ * KubeDB's files, with the two CA files' roles swapped when the database has a
+ * client CA of its own: ssl_ca_file (who may log in by certificate) is the
+ * client certificate's CA (/tls/certs/client/ca.crt), and a standby verifies
+ * the primary with the server certificate's CA (/tls/certs/server/ca.crt).
+ * With one issuer for every alias the two files hold the same CA, which is why
+ * KubeDB can use them the other way round.
+ */
+export function postgresTlsPaths(ownClientCa: boolean): PostgresTlsPaths {
+  const p = KUBEDB_POSTGRES_TLS;
+  return ownClientCa ? { server: { ...p.server, caFile: p.client.caFile }, client: { ...p.client, caFile: p.server.caFile } } : p;
 }
 
 /**
@@ -37,6 +52,7 @@ export function renderPostgresFiles(db: { name: string; namespace: string }, tls
     listen: { address: '*', port: PG_PORT, socketDir: SOCKET_DIR },
     sslMode: tls.sslMode,
     clientAuthMode: tls.clientAuthMode,
+    tlsPaths: postgresTlsPaths(!!tls.ownClientCa),
     replicationUser: 'postgres',
     // Certificates log in only with this database's marker in their subject (certs/policy.ts).
     certMarker: databaseMarker(db.namespace, db.name),

@@ -15,6 +15,7 @@ import { certSecretNames, databaseCertificates, databaseSecrets, stageDatabase }
 import { buildAppBinding } from '../specs/appbinding.ts';
 import { buildServices, ROLE_LABEL } from '../specs/services.ts';
 import { PG_PORT, renderPostgresFiles } from './config.ts';
+import { usesOwnClientCa } from '../specs/client-ca.ts';
 import { dialPod } from '../dial.ts';
 import { buildPostgresStatefulSet } from './statefulset.ts';
 import { versionUser } from '../specs/pod-template.ts';
@@ -31,8 +32,13 @@ export function postgresTlsView(db: Postgres): { sslMode: SslMode; clientAuthMod
   return { sslMode, clientAuthMode };
 }
 
-/** Certificates the TLS spec asks for; the server certificate also covers the standby Service. */
-export const postgresCertificates = (info: KindInfo, db: Postgres) => databaseCertificates(info, db, { extraServices: [`${db.metadata!.name}-standby`] });
+/**
+ * Certificates the TLS spec asks for; the server certificate also covers the
+ * standby Service. On a ClusterIssuer the client certificates come from a CA of
+ * the database's own (specs/client-ca.ts): the marker in their subject is
+ * something anyone who may ask that ClusterIssuer directly could put there too.
+ */
+export const postgresCertificates = (info: KindInfo, db: Postgres) => databaseCertificates(info, db, { extraServices: [`${db.metadata!.name}-standby`], ownClientCa: true });
 
 /** Everything the database needs; TLS files come only from checked material. */
 async function applyPostgres(info: KindInfo, ctx: ProvisionerContext, db: PgDb, staged?: StagedTls | null): Promise<void> {
@@ -49,7 +55,7 @@ async function applyPostgres(info: KindInfo, ctx: ProvisionerContext, db: PgDb, 
   if (staged === undefined) for (const c of postgresCertificates(info, db)) await kube.apply(c);
   // PostgreSQL will not start with ssl=on and no certificate: stage before rendering.
   const material = staged === undefined ? await stageDatabase(ctx, db) : (staged ?? undefined);
-  const view = material ? postgresTlsView(db) : { ...postgresTlsView(db), sslMode: 'disable' as SslMode };
+  const view = material ? { ...postgresTlsView(db), ownClientCa: usesOwnClientCa(db.spec.tls) } : { ...postgresTlsView(db), sslMode: 'disable' as SslMode };
   await kube.apply(buildStagedTlsSecret(info, ref, material) as k8s.KubernetesObject);
   await kube.apply(buildConfigSecret(info, ref, renderPostgresFiles(ref, view, auth.password)));
   for (const s of services) await kube.apply(s as k8s.KubernetesObject);

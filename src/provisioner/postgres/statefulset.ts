@@ -46,7 +46,8 @@ else
   # The config secret says how the cluster does TLS, so the pod template never changes with it.
   # libpq accepts the root-owned 0640 client key (group fsGroup), as the server does.
   export PGPASSWORD="$POSTGRES_PASSWORD" PGSSLMODE="$(cat ${CONFIG_DIR}/sslmode)" PGCONNECT_TIMEOUT=5
-  if [ -s /tls/certs/client/ca.crt ]; then export PGSSLROOTCERT=/tls/certs/client/ca.crt; fi
+  # The primary is verified with its server certificate's CA (with a client CA of its own, client/ca.crt is another CA).
+  if [ -s /tls/certs/server/ca.crt ]; then export PGSSLROOTCERT=/tls/certs/server/ca.crt; fi
   if [ -s /tls/certs/client/client.crt ]; then export PGSSLCERT=/tls/certs/client/client.crt PGSSLKEY=/tls/certs/client/client.key; fi
   for i in $(seq 1 60); do
     pg_basebackup -h ${db}-0.${governingServiceName(db)}.${ns}.svc -p ${PG_PORT} -U postgres -D "$PGDATA" -X stream && exit 0

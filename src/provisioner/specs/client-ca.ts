@@ -1,14 +1,15 @@
 // A client CA of a database's own: the CA its servers trust for client
 // certificates, and the only one that signs its `client` certificate.
 //
-// Why: Pgpool-II logs a certificate in by its CN alone (4.3, tested; its
-// current docs describe no map either), with no subject map like PostgreSQL's
-// (engines/postgres/ident.ts). When its `client` certificate comes from a
-// ClusterIssuer, any namespace may have that CA sign CN=postgres, and Pgpool
-// would take it. With a CA that exists only for this
-// database, nothing signed elsewhere verifies. KubeDB itself makes such
-// per-database issuers for Postgres's gRPC certificates (`<db>-grpc-selfsigned`,
-// `<db>-grpc-issuer`). Pure: the spec in, cert-manager objects out.
+// Why: a ClusterIssuer signs what anyone who may ask it asks for. Pgpool-II
+// logs a certificate in by its CN alone (4.3, tested; its current docs describe
+// no map either), so any CN=postgres it signs would log in; PostgreSQL maps the
+// full subject with the database's marker (engines/postgres/ident.ts), but the
+// marker is only a subject value that anyone may put in a Certificate of their
+// own. With a CA that exists only for this database, nothing signed elsewhere
+// verifies. KubeDB itself makes such per-database issuers for Postgres's gRPC
+// certificates (`<db>-grpc-selfsigned`, `<db>-grpc-issuer`). Pure: the spec
+// in, cert-manager objects out.
 import { nameWithSuffix } from '../../api/shared/names.ts';
 import type { TLSConfig } from '../../api/shared/tls.ts';
 import type { KindInfo } from '../../kinds/info.ts';
@@ -16,7 +17,7 @@ import { offshootLabels } from '../../kinds/info.ts';
 import { databaseMarker } from '../../certs/policy.ts';
 import { ownerReference, type DbRef } from './owner.ts';
 
-/** When a database gets a client CA of its own (operator flag --own-client-ca). */
+/** When a Postgres or Pgpool gets a client CA of its own (operator flag --own-client-ca). */
 export type OwnClientCaPolicy = 'cluster-issuers' | 'always';
 export const OWN_CLIENT_CA_POLICIES: readonly OwnClientCaPolicy[] = ['cluster-issuers', 'always'];
 

@@ -113,7 +113,7 @@ describe('operator RBAC', () => {
     assert.ok(!secretVerbs.includes('watch'), `secrets verbs: ${secretVerbs.join(',')}`);
     // No update anywhere except the finalizers subresource (blockOwnerDeletion).
     for (const [, r] of rules) if (r.verbs.includes('update')) assert.ok(r.resources.every((x) => x.endsWith('/finalizers')), `update on ${r.resources.join(',')}`);
-    // Issuers are created and patched (a Pgpool's own client CA), never deleted: the garbage collector removes them with their Pgpool.
+    // Issuers are created and patched (a database's own client CA), never deleted: the garbage collector removes them with their Pgpool.
     for (const [, r] of touches('issuers')) assert.deepEqual(r.verbs.filter((v) => !['get', 'create', 'patch'].includes(v)), [], `issuers verbs: ${r.verbs.join(',')}`);
     assert.ok(!touches('clusterissuers').some(([, r]) => r.verbs.some((v) => v !== 'get')), 'ClusterIssuers are only read');
   });

@@ -9,6 +9,7 @@ import { pgbouncer, pgpool, postgres } from '../../../src/kinds/index.ts';
 import { databaseCertificates, databaseSecrets } from '../../../src/provisioner/tls.ts';
 import { configureOwnClientCa, usesOwnClientCa } from '../../../src/provisioner/specs/client-ca.ts';
 import { pgpoolCertificates, pgpoolConfigFiles, type PgpoolDb } from '../../../src/provisioner/pgpool/provisioner.ts';
+import { postgresCertificates } from '../../../src/provisioner/postgres/provisioner.ts';
 import { EventRecorder } from '../../../src/kube/events.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { issueCa } from '../../../src/certs/issue.ts';
@@ -80,11 +81,13 @@ describe('a Pgpool client CA of its own', () => {
     assert.throws(() => configureOwnClientCa('never' as never), /--own-client-ca: Unsupported value: "never": supported values: "cluster-issuers", "always"/);
   });
 
-  it('Postgres and PgBouncer never: PostgreSQL maps the full subject, PgBouncer has no cert login', () => {
-    for (const info of [postgres.info, pgbouncer.info]) {
-      const objs = databaseCertificates(info, { metadata: { name: 'd', namespace: 'team-a', uid: 'u' }, spec: { tls: { issuerRef: issuer('ClusterIssuer') } } });
-      assert.deepEqual(objs.map((o) => o.kind), ['Certificate', 'Certificate', 'Certificate'], info.kind);
-    }
+  it('Postgres on a ClusterIssuer too (a tenant who may ask it directly could put the marker in a subject); PgBouncer never (no cert login)', () => {
+    const on = (info: typeof postgres.info) => databaseCertificates(info, { metadata: { name: 'd', namespace: 'team-a', uid: 'u' }, spec: { tls: { issuerRef: issuer('ClusterIssuer') } } }, { ownClientCa: info.kind === 'Postgres' });
+    assert.deepEqual(on(postgres.info).map((o) => `${o.kind}/${o.metadata!.name}`), ['Issuer/d-client-ca-selfsigned', 'Certificate/d-client-ca', 'Issuer/d-client-ca-issuer', 'Certificate/d-server-cert', 'Certificate/d-client-cert', 'Certificate/d-metrics-exporter-cert']);
+    assert.deepEqual(on(pgbouncer.info).map((o) => o.kind), ['Certificate', 'Certificate', 'Certificate']);
+    const pg = postgresCertificates(postgres.info, { metadata: { name: 'd', namespace: 'team-a', uid: 'u' }, spec: { version: '15', tls: { issuerRef: issuer('ClusterIssuer') } } } as never);
+    assert.equal(pg.length, 6, 'the Postgres provisioner asks for it');
+    assert.equal(pgbouncer.info.kind, 'PgBouncer');
   });
 
   it('WipeOut may delete the CA Secret (when its labels prove it is the Pgpool\'s)', () => {

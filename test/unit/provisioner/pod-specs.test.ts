@@ -65,6 +65,20 @@ describe('pod specs for a real kubelet', () => {
     assert.equal(standbyLinkMode('prefer'), 'verify-full');
     assert.equal(standbyLinkMode('disable'), 'disable');
     assert.match(renderPostgresFiles(db, { sslMode: 'disable', clientAuthMode: 'md5' }, 'pw')['standby.conf']!, /sslmode=disable'$/m);
+
+    // pg_basebackup (the init container) verifies the primary with the server certificate's CA.
+    const init = stsOf('Postgres').spec.template.spec.initContainers![0]!;
+    assert.match(script(init), /export PGSSLROOTCERT=\/tls\/certs\/server\/ca\.crt/);
+  });
+
+  it('Postgres with a client CA of its own: ssl_ca_file is the client certificate\'s CA, a standby verifies the primary with the server\'s', () => {
+    const own = renderPostgresFiles(db, { sslMode: 'verify-full', clientAuthMode: 'cert', ownClientCa: true }, 'pw');
+    assert.match(own['primary.conf']!, /^ssl_ca_file = '\/tls\/certs\/client\/ca\.crt'$/m);
+    assert.match(own['standby.conf']!, /sslrootcert=\/tls\/certs\/server\/ca\.crt sslcert=\/tls\/certs\/client\/client\.crt/);
+    // KubeDB's layout otherwise (the guide's ssl_ca_file).
+    const kubedb = renderPostgresFiles(db, { sslMode: 'verify-full', clientAuthMode: 'cert' }, 'pw');
+    assert.match(kubedb['primary.conf']!, /^ssl_ca_file = '\/tls\/certs\/server\/ca\.crt'$/m);
+    assert.match(kubedb['standby.conf']!, /sslrootcert=\/tls\/certs\/client\/ca\.crt/);
   });
 
   it('Pgpool with 2+ replicas drains before SIGTERM (it has left its Service); one replica stops at once', () => {

@@ -85,7 +85,10 @@ describe('pgtls up runs the operator', { timeout: 20 * 60_000 }, () => {
       [['patch', 'validatingwebhookconfigurations/pgtls-validators'], 'yes'],
       [['patch', 'validatingwebhookconfigurations/someone-elses'], 'no'],
       [['patch', 'customresourcedefinitions/certificates.cert-manager.io'], 'no'],
-      [['create', 'issuers.cert-manager.io', '-n', NS], 'no'],
+      // A database's own client CA lives in its namespace (issue 11 item 6); issuers are never deleted, ClusterIssuers only read.
+      [['create', 'issuers.cert-manager.io', '-n', NS], 'yes'],
+      [['delete', 'issuers.cert-manager.io', '-n', NS], 'no'],
+      [['patch', 'clusterissuers.cert-manager.io'], 'no'],
       [['create', 'certificaterequests.cert-manager.io', '-n', NS], 'no'],
       [['create', 'poddisruptionbudgets', '-n', NS], 'no'],
       [['create', 'serviceaccounts', '-n', NS], 'no'],
